@@ -1,0 +1,1 @@
+"""tensorscope command line: ``tensorscope run | report | dashboard``."""
