@@ -67,7 +67,7 @@ def _unsupported(name: str) -> Callable[..., Any]:
 
     op.__name__ = name
     op.__doc__ = f"Not implemented by this backend: raises UnsupportedOperation. {OPS[name].doc}"
-    op.__tensorscope_unsupported__ = True
+    op.__tensorscope_unsupported__ = True  # type: ignore[attr-defined]  # marker read by __init_subclass__
     return op
 
 
