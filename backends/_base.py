@@ -136,6 +136,13 @@ class Backend:
         fn: Callable[..., Any] = getattr(self, name)
         return fn
 
+    def describe(self) -> dict[str, str]:
+        """What actually runs: library versions, device, SIMD path, threads (for provenance).
+
+        Backends extend this dict; keys are short snake_case names, values strings.
+        """
+        return {"backend": self.name, "device": self.device}
+
     # -- timing support ---------------------------------------------------------------
     def synchronize(self, *tensors: Any) -> None:
         """Block until the given tensors (and queued work) are computed. No-op if synchronous."""

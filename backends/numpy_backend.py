@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+import scipy
 import scipy.linalg
 import scipy.special
 from numpy.lib.stride_tricks import sliding_window_view
@@ -109,6 +110,19 @@ class NumpyBackend(Backend):
 
     def info(self, tensor: Any) -> TensorInfo:
         return TensorInfo(tuple(tensor.shape), tensor.dtype.name)
+
+    def describe(self) -> dict[str, str]:
+        info = super().describe()
+        info["numpy_version"] = np.__version__
+        info["scipy_version"] = scipy.__version__
+        try:
+            from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+
+            info["simd_dispatch"] = ",".join(__cpu_dispatch__)
+            info["simd_active"] = ",".join(f for f in __cpu_dispatch__ if __cpu_features__.get(f))
+        except ImportError:  # private module: absent in some NumPy builds
+            pass
+        return info
 
     # -- creation -------------------------------------------------------------------
     def arange(self, start: float, stop: float | None = None, step: float = 1, *, dtype: str | None = None) -> np.ndarray:
