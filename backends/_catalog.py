@@ -9,8 +9,11 @@ that work on shapes and dtypes alone (the analogue of ``Nx.TemplateBackend``):
   are invalid. Backends call it to validate, so every backend raises the same error.
 * ``spec.cost(*infos, **params)`` returns a :class:`Cost`: FLOPs and bytes read and
   written, used for throughput and roofline figures. Element-wise ops count one FLOP
-  per output element (transcendentals included); shape ops count the bytes of a
-  materialised copy; matmul counts ``2*m*k*n`` per batch.
+  per output element (transcendentals included); reductions one FLOP per input
+  element; shape ops count the bytes of a materialised copy; matmul counts
+  ``2*m*k*n`` per batch and conv two FLOPs per kernel tap of each output element.
+  Bytes read are each input's own bytes (a broadcast input is read once); bytes
+  written are the outputs' bytes.
 
 The catalog is exposed read-only as ``backends.OPS``.
 
@@ -20,8 +23,15 @@ Semantics every backend follows (the conformance suite checks them):
   broadcast their shapes as NumPy does;
 * integer sums and products accumulate in int64; float reductions keep the dtype;
 * NaN propagates through max/min/maximum/minimum; argmax/argmin return the first NaN;
-  sort/argsort/top_k order NaN as the largest value; sorting is stable;
-* ``round`` rounds half to even; integer ops wrap around as in NumPy.
+  sort/argsort/top_k order NaN as the largest value; sorting is stable, descending
+  sorts and top_k included (equal values keep their input order);
+* ``round`` rounds half to even; integer ops wrap around as in NumPy;
+* float ops follow IEEE 754 and never raise on values: out-of-domain inputs give NaN
+  (``sqrt(-1)``, ``log(-1)``), overflow and division by zero give +-inf, NaN
+  propagates (``clip`` included);
+* no op modifies its inputs (a result may share memory with them, as a NumPy view
+  does, so callers do not write into results either); ``take`` and
+  ``scatter_add`` accept indices in ``[-n, n)``, negative ones counting from the end.
 """
 
 from __future__ import annotations
@@ -170,26 +180,35 @@ def _dtypes_of(infos: Sequence[TensorInfo]) -> list[str]:
     return [i.dtype for i in infos]
 
 
-def check_dtype(op: str, allowed: frozenset[str], *infos: TensorInfo) -> None:
-    """Raise UnsupportedDType unless every input's dtype is in ``allowed``."""
+def check_dtype(op: str, allowed: frozenset[str], *infos: TensorInfo, inputs: Sequence[TensorInfo] | None = None) -> None:
+    """Raise UnsupportedDType unless every one of ``infos`` has a dtype in ``allowed``.
+
+    The error names ``inputs`` (default: ``infos``), so that checking one operand, such
+    as take's indices, still reports every input of the call.
+    """
+    named = infos if inputs is None else inputs
     for info in infos:
         if info.dtype not in allowed:
             raise UnsupportedDType(
                 op,
                 f"dtype {info.dtype} is not supported (expected one of {sorted(allowed)})",
-                _shapes(infos),
-                _dtypes_of(infos),
+                _shapes(named),
+                _dtypes_of(named),
             )
 
 
-def check_same_dtype(op: str, *infos: TensorInfo) -> None:
-    """Raise UnsupportedDType when inputs differ in dtype (there is no implicit promotion)."""
+def check_same_dtype(op: str, *infos: TensorInfo, inputs: Sequence[TensorInfo] | None = None) -> None:
+    """Raise UnsupportedDType when ``infos`` differ in dtype (there is no implicit promotion).
+
+    The error names ``inputs`` (default: ``infos``).
+    """
     if len({i.dtype for i in infos}) > 1:
+        named = infos if inputs is None else inputs
         raise UnsupportedDType(
             op,
             "inputs must have the same dtype (cast one with astype)",
-            _shapes(infos),
-            _dtypes_of(infos),
+            _shapes(named),
+            _dtypes_of(named),
         )
 
 
@@ -410,9 +429,9 @@ for _name, (_allowed, _out, _doc) in _BINARY.items():
 
 
 def _infer_where(cond: TensorInfo, x: TensorInfo, y: TensorInfo) -> TensorInfo:
-    check_dtype("where", BOOL, cond)
-    check_dtype("where", REAL | BOOL, x, y)
-    check_same_dtype("where", x, y)
+    check_dtype("where", BOOL, cond, inputs=[cond, x, y])
+    check_dtype("where", REAL | BOOL, x, y, inputs=[cond, x, y])
+    check_same_dtype("where", x, y, inputs=[cond, x, y])
     return TensorInfo(broadcast_shapes("where", cond, x, y), x.dtype)
 
 
@@ -655,7 +674,7 @@ _INDEX_DTYPES = frozenset({"int32", "int64"})
 
 
 def _infer_take(x: TensorInfo, indices: TensorInfo, axis: int = 0) -> TensorInfo:
-    check_dtype("take", _INDEX_DTYPES, indices)
+    check_dtype("take", _INDEX_DTYPES, indices, inputs=[x, indices])
     if indices.ndim != 1:
         raise ShapeMismatch("take", "indices must be 1-D", [x.shape, indices.shape], [x.dtype, indices.dtype])
     ax = normalize_axis("take", axis, x.ndim, x, indices)
@@ -666,9 +685,9 @@ def _infer_take(x: TensorInfo, indices: TensorInfo, axis: int = 0) -> TensorInfo
 
 def _infer_scatter_add(x: TensorInfo, indices: TensorInfo, updates: TensorInfo, axis: int = 0) -> TensorInfo:
     infos = [x, indices, updates]
-    check_dtype("scatter_add", NUMERIC, x, updates)
-    check_same_dtype("scatter_add", x, updates)
-    check_dtype("scatter_add", _INDEX_DTYPES, indices)
+    check_dtype("scatter_add", NUMERIC, x, updates, inputs=infos)
+    check_same_dtype("scatter_add", x, updates, inputs=infos)
+    check_dtype("scatter_add", _INDEX_DTYPES, indices, inputs=infos)
     if indices.ndim != 1:
         raise ShapeMismatch("scatter_add", "indices must be 1-D", _shapes(infos), _dtypes_of(infos))
     ax = normalize_axis("scatter_add", axis, x.ndim, *infos)

@@ -77,15 +77,18 @@ def _binary(name: str, fn: Callable[[np.ndarray, np.ndarray], Any]) -> Callable[
     return op
 
 
-def _rsqrt(x: np.ndarray) -> np.ndarray:
+def _rsqrt(x: np.ndarray) -> Any:
     out = np.sqrt(x)
-    return np.divide(1, out, out=out)
+    if not isinstance(out, np.ndarray):  # 0-d input: NumPy returned a scalar, which has no buffer to reuse
+        return np.reciprocal(out)
+    return np.reciprocal(out, out=out)
 
 
-def _check_indices(op: str, x: np.ndarray, indices: np.ndarray, axis: int) -> None:
+def _check_indices(op: str, x: np.ndarray, indices: np.ndarray, axis: int, *others: np.ndarray) -> None:
     n = x.shape[axis]
     if indices.size and (int(indices.min()) < -n or int(indices.max()) >= n):
-        raise IndexOutOfRange(op, f"indices must lie in [-{n}, {n})", [x.shape, indices.shape], [x.dtype.name, indices.dtype.name])
+        inputs = (x, indices, *others)
+        raise IndexOutOfRange(op, f"indices must lie in [-{n}, {n})", [t.shape for t in inputs], [t.dtype.name for t in inputs])
 
 
 def _descending_argsort(x: np.ndarray, axis: int) -> np.ndarray:
@@ -284,6 +287,8 @@ class NumpyBackend(Backend):
         return np.stack(list(tensors), axis=axis)
 
     def pad(self, x: np.ndarray, pad_width: Sequence[Sequence[int]], value: float = 0) -> np.ndarray:
+        if x.ndim == 0:  # nothing to pad; np.pad rejects the empty pad_width
+            return x.copy()
         return np.pad(x, [tuple(p) for p in pad_width], constant_values=value)
 
     def flip(self, x: np.ndarray, axis: int | None = None) -> np.ndarray:
@@ -294,7 +299,7 @@ class NumpyBackend(Backend):
         return np.take(x, indices, axis=axis)
 
     def scatter_add(self, x: np.ndarray, indices: np.ndarray, updates: np.ndarray, axis: int = 0) -> np.ndarray:
-        _check_indices("scatter_add", x, indices, axis)
+        _check_indices("scatter_add", x, indices, axis, updates)
         out = x.copy()
         index = (slice(None),) * (axis % x.ndim) + (indices,)
         np.add.at(out, index, updates)  # type: ignore[arg-type]  # numpy stubs reject slice tuples that numpy accepts

@@ -1,0 +1,189 @@
+"""Process-level settings applied when asv imports the suite, before NumPy is imported.
+
+Two things happen here, both driven by environment variables so that one asv
+environment (or ``--python=same``) can produce every variant:
+
+* **SIMD ablation** (``TENSORSCOPE_SIMD=on|off``, default ``on``; asv sets it from the
+  ``env_nobuild`` matrix in ``asv.conf.json``). ``off`` switches every SIMD path the
+  suite can switch without a rebuild, and only where the variable is not already set
+  (a value set by the user wins, and provenance records it):
+
+  - ``NPY_DISABLE_CPU_FEATURES``: the dispatch targets NumPy reports in
+    ``__cpu_dispatch__`` on *this* machine (computed in a child interpreter, since
+    NumPy reads the variable once, at import), e.g. ``X86_V3 X86_V4 AVX512_ICL
+    AVX512_SPR``; NumPy then runs its baseline (``X86_V2`` / SSE4.2) loops;
+  - ``NUMBA_CPU_NAME=generic`` (LLVM emits code for the generic CPU, no AVX) and
+    ``TENSORSCOPE_NUMBA_SIMD=0`` (the numba backend's own switch);
+  - ``ATEN_CPU_CAPABILITY=default`` (PyTorch's non-vectorised ATen kernels).
+
+  BLAS (OpenBLAS/MKL) and XLA keep their own code paths: the ablation is about the
+  backends' element-wise kernels; provenance records the BLAS core type.
+
+* **Provenance**: once per asv run of one (commit, environment), the suite writes
+  ``<results_dir>/<machine>/provenance/<commit>-<env>.json`` with
+  :mod:`backends.provenance`, run in a child interpreter so that no framework is
+  initialised in asv's fork server. ``TENSORSCOPE_PROVENANCE=0`` turns it off;
+  ``TENSORSCOPE_PROVENANCE_DIR`` names the folder (``tensorscope run`` sets it);
+  without it the folder is derived from ``asv.conf.json`` and ``~/.asv-machine.json``.
+
+This module imports nothing heavy (no NumPy): it must run before NumPy is loaded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+__all__ = [
+    "SIMD_VARIABLE",
+    "apply_simd_setting",
+    "numpy_dispatch_targets",
+    "provenance_path",
+    "simd_setting",
+    "write_provenance_once",
+]
+
+SIMD_VARIABLE = "TENSORSCOPE_SIMD"
+#: cache of the computed dispatch list, inherited by child processes
+_DISPATCH_CACHE_VARIABLE = "TENSORSCOPE_NPY_DISPATCH"
+
+_DISPATCH_PROBE = """
+try:
+    from numpy._core._multiarray_umath import __cpu_dispatch__
+except ImportError:  # NumPy 1.x
+    from numpy.core._multiarray_umath import __cpu_dispatch__
+print(" ".join(__cpu_dispatch__))
+"""
+
+_REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def simd_setting() -> str:
+    """``"on"`` or ``"off"`` from ``TENSORSCOPE_SIMD`` (ValueError for anything else)."""
+    value = os.environ.get(SIMD_VARIABLE, "on").strip().lower() or "on"
+    if value not in ("on", "off"):
+        raise ValueError(f"{SIMD_VARIABLE} must be 'on' or 'off', got {value!r}")
+    return value
+
+
+def numpy_dispatch_targets(python: str | None = None) -> list[str]:
+    """The SIMD dispatch targets NumPy was built with, as it reports them on this CPU.
+
+    Runs a child interpreter with NumPy's own SIMD variables removed, so the answer
+    does not depend on a setting already in force.
+    """
+    cached = os.environ.get(_DISPATCH_CACHE_VARIABLE)
+    if cached is not None and python is None:
+        return cached.split()
+    env = {k: v for k, v in os.environ.items() if k not in ("NPY_DISABLE_CPU_FEATURES", "NPY_ENABLE_CPU_FEATURES")}
+    out = subprocess.run(
+        [python or sys.executable, "-c", _DISPATCH_PROBE],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return out.stdout.split()
+
+
+def apply_simd_setting() -> dict[str, str]:
+    """Set the variables that switch SIMD off when ``TENSORSCOPE_SIMD=off``; returns what it set.
+
+    Raises RuntimeError when SIMD must be switched off but NumPy is already imported
+    without ``NPY_DISABLE_CPU_FEATURES`` (the result would be mislabelled).
+    """
+    if simd_setting() == "on":
+        return {}
+    wanted: dict[str, str] = {}
+    if "NPY_DISABLE_CPU_FEATURES" not in os.environ:
+        if "numpy" in sys.modules:
+            raise RuntimeError(
+                f"{SIMD_VARIABLE}=off, but NumPy was imported before the benchmark suite; set NPY_DISABLE_CPU_FEATURES yourself"
+            )
+        targets = numpy_dispatch_targets()
+        os.environ[_DISPATCH_CACHE_VARIABLE] = " ".join(targets)
+        wanted["NPY_DISABLE_CPU_FEATURES"] = " ".join(targets)
+    for key, value in (("NUMBA_CPU_NAME", "generic"), ("TENSORSCOPE_NUMBA_SIMD", "0"), ("ATEN_CPU_CAPABILITY", "default")):
+        if key not in os.environ:
+            wanted[key] = value
+    os.environ.update(wanted)
+    return wanted
+
+
+# ---------------------------------------------------------------------------
+# provenance
+
+
+def _machine_name() -> str | None:
+    """The asv machine name: the only entry of ~/.asv-machine.json, or this host's entry."""
+    path = Path(os.path.expanduser("~/.asv-machine.json"))
+    try:
+        machines = [k for k in json.loads(path.read_text()) if k != "version"]
+    except (OSError, ValueError):
+        return None
+    if len(machines) == 1:
+        return machines[0]
+    host = socket.gethostname()
+    return host if host in machines else None
+
+
+def provenance_path(commit: str, env_name: str) -> Path | None:
+    """Where the provenance of this (commit, environment) goes; None if it cannot be told."""
+    folder = os.environ.get("TENSORSCOPE_PROVENANCE_DIR")
+    if not folder:
+        conf_dir = os.environ.get("ASV_CONF_DIR")
+        machine = _machine_name()
+        if not conf_dir or not machine:
+            return None
+        try:
+            conf = json.loads((Path(conf_dir) / "asv.conf.json").read_text())
+        except (OSError, ValueError):
+            return None
+        folder = str(Path(conf_dir) / conf.get("results_dir", "results") / machine / "provenance")
+    return Path(folder) / f"{commit}-{env_name}.json"
+
+
+_written = False
+
+
+def write_provenance_once(max_age_s: float = 3600.0) -> Path | None:
+    """Write this run's provenance file (at most once per process; a fresh file is kept).
+
+    Does nothing outside an asv run (no ``ASV_COMMIT``/``ASV_ENV_NAME``), when
+    ``TENSORSCOPE_PROVENANCE=0``, or when the destination cannot be told. Failures are
+    reported on stderr and never stop the benchmarks.
+    """
+    global _written
+    commit, env_name = os.environ.get("ASV_COMMIT"), os.environ.get("ASV_ENV_NAME")
+    if _written or os.environ.get("TENSORSCOPE_PROVENANCE", "1") == "0" or not commit or not env_name:
+        return None
+    _written = True
+    path = provenance_path(commit, env_name)
+    if path is None:
+        return None
+    try:
+        if time.time() - path.stat().st_mtime < max_age_s:
+            return path  # written by this run's discovery or an earlier process of this run
+    except OSError:
+        pass
+    script = _REPO_ROOT / "backends" / "provenance.py"
+    # -I: the probe must import the *installed* backends of this commit, never the
+    # working tree's; run_path keeps the probe's own folder off sys.path.
+    code = (
+        "import runpy, sys; "
+        f"sys.argv = ['provenance', '--output', {str(path)!r}, '--commit', {commit!r}, '--env-name', {env_name!r}]; "
+        f"runpy.run_path({str(script)!r}, run_name='__main__')"
+    )
+    try:
+        subprocess.run([sys.executable, "-I", "-c", code], check=True, timeout=300, capture_output=True, text=True)
+    except (OSError, subprocess.SubprocessError) as exc:
+        detail = getattr(exc, "stderr", "") or ""
+        print(f"tensorscope: could not write provenance to {path}: {exc}\n{detail[-2000:]}", file=sys.stderr)
+        return None
+    return path

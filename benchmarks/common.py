@@ -1,0 +1,643 @@
+"""Shared machinery of the asv suite: profiles, parameters, the base benchmark class.
+
+Parameters
+----------
+Every op benchmark is parametrised by ``backend`` (one of :data:`BACKENDS`, always all
+of them), ``op``, ``size`` and ``dtype``. ``params`` never depend on what is installed
+or on the hardware: a cell that cannot run raises ``NotImplementedError`` in ``setup``
+and asv records it as skipped (backend not installed or without that device, op or
+dtype not implemented by the backend, pure Python above :data:`PYTHON_MAX_WORK`,
+inputs that do not fit in free memory).
+
+Profiles
+--------
+``TENSORSCOPE_PROFILE`` (``full`` when unset, or ``quick``) is read at import and
+shrinks ``params`` the same way on every machine. Every quick parameter list is a
+subset of the full one, so quick and full results share cells. asv keeps one
+``benchmarks.json`` (the last discovered suite): run ``quick`` first and ``full`` last
+when both write into one results folder (``scripts/produce_results.sh`` does).
+
+=========  =====================================  ==========================
+profile    grid                                   sampling per cell
+=========  =====================================  ==========================
+quick      representative ops (:data:`QUICK_OPS`), (min 3, max 7 samples, 0.15 s)
+           2 sizes, float32                       5 ms per sample
+full       every op, 4 sizes, float32 + float64   (min 5, max 10 samples, 0.25 s)
+                                                  10 ms per sample
+=========  =====================================  ==========================
+
+Timing honesty
+--------------
+``setup`` builds inputs (seeded, cached generators in :mod:`benchmarks.cases`) and
+transfers them to the device, compiles (``Backend.warmup``), then checks the op's
+output once against NumPy in float64 (:func:`check_against_reference`); a wrong
+result raises :class:`WrongResult`, so asv records a failure instead of a time. The
+timed body is one op call followed by ``synchronize``. asv_runner >= 0.3 re-runs
+``setup`` between timed calls, so ``setup`` is memoised (a re-run costs a dict lookup)
+and sets ``number`` per cell, calibrated to :attr:`Profile.sample_time`, because the
+automatic choice would be one call per sample (the timer's resolution for fast ops).
+
+Rates
+-----
+``track_`` benchmarks whose ``unit`` ends in ``/s`` (``GB/s``, ``GFLOP/s``) are rates:
+higher is better. Every other unit (seconds, bytes, relative error) is lower-is-better.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import backends
+from backends import OPS, BackendUnavailable, TensorInfo, UnsupportedDType, UnsupportedOperation
+
+from .cases import SIZE_KIND, Case, make_case
+
+__all__ = [
+    "ACCUMULATING_OPS",
+    "BACKENDS",
+    "JIT_BACKENDS",
+    "MEMORY_SIZES",
+    "PROFILE",
+    "PYTHON_MAX_WORK",
+    "QUICK_OPS",
+    "BackendBenchmark",
+    "OpAccuracy",
+    "OpBenchmark",
+    "OpCompile",
+    "OpMemory",
+    "Profile",
+    "WrongResult",
+    "check_against_reference",
+    "get_profile",
+    "relative_error",
+]
+
+#: Every backend name, installed or not (the registry's built-ins, with devices).
+BACKENDS = ("python", "numpy", "numba", "torch:cpu", "torch:cuda", "jax:cpu", "jax:gpu", "cupy")
+#: Backends that compile on first call (their compile time is tracked).
+JIT_BACKENDS = frozenset({"numba", "jax:cpu", "jax:gpu"})
+#: Sizes of the peak-memory classes (the full profile's largest, in both profiles).
+MEMORY_SIZES = {"elements": 10_000_000, "matrix": 2048, "fft": 2**23}
+#: Pure Python runs a cell only when max(FLOPs, elements in + out) stays below this.
+PYTHON_MAX_WORK = 10_000_000
+
+#: Ops of the quick profile: at least one per benchmark class, the common workloads.
+QUICK_OPS = frozenset(
+    {
+        "full",
+        "exp",
+        "sqrt",
+        "bitwise_invert",
+        "add",
+        "multiply",
+        "less",
+        "bitwise_and",
+        "logical_and",
+        "where",
+        "sum",
+        "argmax",
+        "window_max",
+        "concat",
+        "take",
+        "matmul",
+        "cholesky",
+        "sort",
+        "fft",
+        "softmax",
+        "dense",
+    }
+)
+
+#: Ops whose result accumulates rounding over many terms (looser tolerance).
+ACCUMULATING_OPS = frozenset(
+    {
+        "sum",
+        "prod",
+        "mean",
+        "cumulative_sum",
+        "window_sum",
+        "scatter_add",
+        "matmul",
+        "conv",
+        "cholesky",
+        "triangular_solve",
+        "fft",
+        "ifft",
+        "softmax",
+        "logsumexp",
+        "layer_norm",
+        "dense",
+        "mlp_forward",
+    }
+)
+
+#: Maximum relative error accepted by the pre-timing check, per output dtype.
+TOLERANCE = {"float16": 1e-2, "bfloat16": 4e-2, "float32": 1e-4, "float64": 1e-10, "complex64": 1e-4, "complex128": 1e-10}
+#: Factor applied to TOLERANCE for ACCUMULATING_OPS.
+ACCUMULATING_FACTOR = 100.0
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One named grid and its sampling settings."""
+
+    name: str
+    element_sizes: tuple[int, ...]
+    matrix_sizes: tuple[int, ...]
+    fft_sizes: tuple[int, ...]
+    float_dtypes: tuple[str, ...]
+    int_dtypes: tuple[str, ...]
+    complex_dtypes: tuple[str, ...]
+    ops: frozenset[str] | None  # time grid; None: every op
+    extra_ops: frozenset[str] | None  # accuracy and peak-memory classes; None: every op listed
+    compile_ops: frozenset[str]  # JIT compile-time classes
+    repeat: tuple[int, int, float]  # asv's (min_repeat, max_repeat, max_time)
+    sample_time: float  # seconds per sample; number is calibrated to it
+    timeout: float  # seconds per cell before asv records a failure
+
+    def sizes(self, kind: str) -> tuple[int, ...]:
+        return {"elements": self.element_sizes, "matrix": self.matrix_sizes, "fft": self.fft_sizes}[kind]
+
+    def select(self, ops: Sequence[str]) -> tuple[str, ...]:
+        """The ops of ``ops`` this profile times (never empty: the first op stands in)."""
+        if self.ops is None:
+            return tuple(ops)
+        chosen = tuple(op for op in ops if op in self.ops)
+        return chosen or tuple(ops[:1])
+
+    def select_extra(self, ops: Sequence[str]) -> tuple[str, ...]:
+        """The ops of ``ops`` whose accuracy and peak memory this profile tracks (may be empty)."""
+        return tuple(op for op in ops if self.extra_ops is None or op in self.extra_ops)
+
+    def select_compile(self, ops: Sequence[str]) -> tuple[str, ...]:
+        """The ops of ``ops`` whose JIT compile time this profile tracks (may be empty)."""
+        return tuple(op for op in ops if op in self.compile_ops)
+
+
+PROFILES = {
+    "quick": Profile(
+        name="quick",
+        element_sizes=(10_000, 1_000_000),
+        matrix_sizes=(128, 512),
+        fft_sizes=(2**14, 2**20),
+        float_dtypes=("float32",),
+        int_dtypes=("int32",),
+        complex_dtypes=("complex64",),
+        ops=QUICK_OPS,
+        extra_ops=frozenset({"exp", "add", "sum", "matmul", "sort", "fft", "softmax"}),
+        compile_ops=frozenset({"exp", "matmul", "softmax"}),
+        repeat=(3, 7, 0.15),
+        sample_time=0.005,
+        timeout=120.0,
+    ),
+    "full": Profile(
+        name="full",
+        element_sizes=(100, 10_000, 1_000_000, 10_000_000),
+        matrix_sizes=(32, 128, 512, 2048),
+        fft_sizes=(2**7, 2**14, 2**20, 2**23),
+        float_dtypes=("float32", "float64"),
+        int_dtypes=("int32", "int64"),
+        complex_dtypes=("complex64", "complex128"),
+        ops=None,
+        extra_ops=None,
+        compile_ops=QUICK_OPS,
+        repeat=(5, 10, 0.25),
+        sample_time=0.01,
+        timeout=180.0,
+    ),
+}
+
+
+def get_profile(name: str | None = None) -> Profile:
+    """The profile called ``name`` (default: ``$TENSORSCOPE_PROFILE``, else ``full``)."""
+    name = (name or os.environ.get("TENSORSCOPE_PROFILE") or "full").strip().lower()
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise ValueError(f"TENSORSCOPE_PROFILE must be one of {sorted(PROFILES)}, got {name!r}") from None
+
+
+PROFILE = get_profile()
+
+
+class WrongResult(AssertionError):
+    """A backend's output differs from the float64 reference beyond tolerance."""
+
+
+# ---------------------------------------------------------------------------
+# framework preloading (asv's fork server imports the suite once and forks per cell)
+
+
+def _preload_frameworks() -> None:
+    """Import the installed frameworks' backend modules once, before asv forks.
+
+    Importing torch or jax costs seconds; with ``launch_method = forkserver`` every
+    cell is a fork of the process that imported the suite, so each pays it once per
+    run instead of once per cell. Only modules are imported: no device, thread pool
+    or XLA client is created before the fork. ``TENSORSCOPE_PRELOAD=0`` turns it off.
+    """
+    if os.environ.get("TENSORSCOPE_PRELOAD", "1") == "0":
+        return
+    import importlib
+
+    from backends import _registry
+
+    for name in backends.available():
+        entry = _registry._entries.get(name.partition(":")[0])
+        if entry is None or not isinstance(entry.target, str):
+            continue
+        try:
+            importlib.import_module(entry.target.partition(":")[0])
+        except Exception as exc:  # a broken backend fails its own cells, not the suite
+            print(f"tensorscope: preloading {name} failed: {exc!r}", file=sys.stderr)
+
+
+_preload_frameworks()
+
+
+# ---------------------------------------------------------------------------
+# reference check
+
+
+def _reference_dtype(dtype: str) -> str:
+    if dtype in ("float16", "bfloat16", "float32", "float64"):
+        return "float64"
+    if dtype in ("complex64", "complex128"):
+        return "complex128"
+    return dtype
+
+
+def _upcast(a: np.ndarray) -> np.ndarray:
+    target = _reference_dtype(str(a.dtype))
+    return a if target == str(a.dtype) else a.astype(target)
+
+
+def _reference(op: str, case: Case) -> Any:
+    """The op on NumPy in float64 (complex128) on the same input values."""
+    ref_be = backends.get("numpy")
+    tensors = [tuple(_upcast(a) for a in t) if isinstance(t, tuple) else _upcast(t) for t in case.tensors]
+    kwargs = dict(case.kwargs)
+    if OPS[op].group == "creation" and "dtype" in kwargs:
+        kwargs["dtype"] = _reference_dtype(kwargs["dtype"])
+    with np.errstate(all="ignore"):
+        return ref_be.op(op)(*tensors, *case.params, **kwargs)
+
+
+def relative_error(out: np.ndarray, ref: np.ndarray) -> float:
+    """Max element-wise relative error of ``out`` against ``ref``.
+
+    ``max |out - ref| / max(|ref|, 1e-3 * max|ref|)``: elements a thousand times
+    smaller than the largest are judged on that absolute level (their relative error
+    is dominated by cancellation, not by the backend). NaN/inf must match exactly
+    (``inf`` is returned otherwise); integer and bool data must be equal (0 or inf).
+    """
+    out = np.asarray(out)
+    ref = np.asarray(ref)
+    if out.shape != ref.shape:
+        return math.inf
+    if ref.size == 0:
+        return 0.0
+    if ref.dtype.kind in "biu" and out.dtype.kind in "biu":
+        return 0.0 if np.array_equal(out, ref) else math.inf
+    wide = "complex128" if np.iscomplexobj(ref) or np.iscomplexobj(out) else "float64"
+    o = out.astype(wide)
+    r = ref.astype(wide)
+    finite = np.isfinite(r)
+    if not np.array_equal(np.isnan(o), np.isnan(r)) or not np.array_equal(o[np.isinf(r)], r[np.isinf(r)]):
+        return math.inf
+    if not finite.any():
+        return 0.0
+    of, rf = o[finite], r[finite]
+    if not np.isfinite(of).all():
+        return math.inf
+    mag = np.abs(rf)
+    scale = np.maximum(mag, 1e-3 * float(mag.max()))
+    diff = np.abs(of - rf)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        err = np.where(diff == 0, 0.0, diff / np.where(scale == 0, 1.0, scale))
+    return float(err.max())
+
+
+def tolerance(op: str, dtype: str) -> float:
+    """Largest relative error the check accepts for ``op`` producing ``dtype``."""
+    tol = TOLERANCE.get(dtype, 0.0)
+    return tol * ACCUMULATING_FACTOR if op in ACCUMULATING_OPS else tol
+
+
+def check_against_reference(op: str, case: Case, outputs: Sequence[np.ndarray], *, strict: bool = True) -> float:
+    """Compare a backend's outputs (as NumPy arrays) of ``op`` on ``case`` with float64 NumPy.
+
+    Returns the largest relative error over the outputs (see :func:`relative_error`);
+    index outputs (argmax, argmin, argsort, top_k) are judged by the values they point
+    at, so equal values in another valid order pass. Raises :class:`WrongResult` when
+    ``strict`` and a shape, dtype or value is wrong.
+    """
+    expected = _expected_infos(op, case)
+    if len(outputs) != len(expected):
+        raise WrongResult(f"{op}: expected {len(expected)} output(s), got {len(outputs)}")
+    for got, want in zip(outputs, expected, strict=True):
+        if tuple(got.shape) != want.shape:
+            raise WrongResult(f"{op}: output shape {tuple(got.shape)}, expected {want.shape}")
+        if str(got.dtype) != want.dtype and not (want.dtype == "bfloat16" and "bfloat16" in str(got.dtype)):
+            raise WrongResult(f"{op}: output dtype {got.dtype}, expected {want.dtype}")
+    if _is_elementwise(op) and expected[0].size > _SAMPLE_ABOVE:
+        # element-wise: out[i] depends on inputs[i] only, so the reference of a sample
+        # (both ends, where vector tails are handled, and a strided middle) suffices
+        idx = _sample_indices(expected[0].size)
+        case = Case(tuple(t[idx] for t in case.tensors), case.params, case.kwargs)
+        outputs = [o[idx] for o in outputs]
+    ref = _reference(op, case)
+    refs = list(ref) if isinstance(ref, tuple) else [ref]
+    x: Any = case.tensors[0] if case.tensors else None
+    if op in ("argmax", "argmin"):
+        errors = [0.0 if np.array_equal(x.reshape(-1)[outputs[0]], x.reshape(-1)[refs[0]]) else math.inf]
+    elif op == "argsort":
+        errors = [0.0 if np.array_equal(np.take_along_axis(x, outputs[0], -1), np.sort(x, axis=-1)) else math.inf]
+    elif op == "top_k":
+        values, indices = outputs
+        errors = [relative_error(values, refs[0]), 0.0 if np.array_equal(np.take_along_axis(x, indices, -1), values) else math.inf]
+    else:
+        errors = [relative_error(o, r) for o, r in zip(outputs, refs, strict=True)]
+    worst = max(errors, default=0.0)
+    dtype = expected[0].dtype
+    if strict and worst > tolerance(op, dtype):
+        raise WrongResult(
+            f"{op}: output differs from the float64 NumPy reference (max relative error {worst:.3g}, tolerance {tolerance(op, dtype):.1g} for {dtype})"
+        )
+    return worst
+
+
+#: element-wise outputs larger than this are checked on a sample of positions
+_SAMPLE_ABOVE = 1 << 17
+
+
+def _is_elementwise(op: str) -> bool:
+    return OPS[op].group in ("unary", "binary", "selection") or op == "gelu"
+
+
+def _sample_indices(n: int) -> np.ndarray:
+    edge = 4096
+    middle = np.arange(edge, n - edge, max((n - 2 * edge) // 65536, 1))
+    return np.concatenate([np.arange(edge), middle, np.arange(n - edge, n)])
+
+
+def _infos(case: Case) -> list[Any]:
+    infos: list[Any] = []
+    for t in case.tensors:
+        if isinstance(t, tuple):
+            infos.append([TensorInfo(a.shape, str(a.dtype)) for a in t])
+        else:
+            infos.append(TensorInfo(t.shape, str(t.dtype)))
+    return infos
+
+
+def _expected_infos(op: str, case: Case) -> list[TensorInfo]:
+    out = OPS[op].infer(*_infos(case), *case.params, **case.kwargs)
+    return list(out) if isinstance(out, tuple) and not isinstance(out, TensorInfo) else [out]
+
+
+def _work(op: str, case: Case) -> int:
+    """max(FLOPs, elements read + written): the pure-Python budget measure."""
+    cost = OPS[op].cost(*_infos(case), *case.params, **case.kwargs)
+    elements = sum(a.size for a in case.arrays()) + sum(i.size for i in _expected_infos(op, case))
+    return max(int(cost.flops), elements)
+
+
+def _available_memory() -> int | None:
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def _needed_memory(op: str, case: Case) -> int:
+    """Rough peak bytes of one cell: inputs, outputs and temporaries, plus the float64 reference."""
+    inputs = sum(a.nbytes for a in case.arrays())
+    outputs = sum(
+        math.prod(i.shape) * np.dtype(i.dtype if i.dtype != "bfloat16" else "float32").itemsize for i in _expected_infos(op, case)
+    )
+    widen = 2 if any(a.dtype.itemsize < 8 and a.dtype.kind in "fc" for a in case.arrays()) else 1
+    return 3 * (inputs + outputs) + 2 * widen * (inputs + outputs)
+
+
+def _is_out_of_memory(exc: BaseException) -> bool:
+    return isinstance(exc, MemoryError) or "OutOfMemory" in type(exc).__name__ or "out of memory" in str(exc).lower()
+
+
+def _to_numpy(be: backends.Backend, out: Any) -> list[np.ndarray]:
+    outs = out if isinstance(out, tuple) else (out,)
+    return [np.asarray(be.to_numpy(o)) for o in outs]
+
+
+# ---------------------------------------------------------------------------
+# base classes
+
+
+class BackendBenchmark:
+    """Base of every benchmark class: backend lookup, sampling settings, skip rules.
+
+    asv attributes set here apply to every subclass: one round (process) per cell,
+    the profile's ``repeat`` and ``timeout``, no asv warm-up phase (``setup`` warms up).
+    """
+
+    param_names: tuple[str, ...] = ("backend",)
+    params: tuple[Sequence[Any], ...] = (BACKENDS,)
+    rounds = 1
+    repeat = PROFILE.repeat
+    timeout = PROFILE.timeout
+    warmup_time = 0.0
+    sample_time = PROFILE.sample_time
+    min_run_count = 1
+
+    def get_backend(self, name: str) -> backends.Backend:
+        """The backend, or NotImplementedError (asv: skipped) when it cannot run here."""
+        try:
+            return backends.get(name)
+        except BackendUnavailable as exc:
+            raise NotImplementedError(str(exc)) from exc
+
+
+class OpBenchmark(BackendBenchmark):
+    """Times one catalog op: parameters ``backend, op, size, dtype``.
+
+    Subclasses set ``params = (BACKENDS, ops, sizes, dtypes)`` and define
+    ``time_op``; see the module docstring for what ``setup`` does.
+    """
+
+    param_names = ("backend", "op", "size", "dtype")
+    #: a result beyond tolerance fails the cell (accuracy tracking records it instead)
+    strict = True
+    _prepared: tuple[Any, ...] | None = None
+
+    def setup(self, backend: str, op: str, size: int, dtype: str) -> None:
+        self.prepare(backend, op, size, dtype)
+
+    def prepare(
+        self, backend: str, op: str, size: int, dtype: str, *, check: bool = True, warm: bool = True, calibrate: bool = True
+    ) -> None:
+        """Build inputs on the device, warm up, check the output once, calibrate ``number``.
+
+        Memoised per parameter combination: asv_runner re-runs ``setup`` between timed
+        calls, and a re-run must not redo (or time) any of this.
+        """
+        key = (backend, op, size, dtype, check, warm, calibrate)
+        if self._prepared == key:
+            return
+        spec = OPS[op]
+        if dtype not in spec.dtypes:
+            raise NotImplementedError(f"{op} is not defined for {dtype}")
+        be = self.get_backend(backend)
+        if not be.supports(op):
+            raise NotImplementedError(f"backend {backend!r} does not implement {op!r}")
+        case = make_case(op, size, dtype)
+        if backend == "python" and _work(op, case) > PYTHON_MAX_WORK:
+            raise NotImplementedError(f"pure Python is not run above {PYTHON_MAX_WORK:.0e} work units ({op} at size {size})")
+        free = _available_memory()
+        need = _needed_memory(op, case)
+        if free is not None and need > 0.7 * free:
+            raise NotImplementedError(f"needs ~{need / 2**30:.1f} GiB, {free / 2**30:.1f} GiB available")
+        try:
+            tensors = [be.from_numpy(t) if not isinstance(t, tuple) else [be.from_numpy(a) for a in t] for t in case.tensors]
+            for t in tensors:
+                be.synchronize(*(t if isinstance(t, list) else [t]))
+            fn = be.op(op)
+            run: Callable[[], Any] = functools.partial(fn, *tensors, *case.params, **case.kwargs)
+            if warm:
+                be.warmup(fn, *tensors, *case.params, **case.kwargs)
+            self.error = check_against_reference(op, case, _to_numpy(be, run()), strict=self.strict) if check else math.nan
+        except (UnsupportedDType, UnsupportedOperation) as exc:
+            raise NotImplementedError(f"{backend}: {exc}") from exc
+        except Exception as exc:
+            if _is_out_of_memory(exc):
+                raise NotImplementedError(f"{backend}: out of memory for {op} at size {size}: {exc}") from exc
+            raise
+        self.be, self.case, self.run = be, case, run
+        tuple_out = len(_expected_infos(op, case)) > 1
+        self.sync: Callable[[Any], None] = (lambda out: be.synchronize(*out)) if tuple_out else be.synchronize
+        if calibrate:
+            self.number = self._calibrate()
+        self._prepared = key
+
+    def _calibrate(self) -> int:
+        """Calls per sample so that one sample lasts about ``sample_time``."""
+        run, sync, timer = self.run, self.sync, time.perf_counter
+        calls, start = 0, timer()
+        while True:
+            sync(run())
+            calls += 1
+            elapsed = timer() - start
+            if elapsed > self.sample_time / 4 or calls >= 1000:
+                break
+        per_call = elapsed / calls
+        return max(1, min(100_000, round(self.sample_time / per_call)))
+
+
+class OpMemory(OpBenchmark):
+    """Peak resident memory of one op call (inputs and outputs included); no reference check.
+
+    Subclasses define ``peakmem_op`` (the same body as ``time_op``).
+    """
+
+    def setup(self, backend: str, op: str, size: int, dtype: str) -> None:
+        self.prepare(backend, op, size, dtype, check=False, calibrate=False)
+
+
+class OpAccuracy(OpBenchmark):
+    """Max relative error of an op against NumPy float64; parameters ``backend, op, dtype``.
+
+    Subclasses set ``params = (BACKENDS, ops, dtypes)`` and define
+    ``track_max_rel_error`` returning ``self.error``. An error beyond the timing check's
+    tolerance is recorded, not raised.
+    """
+
+    param_names = ("backend", "op", "dtype")  # type: ignore[assignment]
+    strict = False
+    unit = "relative error"
+    #: size used for each kind of op (see benchmarks.cases.SIZE_KIND)
+    accuracy_size = {"elements": 10_000, "matrix": 128, "fft": 2**14}
+
+    def setup(self, backend: str, op: str, dtype: str) -> None:  # type: ignore[override]
+        size = self.accuracy_size[SIZE_KIND[op]]
+        self.prepare(backend, op, size, dtype, check=True, warm=True, calibrate=False)
+
+
+class OpCompile(BackendBenchmark):
+    """JIT compile time: first call minus a steady call, in a fresh interpreter.
+
+    Parameters ``backend, op``; the op runs on its smallest accuracy-size input in its
+    first supported dtype of float32, int32, bool, complex64. The child interpreter
+    gets an empty ``NUMBA_CACHE_DIR`` so numba compiles rather than loads its cache;
+    JAX has no persistent cache unless configured. Non-JIT backends skip. Subclasses
+    define ``track_compile_time`` returning ``self.compile_seconds(backend, op)``.
+    """
+
+    param_names = ("backend", "op")
+    unit = "seconds"
+    compile_size = {"elements": 1_000, "matrix": 64, "fft": 2**10}
+
+    def setup(self, backend: str, op: str) -> None:
+        if backend not in JIT_BACKENDS:
+            raise NotImplementedError(f"{backend} does not compile just in time")
+        be = self.get_backend(backend)
+        if not be.supports(op):
+            raise NotImplementedError(f"backend {backend!r} does not implement {op!r}")
+        self.dtype = next(d for d in ("float32", "int32", "bool", "complex64") if d in OPS[op].dtypes)
+        self.size = self.compile_size[SIZE_KIND[op]]
+
+    def compile_seconds(self, backend: str, op: str) -> float:
+        """First-call latency beyond a steady call, measured in a child interpreter."""
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="tensorscope-jit-") as cache:
+            env = dict(os.environ, NUMBA_CACHE_DIR=cache, TENSORSCOPE_PROVENANCE="0", TENSORSCOPE_PRELOAD="0")
+            code = (
+                "import sys, json; "
+                f"sys.path.append({str(Path(__file__).resolve().parent.parent)!r}); "
+                "from benchmarks.common import first_call_seconds; "
+                f"print(json.dumps(first_call_seconds({backend!r}, {op!r}, {self.size!r}, {self.dtype!r})))"
+            )
+            out = subprocess.run([sys.executable, "-I", "-c", code], env=env, capture_output=True, text=True, timeout=PROFILE.timeout)
+        if out.returncode != 0:
+            raise RuntimeError(f"compile probe failed:\n{out.stderr[-4000:]}")
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        if result.get("skip"):
+            raise NotImplementedError(result["skip"])
+        return float(max(result["first"] - result["steady"], 0.0))
+
+
+def first_call_seconds(backend: str, op: str, size: int, dtype: str) -> dict[str, Any]:
+    """Seconds of the first call (warm-up) and of a steady call of ``op`` (run in a child)."""
+    try:
+        be = backends.get(backend)
+        case = make_case(op, size, dtype)
+        tensors = [be.from_numpy(t) if not isinstance(t, tuple) else [be.from_numpy(a) for a in t] for t in case.tensors]
+        for t in tensors:
+            be.synchronize(*(t if isinstance(t, list) else [t]))
+        fn = be.op(op)
+        start = time.perf_counter()
+        be.warmup(fn, *tensors, *case.params, **case.kwargs)
+        first = time.perf_counter() - start
+        steady = math.inf
+        for _ in range(5):
+            start = time.perf_counter()
+            be.warmup(fn, *tensors, *case.params, **case.kwargs)
+            steady = min(steady, time.perf_counter() - start)
+    except (BackendUnavailable, UnsupportedOperation, UnsupportedDType) as exc:
+        return {"skip": str(exc)}
+    return {"first": first, "steady": steady}

@@ -1,0 +1,79 @@
+"""tensorscope dashboard entry point: ``streamlit run dashboard/app.py -- --results-dir DIR``.
+
+Usually started by ``tensorscope dashboard [RESULTS_DIR]`` (see tensorscope/serve.py).
+Page config, navigation, the shared sidebar (machines, environments, reload) and the
+list of files that could not be read; then the chosen page runs.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+# `streamlit run dashboard/app.py` puts dashboard/ (not the checkout) on sys.path.
+_ROOT = str(Path(__file__).resolve().parents[1])
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+
+from dashboard import state  # noqa: E402 - after the sys.path fix above
+from dashboard.app_pages import _ui  # noqa: E402
+
+PAGES_DIR = Path(__file__).resolve().parent / "app_pages"
+
+st.set_page_config(page_title="tensorscope", page_icon=":material/speed:", layout="wide")
+
+PAGES = [
+    st.Page(PAGES_DIR / "overview.py", title="Overview", icon=":material/dashboard:", default=True, url_path="overview"),
+    st.Page(PAGES_DIR / "regressions.py", title="Regressions", icon=":material/trending_up:", url_path="regressions"),
+    st.Page(PAGES_DIR / "speedups.py", title="Speedups over Python", icon=":material/bolt:", url_path="speedups"),
+    st.Page(PAGES_DIR / "roofline.py", title="Roofline", icon=":material/roofing:", url_path="roofline"),
+    st.Page(PAGES_DIR / "hardware.py", title="Hardware", icon=":material/memory:", url_path="hardware"),
+    st.Page(PAGES_DIR / "explorer.py", title="Explorer", icon=":material/query_stats:", url_path="explorer"),
+    st.Page(PAGES_DIR / "accuracy.py", title="Accuracy", icon=":material/target:", url_path="accuracy"),
+]
+page = st.navigation(PAGES)
+
+
+def sidebar() -> None:
+    """Shared filters (bound to the URL) and where the data comes from."""
+    cfg = state.config()
+    with st.sidebar:
+        st.caption("Results directory")
+        st.code(str(cfg.results_dir), language=None, wrap_lines=True)
+        try:
+            summary = state.summary()
+        except Exception as exc:  # the data layer failing must not take the app down
+            st.error(f"Could not read the results: {type(exc).__name__}: {_ui.md(exc)}")
+            return
+        _ui.multiselect("Machines", summary["machines"], _ui.MACHINE_KEY, where=st, help="Empty: every machine")
+        _ui.multiselect(
+            "Environments", summary["envs"], _ui.ENV_KEY, where=st, help="asv environments (Python, matrix variables such as SIMD on/off)"
+        )
+        st.caption(f"{summary['rows']:,} results · {len(summary['machines'])} machines · {len(summary['commits'])} commits")
+        if st.button("Reload results", icon=":material/refresh:", help="Read the results directory again"):
+            state.reload()
+            st.rerun()
+
+
+def problems() -> None:
+    """Files that could not be read: always shown, never fatal."""
+    try:
+        found = state.summary()["problems"]
+    except Exception:
+        return
+    if not found:
+        return
+    lines = "\n".join(f"- {_ui.md(path)}: {_ui.md(message)}" for path, message in found[:10])
+    more = f"\n\n…and {len(found) - 10} more (see the list below)." if len(found) > 10 else ""
+    st.warning(f"**{len(found)} file(s) or entries could not be read and were skipped:**\n\n{lines}{more}", icon=":material/warning:")
+    if len(found) > 10:
+        with st.expander(f"All {len(found)} unreadable files"):
+            _ui.table(pd.DataFrame(found, columns=["path", "message"]), "unreadable-files", key="problems")
+
+
+sidebar()
+problems()
+page.run()

@@ -1,0 +1,169 @@
+"""Widgets shared by the pages: URL-bound filters, downloadable tables, safe text.
+
+Every filter and selection is a widget bound to a query parameter
+(``bind="query-params"``), so the URL of any view reproduces it. Names from result
+files never reach Markdown unescaped: :func:`md` escapes them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from dashboard import state
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~$&:=])")
+_MD_LINE_START = re.compile(r"^(\s*[0-9]*)([-+>.)])")
+
+# Shared sidebar filters (query parameter names).
+MACHINE_KEY = "machine"
+ENV_KEY = "env"
+
+
+def md(text: object) -> str:
+    """``text`` escaped for Markdown: shown literally, never as a link, tag or formatting."""
+    flat = " ".join(str(text).split())  # no line breaks: nothing can start a block
+    return _MD_LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), _MD_SPECIAL.sub(r"\\\1", flat))
+
+
+def select(
+    label: str,
+    options: Sequence[Any],
+    key: str,
+    *,
+    default: Any = None,
+    where: Any = None,
+    help: str | None = None,  # noqa: A002 - Streamlit's own argument name
+    format_func: Callable[[Any], str] = str,
+) -> Any:
+    """A selectbox bound to query parameter ``key``; ``default`` (or the first option) when absent."""
+    options = list(options)
+    if not options:
+        return None
+    index = options.index(default) if default in options else 0
+    container = where if where is not None else st
+    _drop_invalid(key, [format_func(o) for o in options])
+    return container.selectbox(label, options, index=index, key=key, bind="query-params", help=help, format_func=format_func)
+
+
+def multiselect(
+    label: str,
+    options: Sequence[Any],
+    key: str,
+    *,
+    default: Sequence[Any] = (),
+    where: Any = None,
+    help: str | None = None,  # noqa: A002 - Streamlit's own argument name
+    placeholder: str = "all",
+) -> list[Any]:
+    """A multiselect bound to query parameter ``key`` (an empty choice means "all")."""
+    options = list(options)
+    container = where if where is not None else st
+    _drop_invalid(key, [str(o) for o in options], multi=True)
+    chosen = container.multiselect(
+        label,
+        options,
+        default=[d for d in default if d in options],
+        key=key,
+        bind="query-params",
+        help=help,
+        placeholder=placeholder,
+    )
+    return list(chosen)
+
+
+def toggle(label: str, key: str, *, default: bool = False, where: Any = None, help: str | None = None) -> bool:  # noqa: A002
+    """A toggle bound to query parameter ``key``."""
+    container = where if where is not None else st
+    return bool(container.toggle(label, value=default, key=key, bind="query-params", help=help))
+
+
+def _drop_invalid(key: str, valid: list[str], *, multi: bool = False) -> None:
+    """Forget a remembered value that is no longer an option (the data changed under it)."""
+    if key not in st.session_state:
+        return
+    current = st.session_state[key]
+    if multi:
+        if isinstance(current, list) and any(str(v) not in valid for v in current):
+            st.session_state[key] = [v for v in current if str(v) in valid]
+    elif current is not None and str(current) not in valid:
+        del st.session_state[key]
+
+
+def shared_filters() -> tuple[list[str], list[str]]:
+    """The sidebar's machine and environment choices (empty = all)."""
+    machines = st.session_state.get(MACHINE_KEY) or []
+    envs = st.session_state.get(ENV_KEY) or []
+    return list(machines), list(envs)
+
+
+def table(frame: pd.DataFrame, name: str, *, key: str, height: int | Literal["auto"] = "auto", **kwargs: Any) -> Any:
+    """A dataframe with a "Download CSV" button under it; returns the dataframe's selection state."""
+    shown = frame.reset_index(drop=True)
+    out = st.dataframe(shown, height=height, hide_index=True, key=f"{key}_table", **kwargs)
+    st.download_button(
+        f"Download {name} as CSV",
+        data=to_csv(shown),
+        file_name=f"tensorscope-{re.sub(r'[^A-Za-z0-9_.-]+', '-', name)}.csv",
+        mime="text/csv",
+        key=f"{key}_csv",
+        on_click="ignore",
+    )
+    return out
+
+
+def to_csv(frame: pd.DataFrame) -> bytes:
+    """CSV bytes of ``frame``; list cells (raw samples) become space-separated numbers."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or str(out[column].dtype).startswith("list"):
+            out[column] = out[column].map(_cell)
+    return out.to_csv(index=False).encode("utf-8")
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return " ".join(str(v) for v in value)
+    if hasattr(value, "tolist") and not isinstance(value, str):
+        listed = value.tolist()
+        return " ".join(str(v) for v in listed) if isinstance(listed, list) else listed
+    return value
+
+
+def chart(fig: go.Figure, *, key: str) -> None:
+    """A plotly chart filling the width; ``key`` keeps it stable across reruns."""
+    st.plotly_chart(fig, key=key, width="stretch", config={"displaylogo": False})
+
+
+def no_data(message: str) -> None:
+    """Say why a page has nothing to show (never an exception)."""
+    st.info(message, icon=":material/info:")
+
+
+def require_results() -> bool:
+    """False (after saying why) when there is nothing loaded to show."""
+    summary = state.summary()
+    if summary["rows"] == 0:
+        no_data(f"No benchmark results were read from `{md(state.config().results_dir)}`.")
+        return False
+    return True
+
+
+def filtered(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` restricted to the sidebar's machines and environments."""
+    machines, envs = shared_filters()
+    if machines and "machine" in frame.columns:
+        frame = frame[frame["machine"].astype(str).isin(machines)]
+    if envs and "env" in frame.columns:
+        frame = frame[frame["env"].astype(str).isin(envs)]
+    return frame
+
+
+def short(commit: object) -> str:
+    """The 8-character form of a commit hash."""
+    return str(commit)[:8]

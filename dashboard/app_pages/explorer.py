@@ -1,0 +1,60 @@
+"""Explorer: any benchmark, any parameter combination, any machines, over commits."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, state
+from dashboard.app_pages import _ui
+
+
+def _series_labels(points: pd.DataFrame) -> pd.Series:
+    """The shortest label that tells the series apart: only the varying parts."""
+    parts = [c for c in ("machine", "env", "params") if points[c].astype(str).nunique() > 1]
+    if not parts:
+        return pd.Series(str(points["params"].iloc[0]) or "value", index=points.index)
+    return points[parts].astype(str).agg(" | ".join, axis=1)
+
+
+st.title("Explorer")
+st.caption("Any benchmark and parameter combination on any machines, over commits. Every choice is in the page's URL.")
+
+if _ui.require_results():
+    summary = state.summary()
+    benchmarks = summary["benchmarks"]
+    left, right = st.columns([3, 1])
+    benchmark = _ui.select("Benchmark", benchmarks, "bench", where=left)
+    rows = _ui.filtered(state.subset(benchmark=benchmark))
+    param_cols = [c for c in summary["param_columns"] if c in rows.columns and rows[c].notna().any()]
+    with right:
+        log_y = _ui.toggle("Log scale", "log", default=False)
+        band = _ui.toggle("99% CI band", "band", default=True)
+    if param_cols:
+        cols = st.columns(min(len(param_cols), 4))
+        for i, column in enumerate(param_cols):
+            values = charts.ordered(rows[column].dropna().astype(str).unique().tolist())
+            chosen = _ui.multiselect(column.removeprefix("param_"), values, f"p_{column.removeprefix('param_')}", where=cols[i % len(cols)])
+            if chosen:
+                rows = rows[rows[column].astype(str).isin(chosen)]
+    ok = rows[rows["status"].astype(str) == "ok"]
+    n_series = ok["series"].nunique() if len(ok) else 0
+    max_series = 40
+    if ok.empty:
+        _ui.no_data("No successful measurement for this selection (the cells may all be skipped or failed).")
+    else:
+        unit = str(ok["unit"].iloc[0])
+        points = ok[["commit_order", "commit", "commit_date", "value", "ci_99_a", "ci_99_b", "machine", "env", "params"]].copy()
+        points["series"] = _series_labels(points)
+        if n_series > max_series:
+            st.warning(f"{n_series} series match; drawing the first {max_series}. Narrow the parameters to see the others.")
+            keep = sorted(points["series"].unique())[:max_series]
+            points = points[points["series"].isin(keep)]
+        fig = charts.series_figure(
+            points if band else points.drop(columns=["ci_99_a", "ci_99_b"]), unit=unit, log_y=log_y, title=str(benchmark)
+        )
+        _ui.chart(fig, key="explorer_chart")
+    status = rows["status"].astype(str).value_counts()
+    st.caption(f"{len(rows):,} results: " + ", ".join(f"{k} {v:,}" for k, v in status.items()))
+    shown = rows.drop(columns=[c for c in ("samples", "series", "file", "type") if c in rows.columns])
+    _ui.table(shown.sort_values(["machine", "env", "params", "commit_order"]), "explorer", key="explorer")

@@ -1,0 +1,259 @@
+"""Derived columnar cache of parsed asv results (parquet), so a repeat load reads only changed files.
+
+Layout under ``<cache_dir>/<hash of the resolved results_dir>/``:
+
+* ``manifest.json``  per result file: path relative to results_dir, (size, mtime_ns) key, file id,
+  run metadata (machine, commit, env, date, env_vars, ...) and the problems found in it;
+  plus the parameter-grid signatures the raw rows refer to.
+* ``raw.parquet``    parsed rows of every cached file (one ``file_id`` column says which file).
+* ``final/``         the finished :class:`~dashboard.data.ResultSet` for one fingerprint of the
+  whole tree (every file's key + ordering source): an unchanged tree loads from here alone.
+
+Nothing here is executed or unpickled: the cache is parquet and JSON only. A cache that cannot be
+read (other format, corrupted, foreign) is ignored and rebuilt; one that cannot be written is
+skipped silently (loading still works, just not faster next time).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+if TYPE_CHECKING:
+    from .data import ResultSet, _Entry
+
+__all__ = ["CACHE_FORMAT", "RawStore", "fingerprint"]
+
+# Bump when the parsed/derived layout changes: old caches are then rebuilt.
+CACHE_FORMAT = 3
+
+
+def fingerprint(entries: Sequence[_Entry | None], extra: Sequence[str] = ()) -> str:
+    """A hash of every input file's (path, size, mtime) and of ``extra`` (ordering source, limits)."""
+    h = hashlib.sha256(f"format={CACHE_FORMAT}".encode())
+    for e in entries:
+        if e is None:
+            h.update(b"|none")
+            continue
+        h.update(f"|{e.rel}:{e.key}:{e.error}".encode())
+    for x in extra:
+        h.update(f"|x:{x}".encode())
+    return h.hexdigest()
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _atomic_write_parquet(path: Path, table: pa.Table) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    os.close(fd)
+    try:
+        pq.write_table(table, tmp, compression="zstd")
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+class RawStore:
+    """Parsed rows per result file, persisted (``open``) or in memory only (``memory``)."""
+
+    def __init__(self, root: Path | None) -> None:
+        self.root = root
+        self.files: dict[str, dict[str, Any]] = {}
+        self.sigs: list[str] = []
+        self.next_id = 0
+        self.parsed_count = 0
+        self._raw_path = root / "raw.parquet" if root else None
+
+    @classmethod
+    def memory(cls) -> RawStore:
+        return cls(None)
+
+    @classmethod
+    def open(cls, cache_dir: str | os.PathLike[str], results_dir: Path) -> RawStore:
+        key = hashlib.sha1(str(Path(results_dir).resolve()).encode()).hexdigest()[:16]
+        root = Path(cache_dir).expanduser() / key
+        store = cls(root)
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            return cls(None)
+        try:
+            manifest = json.loads((root / "manifest.json").read_text("utf-8"))
+            if manifest.get("format") == CACHE_FORMAT and (root / "raw.parquet").is_file():
+                store.files = manifest["files"]
+                store.sigs = manifest["sigs"]
+                store.next_id = manifest["next_id"]
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        return store
+
+    # -- final (whole-tree) cache ---------------------------------------------------------
+
+    def load_final(self, fp: str) -> ResultSet | None:
+        """The cached ResultSet for this fingerprint, or None."""
+        from .data import Problem, ResultSet
+
+        if self.root is None:
+            return None
+        final = self.root / "final"
+        try:
+            meta = json.loads((final / "meta.json").read_text("utf-8"))
+            if meta.get("fingerprint") != fp or meta.get("format") != CACHE_FORMAT:
+                return None
+            frames = {name: _read_frame(final / f"{name}.parquet") for name in ("results", "machines", "envs", "commits", "provenance")}
+            return ResultSet(
+                results=frames["results"],
+                machines=frames["machines"],
+                envs=frames["envs"],
+                commits=frames["commits"],
+                provenance=frames["provenance"],
+                problems=[Problem(*p) for p in meta["problems"]],
+                benchmarks=meta["benchmarks"],
+                results_dir=Path(meta["results_dir"]),
+                order_source=meta["order_source"],
+                stats={**meta["stats"], "parsed": 0, "from_cache": True},
+            )
+        except (OSError, ValueError, KeyError, TypeError, pa.ArrowException):
+            return None
+
+    def save_final(self, fp: str, rs: ResultSet) -> None:
+        if self.root is None:
+            return
+        final = self.root / "final"
+        try:
+            final.mkdir(exist_ok=True)
+            with contextlib.suppress(OSError):
+                (final / "meta.json").unlink()
+            for name in ("results", "machines", "envs", "commits", "provenance"):
+                frame: pd.DataFrame = getattr(rs, name)
+                # pandas metadata is dropped: categories come back from parquet dictionaries and the
+                # list column through types_mapper (pandas cannot rebuild ArrowDtype from its metadata)
+                table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
+                _atomic_write_parquet(final / f"{name}.parquet", table)
+            meta = {
+                "format": CACHE_FORMAT,
+                "fingerprint": fp,
+                "problems": [[p.path, p.message, p.severity] for p in rs.problems],
+                "benchmarks": rs.benchmarks,
+                "results_dir": str(rs.results_dir),
+                "order_source": rs.order_source,
+                "stats": rs.stats,
+            }
+            _atomic_write_bytes(final / "meta.json", json.dumps(meta).encode())
+        except (OSError, ValueError, TypeError, pa.ArrowException):
+            return
+
+    # -- per-file raw rows -----------------------------------------------------------------
+
+    def update(self, entries: Sequence[_Entry], max_bytes: int) -> tuple[pa.Table, dict[int, dict[str, Any]], list[tuple[str, str, str]]]:
+        """Raw rows and run metadata of ``entries``, parsing only new or changed files."""
+        from .data import _BadFile, _Raw, parse_result_file, read_json_file
+
+        problems: list[tuple[str, str, str]] = []
+        keep: dict[str, dict[str, Any]] = {}
+        todo: list[_Entry] = []
+        for e in entries:
+            if e.error is not None:
+                problems.append((e.rel, "error", e.error))
+                continue
+            old = self.files.get(e.rel)
+            if old is not None and tuple(old["key"]) == e.key:
+                keep[e.rel] = old
+            else:
+                todo.append(e)
+        old_table = self._read_raw() if keep and any(v["meta"] is not None for v in keep.values()) else None
+        if old_table is not None:
+            keep_ids = pa.array([v["id"] for v in keep.values() if v["meta"] is not None], type=pa.int32())
+            if len(keep_ids) != len([v for v in self.files.values() if v["meta"] is not None]):
+                old_table = old_table.filter(pc.is_in(old_table.column("file_id"), value_set=keep_ids))
+        elif keep and any(v["meta"] is not None for v in keep.values()):
+            # raw rows lost: parse everything again
+            todo = [e for e in entries if e.error is None]
+            keep = {}
+
+        raw = _Raw()
+        sig_index = {s: i for i, s in enumerate(self.sigs)}
+        new_files: dict[str, dict[str, Any]] = {}
+        for e in todo:
+            file_id = self.next_id
+            self.next_id += 1
+            record: dict[str, Any] = {"key": list(e.key or (0, 0)), "id": file_id, "meta": None, "problems": []}
+            try:
+                data = read_json_file(e.path, max_bytes, e.st)
+                meta, notes = parse_result_file(data, file_id, raw, sig_index)
+                meta["machine"] = e.rel.split("/", 1)[0]
+                meta["rel"] = e.rel
+                record["meta"] = meta
+                record["problems"] = [list(n) for n in notes]
+            except _BadFile as exc:
+                record["problems"] = [["error", str(exc)]]
+            new_files[e.rel] = record
+            self.parsed_count += 1
+        self.sigs = [s for s, _ in sorted(sig_index.items(), key=lambda kv: kv[1])]
+
+        tables = [t for t in (old_table, raw.table() if raw.count else None) if t is not None and t.num_rows]
+        table = _concat(tables) if tables else _Raw().table()
+        changed = bool(todo) or len(keep) != len(self.files)
+        self.files = {**keep, **new_files}
+        metas: dict[int, dict[str, Any]] = {}
+        for rel, rec in sorted(self.files.items()):
+            for severity, message in rec["problems"]:
+                problems.append((rel, severity, message))
+            if rec["meta"] is not None:
+                metas[rec["id"]] = rec["meta"]
+        if changed and self.root is not None:
+            try:
+                _atomic_write_parquet(self.root / "raw.parquet", table)
+                manifest = {"format": CACHE_FORMAT, "files": self.files, "sigs": self.sigs, "next_id": self.next_id}
+                _atomic_write_bytes(self.root / "manifest.json", json.dumps(manifest).encode())
+            except (OSError, ValueError, TypeError, pa.ArrowException):
+                pass
+        # rows of files whose metadata exists only
+        return table, metas, problems
+
+    def _read_raw(self) -> pa.Table | None:
+        if self._raw_path is None:
+            return None
+        try:
+            return pq.read_table(self._raw_path)
+        except (OSError, pa.ArrowException):
+            return None
+
+
+def _concat(tables: list[pa.Table]) -> pa.Table:
+    if len(tables) == 1:
+        return tables[0]
+    # dictionaries differ between tables: decode, concatenate, re-encode
+    plain = [t.cast(pa.schema([pa.field(f.name, f.type.value_type if pa.types.is_dictionary(f.type) else f.type) for f in t.schema])) for t in tables]
+    out = pa.concat_tables(plain)
+    return out.set_column(out.schema.get_field_index("benchmark"), "benchmark", out.column("benchmark").dictionary_encode()).set_column(
+        out.schema.get_field_index("version"), "version", out.column("version").dictionary_encode()
+    )
+
+
+def _read_frame(path: Path) -> pd.DataFrame:
+    table = pq.read_table(path)
+    return table.to_pandas(types_mapper=lambda t: pd.ArrowDtype(pa.list_(pa.float64())) if pa.types.is_list(t) else None)

@@ -1,0 +1,340 @@
+"""The dashboard's one cached module: where the results come from and what is kept.
+
+Pages never open files: they ask this module, which calls the data and analysis
+layers and caches their answers with ``st.cache_data`` (always bounded by ``ttl`` and
+``max_entries``). Cached functions are keyed by the results directory and a cheap
+"stamp" of it (directory modification times), so new result files are picked up on the
+next rerun; filters are applied by the pages after the cache, never inside it.
+
+The results directory, the derived-data cache and the git repository come from the
+command line (``tensorscope dashboard RESULTS_DIR`` passes them as script arguments
+``--results-dir``, ``--cache-dir``, ``--repo``) or from the environment
+(``TENSORSCOPE_RESULTS_DIR``, ``TENSORSCOPE_CACHE_DIR``, ``TENSORSCOPE_REPO``), never
+from anything typed into a page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+TTL = "10m"
+MAX_ENTRIES = 8
+# Per-selection caches (one entry per filter combination) may hold more, smaller entries.
+MAX_SELECTIONS = 64
+
+
+@dataclass(frozen=True)
+class Config:
+    """Where the dashboard reads from; fixed for the life of the server process."""
+
+    results_dir: Path
+    cache_dir: Path | None
+    repo: Path | None
+
+
+def _parse_argv(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    parser.add_argument("--results-dir", default=None)
+    parser.add_argument("--cache-dir", default=None)
+    parser.add_argument("--repo", default=None)
+    known, _ = parser.parse_known_args(argv)
+    return known
+
+
+def config() -> Config:
+    """The configuration from the script arguments, then the environment, then defaults."""
+    args = _parse_argv(sys.argv[1:])
+    results = args.results_dir or os.environ.get("TENSORSCOPE_RESULTS_DIR") or str(REPO_ROOT / "results")
+    cache = args.cache_dir or os.environ.get("TENSORSCOPE_CACHE_DIR")
+    repo = args.repo or os.environ.get("TENSORSCOPE_REPO")
+    results_dir = Path(results).expanduser().resolve()
+    repo_dir = Path(repo).expanduser().resolve() if repo else _guess_repo(results_dir)
+    return Config(results_dir, Path(cache).expanduser().resolve() if cache else None, repo_dir)
+
+
+def _guess_repo(results_dir: Path) -> Path | None:
+    """The git checkout that holds ``results_dir`` (asv's layout: results/ beside .git)."""
+    parent = results_dir.parent
+    return parent if (parent / ".git").exists() else None
+
+
+def stamp(results_dir: Path) -> str:
+    """A cheap fingerprint of the tree: the modification times of it and its machine folders."""
+    try:
+        parts = [f"{results_dir.stat().st_mtime_ns}"]
+        with os.scandir(results_dir) as entries:
+            for entry in sorted(entries, key=lambda e: e.name):
+                parts.append(f"{entry.name}:{entry.stat().st_mtime_ns}")
+        return "|".join(parts)
+    except OSError:
+        return "missing"
+
+
+def _data_module() -> Any:
+    return importlib.import_module("dashboard.data")
+
+
+def _analysis(name: str) -> Any | None:
+    """``dashboard.analysis.<name>``, or None while that module does not exist."""
+    try:
+        return importlib.import_module(f"dashboard.analysis.{name}")
+    except ImportError:
+        return None
+
+
+# --------------------------------------------------------------------------------------
+# Cached loads (keyed by strings and the stamp; the returned objects are copied by
+# st.cache_data on every hit, so they are kept small where the pages allow).
+
+
+@st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner="Reading asv results…")
+def _load(results_dir: str, cache_dir: str | None, repo: str | None, stamp_: str) -> Any:
+    data = _data_module()
+    return data.load_results(Path(results_dir), cache_dir=Path(cache_dir) if cache_dir else None, repo=Path(repo) if repo else None)
+
+
+def _key(cfg: Config | None = None) -> tuple[str, str | None, str | None, str]:
+    cfg = cfg or config()
+    return (
+        str(cfg.results_dir),
+        str(cfg.cache_dir) if cfg.cache_dir else None,
+        str(cfg.repo) if cfg.repo else None,
+        stamp(cfg.results_dir),
+    )
+
+
+def results() -> Any:
+    """The loaded :class:`dashboard.data.ResultSet` (table, machines, problems, benchmarks)."""
+    return _load(*_key())
+
+
+def table() -> pd.DataFrame:
+    """The tidy results table (one row per machine x commit x env x benchmark x params)."""
+    return results().table
+
+
+def reload() -> None:
+    """Forget every cached answer (the sidebar's "Reload results" button)."""
+    st.cache_data.clear()
+
+
+@st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner=False)
+def _summary(results_dir: str, cache_dir: str | None, repo: str | None, stamp_: str) -> dict[str, Any]:
+    rs = _load(results_dir, cache_dir, repo, stamp_)
+    t: pd.DataFrame = rs.table
+    out: dict[str, Any] = {
+        "rows": len(t),
+        "machines": sorted(t["machine"].dropna().unique().tolist()) if len(t) else [],
+        "envs": sorted(t["env"].dropna().unique().tolist()) if len(t) else [],
+        "benchmarks": sorted(t["benchmark"].dropna().unique().tolist()) if len(t) else [],
+        "status": t["status"].value_counts().to_dict() if len(t) else {},
+        "problems": [(str(getattr(p, "path", "")), str(getattr(p, "message", p))) for p in (rs.problems or [])],
+    }
+    if len(t):
+        commits = t.groupby("commit", as_index=False).agg(
+            commit_date=("commit_date", "max"),
+            commit_order=("commit_order", "max"),
+            machines=("machine", "nunique"),
+            results=("value", "size"),
+        )
+        out["commits"] = commits.sort_values("commit_order", ascending=False).reset_index(drop=True)
+        per_machine = t.groupby("machine").agg(
+            commits=("commit", "nunique"),
+            latest_commit_date=("commit_date", "max"),
+            results=("value", "size"),
+            ok=("status", lambda s: int((s == "ok").sum())),
+            skipped=("status", lambda s: int((s == "skipped").sum())),
+            failed=("status", lambda s: int((s == "failed").sum())),
+        )
+        out["per_machine"] = per_machine.reset_index()
+        started = t["started_at"].max() if "started_at" in t.columns else pd.NaT
+        out["latest_run"] = started if not pd.isna(started) else t["commit_date"].max()
+        out["units"] = sorted(t["unit"].dropna().astype(str).unique().tolist())
+        param_cols = [c for c in t.columns if c.startswith("param_")]
+        out["param_columns"] = param_cols
+    else:
+        out["commits"] = pd.DataFrame(columns=["commit", "commit_date", "commit_order", "machines", "results"])
+        out["per_machine"] = pd.DataFrame()
+        out["units"] = []
+        out["param_columns"] = []
+        out["latest_run"] = None
+    return out
+
+
+def summary() -> dict[str, Any]:
+    """Counts and lists for the sidebar and the overview (small; cheap to copy)."""
+    return _summary(*_key())
+
+
+def envs() -> pd.DataFrame:
+    """One row per machine x env: python, requirements, ``env_var.<NAME>`` columns."""
+    frame = getattr(results(), "envs", None)
+    return frame if isinstance(frame, pd.DataFrame) else pd.DataFrame(columns=["machine", "env"])
+
+
+def machines() -> pd.DataFrame:
+    """One row per machine: asv's machine.json fields plus tensorscope provenance where present."""
+    frame = results().machines
+    return frame if isinstance(frame, pd.DataFrame) else pd.DataFrame(frame)
+
+
+Filters = tuple[tuple[str, tuple[str, ...]], ...]
+
+
+@st.cache_data(ttl=TTL, max_entries=MAX_SELECTIONS, show_spinner=False)
+def _subset(results_dir: str, cache_dir: str | None, repo: str | None, stamp_: str, filters: Filters) -> pd.DataFrame:
+    t: pd.DataFrame = _load(results_dir, cache_dir, repo, stamp_).table
+    mask = pd.Series(True, index=t.index)
+    for column, values in filters:
+        if column in t.columns and values:
+            col = t[column]
+            # categoricals compare on their few categories, not on a million strings
+            mask &= col.isin(values) if isinstance(col.dtype, pd.CategoricalDtype) else col.astype(str).isin(values)
+    return t[mask].copy()
+
+
+def subset(**filters: list[str] | tuple[str, ...] | str | None) -> pd.DataFrame:
+    """Rows of the tidy table whose columns equal the given values (a column=None or [] is no filter)."""
+    return _subset(*_key(), _filters(filters))
+
+
+@st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner=False)
+def _combos(results_dir: str, cache_dir: str | None, repo: str | None, stamp_: str) -> pd.DataFrame:
+    t: pd.DataFrame = _load(results_dir, cache_dir, repo, stamp_).table
+    if t.empty:
+        return pd.DataFrame(columns=["benchmark", "params", "machine", "env", "unit", "points"])
+    return t.groupby(["benchmark", "params", "machine", "env", "unit"], as_index=False, dropna=False).agg(points=("value", "size"))
+
+
+def combos() -> pd.DataFrame:
+    """Distinct benchmark x params x machine x env x unit, with their number of points."""
+    return _combos(*_key())
+
+
+@st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner=False)
+def _latest(results_dir: str, cache_dir: str | None, repo: str | None, stamp_: str) -> pd.DataFrame:
+    t: pd.DataFrame = _load(results_dir, cache_dir, repo, stamp_).table
+    ok = t[t["status"].astype(str) == "ok"]
+    if ok.empty:
+        return ok.drop(columns=["samples"], errors="ignore")
+    idx = ok.groupby(["machine", "env", "benchmark", "params"], observed=True)["commit_order"].idxmax()
+    return ok.loc[idx.to_numpy()].drop(columns=["samples"], errors="ignore").reset_index(drop=True)
+
+
+def latest() -> pd.DataFrame:
+    """Each series' newest successful measurement (one row per machine x env x benchmark x params)."""
+    return _latest(*_key())
+
+
+# --------------------------------------------------------------------------------------
+# Analysis (each returns None when the analysis module or function is not there)
+
+
+def _call(module: str, function: str, *args: Any, **kwargs: Any) -> Any:
+    mod = _analysis(module)
+    fn = getattr(mod, function, None) if mod is not None else None
+    if fn is None:
+        return None
+    return fn(*args, **kwargs)
+
+
+def has_analysis(module: str, function: str) -> bool:
+    """Whether ``dashboard.analysis.<module>.<function>`` exists in this checkout."""
+    mod = _analysis(module)
+    return mod is not None and hasattr(mod, function)
+
+
+def _filters(filters: dict[str, Any]) -> Filters:
+    items: list[tuple[str, tuple[str, ...]]] = []
+    for column, values in sorted(filters.items()):
+        if values is None or (not isinstance(values, str) and len(values) == 0):
+            continue
+        items.append((column, (values,) if isinstance(values, str) else tuple(str(v) for v in values)))
+    return tuple(items)
+
+
+def _rows(results_dir: str, cache_dir: str | None, repo: str | None, stamp_: str, scope: str, filters: Filters) -> pd.DataFrame:
+    if scope == "latest":
+        return _latest(results_dir, cache_dir, repo, stamp_)
+    if filters:
+        return _subset(results_dir, cache_dir, repo, stamp_, filters)
+    return _load(results_dir, cache_dir, repo, stamp_).table
+
+
+@st.cache_data(ttl=TTL, max_entries=MAX_SELECTIONS, show_spinner="Analysing…")
+def _analyse(
+    results_dir: str,
+    cache_dir: str | None,
+    repo: str | None,
+    stamp_: str,
+    module: str,
+    function: str,
+    scope: str,
+    filters: Filters,
+    kwargs: tuple[tuple[str, Any], ...],
+) -> Any:
+    rs = _load(results_dir, cache_dir, repo, stamp_)
+    if scope == "resultset":
+        return _call(module, function, rs, **dict(kwargs))
+    rows = _rows(results_dir, cache_dir, repo, stamp_, scope, filters)
+    if scope == "envs":
+        return _call(module, function, rows, rs.envs, **dict(kwargs))
+    return _call(module, function, rows, **dict(kwargs))
+
+
+def analyse(
+    module: str, function: str, *, scope: str = "table", where: dict[str, Any] | None = None, kwargs: dict[str, Any] | None = None
+) -> Any:
+    """``dashboard.analysis.<module>.<function>(rows, **kwargs)``, cached; None when absent.
+
+    ``scope``: "table" (the tidy table, restricted to ``where`` = {column: value(s)}),
+    "latest" (each series' newest measurement), "envs" (rows and ``ResultSet.envs``),
+    "resultset" (the whole :class:`ResultSet`). ``kwargs`` values must be hashable.
+    """
+    if not has_analysis(module, function):
+        return None
+    return _analyse(*_key(), module, function, scope, _filters(where or {}), tuple(sorted((kwargs or {}).items())))
+
+
+# --------------------------------------------------------------------------------------
+# Git (commit messages for a commit range; only when the repository is at hand)
+
+
+@st.cache_data(ttl=TTL, max_entries=MAX_SELECTIONS, show_spinner=False)
+def _commit_messages(repo: str, commits: tuple[str, ...]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for commit in commits:
+        if not commit or not all(c in "0123456789abcdefABCDEF" for c in commit):
+            continue  # only hex hashes ever reach git
+        try:
+            proc = subprocess.run(
+                ["git", "-C", repo, "log", "-1", "--format=%s", commit, "--"],
+                capture_output=True,
+                text=True,
+                timeout=5,
+                check=False,
+            )
+        except (OSError, subprocess.SubprocessError):
+            break
+        if proc.returncode == 0:
+            out[commit] = proc.stdout.strip()
+    return out
+
+
+def commit_messages(commits: list[str]) -> dict[str, str]:
+    """Subject line of each commit, from the configured git repository ({} when there is none)."""
+    repo = config().repo
+    if repo is None or not commits:
+        return {}
+    return _commit_messages(str(repo), tuple(commits))

@@ -1,0 +1,79 @@
+"""Backend selection for the conformance suite.
+
+Every test that takes a ``backend_name`` argument runs once per selected backend:
+``BENCH_BACKENDS=numpy,python pytest tests/backends`` (names as in
+``backends.available()``, e.g. ``torch:cpu``); by default every available backend. A
+selected backend that cannot be built skips with the reason from its
+``BackendUnavailable`` error; GPU devices carry the ``gpu`` marker.
+
+At the end of the run the ops each backend does not implement are listed, so coverage
+gaps stay visible.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+import backends
+
+GPU_DEVICES = ("cuda", "gpu")
+
+
+def selected_backends() -> list[str]:
+    """The backend names to test: ``$BENCH_BACKENDS`` (comma list) or every available one."""
+    raw = os.environ.get("BENCH_BACKENDS", "").strip()
+    if raw:
+        return [n.strip().lower() for n in raw.split(",") if n.strip()]
+    return backends.available()
+
+
+def is_gpu_name(name: str) -> bool:
+    return name == "cupy" or name.partition(":")[2] in GPU_DEVICES
+
+
+def backend_params() -> list[object]:
+    return [pytest.param(n, id=n, marks=[pytest.mark.gpu] if is_gpu_name(n) else []) for n in selected_backends()]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend_name" in metafunc.fixturenames:
+        metafunc.parametrize("backend_name", backend_params())
+
+
+_unsupported_by_backend: dict[str, list[str]] = {}
+_unavailable: dict[str, str] = {}
+
+
+def load_backend(name: str) -> backends.Backend:
+    """``backends.get(name)``, or skip the test with the reason it is unavailable."""
+    if name in _unavailable:
+        pytest.skip(_unavailable[name])
+    try:
+        be = backends.get(name)
+    except backends.BackendUnavailable as exc:
+        _unavailable[name] = str(exc)
+        pytest.skip(str(exc))
+    if name not in _unsupported_by_backend:
+        _unsupported_by_backend[name] = sorted(op for op in backends.OPS if not be.supports(op))
+    return be
+
+
+@pytest.fixture
+def be(backend_name: str) -> backends.Backend:
+    """The backend under test (skips when it is not available here)."""
+    return load_backend(backend_name)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not _unsupported_by_backend and not _unavailable:
+        return
+    tr = terminalreporter
+    tr.section("backend op coverage")
+    total = len(backends.OPS)
+    for name, missing in _unsupported_by_backend.items():
+        line = f"{name}: {total - len(missing)}/{total} ops"
+        tr.write_line(line + (f"; not implemented: {', '.join(missing)}" if missing else " (complete)"))
+    for name, reason in _unavailable.items():
+        tr.write_line(f"{name}: skipped ({reason})")

@@ -1,0 +1,236 @@
+"""The Streamlit app: every page runs under AppTest on a small results tree made here."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from asv_builder import NAN, ResultsTree, commit_date, commit_hash
+
+pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
+PAGES = {
+    "overview": "app_pages/overview.py",
+    "regressions": "app_pages/regressions.py",
+    "speedups": "app_pages/speedups.py",
+    "roofline": "app_pages/roofline.py",
+    "hardware": "app_pages/hardware.py",
+    "explorer": "app_pages/explorer.py",
+    "accuracy": "app_pages/accuracy.py",
+}
+EVIL = "<img src=x onerror=window.__xss=1>"
+
+ELEMENTWISE = "bench_elementwise.Elementwise.time_op"
+MATMUL = "bench_linalg.Linalg.time_op"
+ACCURACY = "bench_accuracy.Accuracy.track_max_rel_error"
+THROUGHPUT = "bench_elementwise.Elementwise.track_gflops"
+BACKENDS = ["python", "numpy", "numba"]
+OPS = ["exp", "add"]
+SIZES = [1000, 100000]
+DTYPES = ["float32", "float64"]
+N_COMMITS = 8
+STEP_AT = 5  # numpy exp float64 gets 1.6x slower from this commit on (on "box", SIMD on)
+
+
+def _q(values: list[object]) -> list[str]:
+    return [repr(v) if isinstance(v, str) else str(v) for v in values]
+
+
+def elementwise_time(backend: str, op: str, size: int, dtype: str, *, commit: int, simd: bool, machine: str) -> float:
+    """A plausible time: python linear in n, numpy/numba a call overhead plus a faster slope."""
+    scale = 1.0 if machine == "box" else 1.7
+    if backend == "python":
+        t = 2e-7 * size
+    elif backend == "numpy":
+        t = 1e-6 + size * (1e-9 if simd else 2.5e-9)
+        if op == "exp" and dtype == "float64" and commit >= STEP_AT and machine == "box" and simd:
+            t *= 1.6
+    else:
+        t = 6e-6 + size * (3e-10 if simd else 1.2e-9)
+    if op == "exp":
+        t *= 3
+    wobble = 1 + 0.003 * ((commit * 7 + size) % 5 - 2)
+    return t * scale * wobble
+
+
+def build_tree(tree: ResultsTree, *, machines: tuple[str, ...] = ("box", "arm"), evil: bool = False) -> Path:
+    """A tree shaped like tensorscope's own suite: backend x op x size x dtype, SIMD on/off envs,
+    a track_ accuracy benchmark, a throughput track, a regression step, skipped and failed cells,
+    provenance with roofs, and one unreadable file."""
+    grid = [_q(BACKENDS), _q(OPS), _q(SIZES), _q(DTYPES)]
+    names = ["backend", "op", "size", "dtype"]
+    tree.add_benchmark(ELEMENTWISE, params=grid, param_names=names)
+    tree.add_benchmark(MATMUL, params=[_q(["python", "numpy"]), _q(["matmul"]), _q([64, 256]), _q(["float64"])], param_names=names)
+    tree.add_benchmark(
+        ACCURACY, params=[_q(["numpy", "numba"]), _q(OPS), _q(DTYPES)], param_names=["backend", "op", "dtype"], unit="relative error"
+    )
+    tree.add_benchmark(THROUGHPUT, params=[_q(["numpy", "numba"]), _q(OPS)], param_names=["backend", "op"], unit="GFLOP/s")
+    evil_bench = f"bench_evil.Evil.time_{EVIL}"
+    if evil:
+        tree.add_benchmark(evil_bench, params=[[repr(EVIL)]], param_names=["backend"])
+    for machine in machines:
+        tree.add_machine(machine, cpu="Xeon Gold" if machine == "box" else "Neoverse N1", arch="x86_64", num_cpu="8", ram="16000000000")
+        for i in range(N_COMMITS):
+            for simd in (True, False):
+                if not simd and i < N_COMMITS - 2:
+                    continue  # SIMD-off runs only at the two newest commits
+                env = f"virtualenv-py3.11-TENSORSCOPE_SIMD{'on' if simd else 'off'}"
+                values: list[float | None] = []
+                for backend in BACKENDS:
+                    for op in OPS:
+                        for size in SIZES:
+                            for dtype in DTYPES:
+                                if backend == "python" and size > 1000 and dtype == "float32":
+                                    values.append(NAN)  # skipped cell
+                                elif backend == "numba" and op == "add" and size == 1000 and dtype == "float32" and i == 2:
+                                    values.append(None)  # failed cell
+                                else:
+                                    values.append(elementwise_time(backend, op, size, dtype, commit=i, simd=simd, machine=machine))
+                matmul = [64**3 * 2e-7, 256**3 * 2e-7, 64**3 * 2e-11 + 2e-6, 256**3 * 2e-11 + 2e-6]
+                accuracy = [1e-16 * (1 + (i >= 6)), 2e-16, 1e-7, 1e-7, 3e-16, 2e-16, 2e-7, 1e-7]
+                gflops = [1.5, 0.9, 4.0, 1.1]
+                results: dict[str, list[float | None] | None] = {
+                    ELEMENTWISE: values,
+                    MATMUL: matmul,
+                    ACCURACY: accuracy,
+                    THROUGHPUT: gflops,
+                }
+                if evil:
+                    results[evil_bench] = [1e-3]
+                tree.add_run(
+                    machine, commit_hash(i), results, date=commit_date(i), env=env, env_vars={"TENSORSCOPE_SIMD": "on" if simd else "off"}
+                )
+        tree.add_provenance(
+            machine,
+            commit_hash(N_COMMITS - 1),
+            "virtualenv-py3.11-TENSORSCOPE_SIMDon",
+            {
+                "cpu": {"model": "Xeon Gold" if machine == "box" else "Neoverse N1", "simd": ["AVX2", "AVX512F"]},
+                "numpy": {"version": "2.4.0", "blas": "openblas"},
+                "roofs": {"memory_bandwidth_bytes_per_s": 2.0e10, "peak_flops_per_s": 5.0e11},
+            },
+        )
+    if evil:
+        tree.add_machine(EVIL, cpu=EVIL)
+        tree.add_run(EVIL, commit_hash(0), {evil_bench: [2e-3]}, date=commit_date(0))
+    (tree.root / machines[0] / "deadbeef-broken.json").write_text('{"results": {', encoding="utf-8")
+    return tree.root
+
+
+@pytest.fixture
+def suite_tree(results_tree: ResultsTree, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = build_tree(results_tree)
+    monkeypatch.setenv("TENSORSCOPE_RESULTS_DIR", str(root))
+    monkeypatch.delenv("TENSORSCOPE_CACHE_DIR", raising=False)
+    monkeypatch.delenv("TENSORSCOPE_REPO", raising=False)
+    return root
+
+
+def run_page(page: str, query: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    if page != "overview":
+        at.switch_page(PAGES[page])
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def charts_of(at: AppTest) -> list[dict[str, object]]:
+    """The plotly figures on the page, as plotly JSON."""
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def test_unreadable_file_is_listed_in_a_visible_warning(suite_tree: Path) -> None:
+    at = run_page("overview")
+    assert any("deadbeef-broken.json" in w.value and "could not be read" in w.value for w in at.warning)
+
+
+def test_overview(suite_tree: Path) -> None:
+    at = run_page("overview")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Machines"] == "2" and metrics["Commits"] == str(N_COMMITS)
+    assert metrics["Latest run"] != "n/a"
+    status = charts_of(at)[0]["data"][0]
+    assert dict(zip(status["y"], status["x"], strict=True))["failed"] > 0
+    assert len(at.dataframe) >= 3
+    assert all(b.proto.label.startswith("Download") for b in at.get("download_button"))
+    assert len(at.get("download_button")) == len(at.dataframe)
+
+
+def test_regressions_finds_and_shows_the_step(suite_tree: Path) -> None:
+    at = run_page("regressions")
+    expected = [
+        o
+        for o in at.selectbox(key="change").options
+        if o.startswith(f"box|virtualenv-py3.11-TENSORSCOPE_SIMDon|{ELEMENTWISE}|backend='numpy', op='exp'") and "dtype='float64'" in o
+    ]
+    assert len(expected) == 2  # sizes 1000 and 100000
+    assert all(o.endswith("@" + commit_hash(STEP_AT)[:8]) for o in expected)
+    assert not any("backend='numba'" in o or "backend='python'" in o for o in at.selectbox(key="change").options)
+    at = run_page("regressions", {"change": expected[0]})
+    assert at.selectbox(key="change").value == expected[0]
+    figs = charts_of(at)
+    series = figs[0]
+    assert any(s["type"] == "rect" for s in series["layout"]["shapes"])
+    assert len(at.dataframe) >= 2  # the changes and the commit range
+    assert any(f["data"] and f["data"][0]["type"] == "box" for f in figs)  # raw samples
+
+
+def test_regressions_selection_comes_from_the_url(suite_tree: Path) -> None:
+    at = run_page("regressions", {"kind": "both", "sort": "confidence", "min": "1"})
+    assert at.selectbox(key="kind").value == "both"
+    assert at.selectbox(key="sort").value == "confidence"
+    at.selectbox(key="kind").set_value("improvements").run()
+    assert not at.exception
+    assert at.selectbox(key="kind").value == "improvements"
+    assert at.selectbox(key="kind").proto.query_param_key == "kind"  # the frontend writes it to the URL
+
+
+WIDGETS = ("selectbox", "multiselect", "toggle", "radio", "select_slider", "slider", "checkbox", "text_input", "number_input")
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_every_filter_and_selection_is_in_the_url(suite_tree: Path, page: str) -> None:
+    at = run_page(page)
+    widgets = [w for kind in WIDGETS for w in at.get(kind)]
+    assert widgets, "no filters at all"
+    unbound = [(w.type, w.proto.label) for w in widgets if not w.proto.query_param_key]
+    assert not unbound
+
+
+@pytest.mark.parametrize("page", ["speedups", "roofline", "hardware", "accuracy"])
+def test_analysis_pages_run_and_draw(suite_tree: Path, page: str) -> None:
+    at = run_page(page)
+    assert charts_of(at), f"{page}: no chart"
+    assert at.title[0].value
+
+
+def test_explorer_filters_by_url(suite_tree: Path) -> None:
+    at = run_page(
+        "explorer", {"bench": ELEMENTWISE, "p_backend": "numpy", "p_op": "exp", "p_size": "1000", "p_dtype": "float64", "machine": "box"}
+    )
+    assert at.selectbox(key="bench").value == ELEMENTWISE
+    assert at.multiselect(key="p_backend").value == ["numpy"]
+    fig = charts_of(at)[0]
+    lines = [t for t in fig["data"] if t.get("mode") == "lines+markers"]
+    assert len(lines) == 2  # SIMD on and off envs on box
+    assert len(at.dataframe) == 1 and len(at.get("download_button")) == 1
+
+
+def test_every_page_runs_on_an_empty_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TENSORSCOPE_RESULTS_DIR", str(tmp_path / "nothing-here"))
+    for page in PAGES:
+        at = run_page(page)
+        assert any("No benchmark results" in i.value for i in at.info), page
+
+
+def test_pages_run_on_a_foreign_asv_project(shared_sets: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any asv results directory: no backend parameter, no tensorscope provenance."""
+    monkeypatch.setenv("TENSORSCOPE_RESULTS_DIR", str(shared_sets / "own-example-tinypkg" / "results"))
+    for page in PAGES:
+        run_page(page)

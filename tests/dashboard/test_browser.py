@@ -1,0 +1,159 @@
+"""The served dashboard in a real headless Chromium (Playwright's Python package).
+
+Starts ``tensorscope dashboard`` on a free loopback port over a results tree made here
+(with HTML and script in a machine name, a benchmark name and a file name), opens every
+page, and checks: no Streamlit exception block, the page's main chart rendered, no
+markup from the results acted on. Screenshots go to artifacts/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from asv_builder import ResultsTree
+from test_app import EVIL, build_tree
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "artifacts"
+# page -> its URL path (the default page lives at the root)
+PAGES = {
+    "overview": "",
+    "regressions": "regressions",
+    "speedups": "speedups",
+    "roofline": "roofline",
+    "hardware": "hardware",
+    "explorer": "explorer",
+    "accuracy": "accuracy",
+}
+CHART = '[data-testid="stPlotlyChart"] .main-svg'
+IDLE = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"dashboard exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"dashboard did not answer at {url} within {timeout:.0f} s")
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
+    root = build_tree(ResultsTree(tmp_path_factory.mktemp("browser") / "results"), evil=True)
+    (root / "box" / f"{EVIL}.json").write_text("not json", encoding="utf-8")
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TENSORSCOPE_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tensorscope.cli", "dashboard", str(root), "--port", str(port), "--cache-dir", "none"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, proc)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser(served: str) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def test_server_binds_loopback_only(served: str) -> None:
+    port = int(served.rsplit(":", 1)[1])
+    addresses = {info[4][0] for info in socket.getaddrinfo(socket.gethostname(), port, socket.AF_INET)} - {"127.0.0.1", "127.0.1.1"}
+    for address in addresses:
+        with socket.socket() as s:
+            s.settimeout(1)
+            assert s.connect_ex((address, port)) != 0, f"reachable on {address}"
+
+
+def test_every_page_renders_in_chromium(served: str, browser: Any) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    dialogs: list[str] = []
+    failures: list[str] = []
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    for name, path in PAGES.items():
+        page.goto(f"{served}/{path}", wait_until="domcontentloaded")
+        try:
+            page.wait_for_selector(CHART, timeout=45_000)
+            page.wait_for_function(IDLE, timeout=45_000)
+        except Exception as exc:
+            failures.append(f"{name}: no chart ({type(exc).__name__})")
+        page.screenshot(path=str(ARTIFACTS / f"dashboard-{name}.png"), full_page=True)
+        if page.locator('[data-testid="stException"]').count():
+            failures.append(f"{name}: {page.locator('[data-testid=stException]').first.inner_text()[:300]}")
+        if page.get_by_text("Page not found").count():
+            failures.append(f"{name}: page not found at /{path}")
+        if page.evaluate("() => window.__xss === 1"):
+            failures.append(f"{name}: markup from the results ran")
+    page.close()
+    assert not dialogs, dialogs
+    assert not failures, failures
+
+
+def test_markup_in_names_is_shown_as_text(served: str, browser: Any) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.on("dialog", lambda d: (_ for _ in ()).throw(AssertionError(f"a dialog opened: {d.message}")))
+    # the unreadable file's name is listed, literally, in the warning on every page
+    page.goto(f"{served}/", wait_until="domcontentloaded")
+    warning = page.locator('[data-testid="stAlertContentWarning"]').first
+    warning.wait_for(timeout=45_000)
+    assert EVIL in warning.inner_text()
+    assert page.locator("img[src=x]").count() == 0
+    # the benchmark name is a chart title in the explorer, reached by a shared link
+    bench = f"bench_evil.Evil.time_{EVIL}"
+    page.goto(f"{served}/explorer?bench={urllib.parse.quote(bench)}", wait_until="domcontentloaded")
+    page.wait_for_selector(CHART, timeout=45_000)
+    page.wait_for_function(
+        "(t) => [...document.querySelectorAll('.gtitle')].some(e => e.textContent.includes(t))", arg=EVIL, timeout=45_000
+    )
+    assert page.locator("img[src=x]").count() == 0
+    assert not page.evaluate("() => window.__xss === 1")
+    page.screenshot(path=str(ARTIFACTS / "dashboard-markup-as-text.png"), full_page=True)
+    page.close()
