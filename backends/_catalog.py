@@ -325,7 +325,7 @@ def _infer_full(shape: Sequence[int] | int, fill_value: float, *, dtype: str | N
 def _infer_eye(n_rows: int, n_cols: int | None = None, *, k: int = 0, dtype: str = "float64") -> TensorInfo:
     cols = n_rows if n_cols is None else n_cols
     shape = _check_shape_arg("eye", (n_rows, cols))
-    return TensorInfo(shape, _creation_dtype("eye", [], dtype))
+    return TensorInfo(shape, _creation_dtype("eye", [0.0], dtype))  # None -> float64, as in NumPy
 
 
 def _creation_cost(ins: list[TensorInfo], outs: list[TensorInfo], **_: Any) -> Cost:

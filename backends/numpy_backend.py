@@ -163,8 +163,9 @@ class NumpyBackend(Backend):
     sinh = _unary("sinh", np.sinh)
     cosh = _unary("cosh", np.cosh)
     tanh = _unary("tanh", np.tanh)
-    erf = _unary("erf", scipy.special.erf)
-    sigmoid = _unary("sigmoid", scipy.special.expit)
+    # SciPy has no float16 loops: cast the float32 result back so the dtype is kept.
+    erf = _unary("erf", lambda x: scipy.special.erf(x).astype(x.dtype, copy=False))
+    sigmoid = _unary("sigmoid", lambda x: scipy.special.expit(x).astype(x.dtype, copy=False))
     isnan = _unary("isnan", np.isnan)
     isinf = _unary("isinf", np.isinf)
     bitwise_invert = _unary("bitwise_invert", np.invert)

@@ -1,15 +1,15 @@
-"""Derived columnar cache of parsed asv results (parquet), so a repeat load reads only changed files.
+"""Derived columnar cache of parsed asv results (Arrow IPC / Feather v2), so a repeat load reads only changed files.
 
 Layout under ``<cache_dir>/<hash of the resolved results_dir>/``:
 
 * ``manifest.json``  per result file: path relative to results_dir, (size, mtime_ns) key, file id,
   run metadata (machine, commit, env, date, env_vars, ...) and the problems found in it;
   plus the parameter-grid signatures the raw rows refer to.
-* ``raw.parquet``    parsed rows of every cached file (one ``file_id`` column says which file).
-* ``final/``         the finished :class:`~dashboard.data.ResultSet` for one fingerprint of the
+* ``raw.arrow``      parsed rows (lz4) of every cached file (one ``file_id`` column says which file).
+* ``final/``         (uncompressed, memory-mapped on read) the finished :class:`~dashboard.data.ResultSet` for one fingerprint of the
   whole tree (every file's key + ordering source): an unchanged tree loads from here alone.
 
-Nothing here is executed or unpickled: the cache is parquet and JSON only. A cache that cannot be
+Nothing here is executed or unpickled: the cache is Arrow IPC and JSON only. A cache that cannot be
 read (other format, corrupted, foreign) is ignored and rebuilt; one that cannot be written is
 skipped silently (loading still works, just not faster next time).
 """
@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
+import pyarrow.feather as feather
 
 if TYPE_CHECKING:
     from .data import ResultSet, _Entry
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["CACHE_FORMAT", "RawStore", "fingerprint"]
 
 # Bump when the parsed/derived layout changes: old caches are then rebuilt.
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4
 
 
 def fingerprint(entries: Sequence[_Entry | None], extra: Sequence[str] = ()) -> str:
@@ -64,11 +64,12 @@ def _atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def _atomic_write_parquet(path: Path, table: pa.Table) -> None:
+def _atomic_write_arrow(path: Path, table: pa.Table, compression: str = "uncompressed") -> None:
+    """Arrow IPC (Feather v2): uncompressed files are memory-mapped on read, near zero-copy."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     os.close(fd)
     try:
-        pq.write_table(table, tmp, compression="zstd")
+        feather.write_feather(table, tmp, compression=compression)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -85,7 +86,7 @@ class RawStore:
         self.sigs: list[str] = []
         self.next_id = 0
         self.parsed_count = 0
-        self._raw_path = root / "raw.parquet" if root else None
+        self._raw_path = root / "raw.arrow" if root else None
 
     @classmethod
     def memory(cls) -> RawStore:
@@ -102,7 +103,7 @@ class RawStore:
             return cls(None)
         try:
             manifest = json.loads((root / "manifest.json").read_text("utf-8"))
-            if manifest.get("format") == CACHE_FORMAT and (root / "raw.parquet").is_file():
+            if manifest.get("format") == CACHE_FORMAT and (root / "raw.arrow").is_file():
                 store.files = manifest["files"]
                 store.sigs = manifest["sigs"]
                 store.next_id = manifest["next_id"]
@@ -123,7 +124,7 @@ class RawStore:
             meta = json.loads((final / "meta.json").read_text("utf-8"))
             if meta.get("fingerprint") != fp or meta.get("format") != CACHE_FORMAT:
                 return None
-            frames = {name: _read_frame(final / f"{name}.parquet") for name in ("results", "machines", "envs", "commits", "provenance")}
+            frames = {name: _read_frame(final / f"{name}.arrow") for name in ("results", "machines", "envs", "commits", "provenance")}
             return ResultSet(
                 results=frames["results"],
                 machines=frames["machines"],
@@ -152,7 +153,7 @@ class RawStore:
                 # pandas metadata is dropped: categories come back from parquet dictionaries and the
                 # list column through types_mapper (pandas cannot rebuild ArrowDtype from its metadata)
                 table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
-                _atomic_write_parquet(final / f"{name}.parquet", table)
+                _atomic_write_arrow(final / f"{name}.arrow", table)
             meta = {
                 "format": CACHE_FORMAT,
                 "fingerprint": fp,
@@ -226,7 +227,7 @@ class RawStore:
                 metas[rec["id"]] = rec["meta"]
         if changed and self.root is not None:
             try:
-                _atomic_write_parquet(self.root / "raw.parquet", table)
+                _atomic_write_arrow(self.root / "raw.arrow", table, compression="lz4")
                 manifest = {"format": CACHE_FORMAT, "files": self.files, "sigs": self.sigs, "next_id": self.next_id}
                 _atomic_write_bytes(self.root / "manifest.json", json.dumps(manifest).encode())
             except (OSError, ValueError, TypeError, pa.ArrowException):
@@ -238,7 +239,7 @@ class RawStore:
         if self._raw_path is None:
             return None
         try:
-            return pq.read_table(self._raw_path)
+            return feather.read_table(self._raw_path)
         except (OSError, pa.ArrowException):
             return None
 
@@ -255,5 +256,5 @@ def _concat(tables: list[pa.Table]) -> pa.Table:
 
 
 def _read_frame(path: Path) -> pd.DataFrame:
-    table = pq.read_table(path)
+    table = feather.read_table(path, memory_map=True)
     return table.to_pandas(types_mapper=lambda t: pd.ArrowDtype(pa.list_(pa.float64())) if pa.types.is_list(t) else None)

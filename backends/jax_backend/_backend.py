@@ -104,7 +104,8 @@ class JaxBackend(Backend):
         array = np.asarray(array)
         if array.dtype.name not in ALL_DTYPES:
             raise UnsupportedDType("from_numpy", f"jax backend has no dtype {array.dtype.name}", [array.shape], [array.dtype.name])
-        return jax.device_put(array, self._dev, may_alias=False)
+        # a fresh copy: on CPU jax may keep (alias) the buffer it is given, even with may_alias=False
+        return jax.device_put(np.array(array, copy=True), self._dev)
 
     def to_numpy(self, tensor: Any) -> np.ndarray:
         return np.asarray(tensor)

@@ -77,7 +77,7 @@ class Kernel:
 
     def __call__(self, work: int, *args: Any) -> Any:
         """Run on ``args``; ``work`` (elements touched) picks the serial or parallel twin."""
-        if work >= self.threshold:
+        if work >= self.threshold and numba.get_num_threads() > 1:
             return self._par(*args)
         return self._ser(*args)
 

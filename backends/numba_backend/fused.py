@@ -32,40 +32,41 @@ _BLK = 4096
 
 
 @jit(fastmath=set(FM_REDUCE))
-def _sum(a: Any, lo: int, hi: int) -> float:
+def _sum(a: Any) -> float:
     s = S.like(a, 0)
-    for i in range(lo, hi):
+    for i in range(a.size):
         s += a[i]
     return s
 
 
 @jit(fastmath=set(FM_REDUCE))
-def _sum_sq_centred(a: Any, lo: int, hi: int, m: Any) -> float:
+def _sum_sq_centred(a: Any, m: Any) -> float:
     s = S.like(a, 0)
-    for i in range(lo, hi):
+    for i in range(a.size):
         d = a[i] - m
         s += d * d
     return s
 
 
 @jit
-def _max(a: Any, lo: int, hi: int) -> Any:
-    m = a[lo]
-    for i in range(lo, hi):
+def _max(a: Any) -> Any:
+    # NaN-unaware on purpose: a NaN input makes exp(x - m), hence the sum and output, NaN
+    m = a[0]
+    for i in range(a.size):
         v = a[i]
         m = v if v > m else m
     return m
 
 
 @jit
-def _exp_shift(x: Any, lo: int, hi: int, m: Any, out: Any, olo: int) -> None:
-    for i in range(lo, hi):
-        out[olo + i - lo] = S.exp(x[i] - m)
+def _exp_shift(x: Any, m: Any, out: Any) -> None:
+    for i in range(x.size):
+        out[i] = S.exp(x[i] - m)
 
 
 @jit
-def _scale(a: Any, lo: int, hi: int, f: Any) -> None:
-    for i in range(lo, hi):
+def _scale(a: Any, f: Any) -> None:
+    for i in range(a.size):
         a[i] = a[i] * f
 
 
@@ -74,11 +75,10 @@ def _softmax_rows(x: Any, out: Any) -> None:
     for r in prange(rows):
         xr = x[r]
         orow = out[r]
-        m = _max(xr, 0, n)
-        # NaN anywhere -> max may skip it, but exp(NaN - m) is NaN and so is the sum: all NaN
-        _exp_shift(xr, 0, n, m, orow, 0)
-        s = _sum(orow, 0, n)
-        _scale(orow, 0, n, S.like(x, 1) / s)
+        m = _max(xr)
+        _exp_shift(xr, m, orow)
+        s = _sum(orow)
+        _scale(orow, S.like(x, 1) / s)
 
 
 def _softmax_flat(x: Any, out: Any) -> None:
@@ -86,35 +86,36 @@ def _softmax_flat(x: Any, out: Any) -> None:
     nb = (n + _BLK - 1) // _BLK
     part = np.empty(nb, dtype=x.dtype)
     for b in prange(nb):
-        part[b] = _max(x, b * _BLK, min(b * _BLK + _BLK, n))
-    m = _max(part, 0, nb)
+        part[b] = _max(x[b * _BLK : min(b * _BLK + _BLK, n)])
+    m = _max(part)
     sums = np.empty(nb, dtype=np.float64)
     for b in prange(nb):
         lo = b * _BLK
         hi = min(lo + _BLK, n)
-        _exp_shift(x, lo, hi, m, out, lo)
-        sums[b] = _sum(out, lo, hi)
+        _exp_shift(x[lo:hi], m, out[lo:hi])
+        sums[b] = _sum(out[lo:hi])
     total = 0.0
     for b in range(nb):
         total += sums[b]
     inv = S.like(x, 1 / total)
     for b in prange(nb):
         lo = b * _BLK
-        _scale(out, lo, min(lo + _BLK, n), inv)
+        _scale(out[lo : min(lo + _BLK, n)], inv)
 
 
 def _lse_rows(x: Any, out: Any) -> None:
     rows, n = x.shape
     for r in prange(rows):
         xr = x[r]
-        m = _max(xr, 0, n)
+        m = _max(xr)
         m = m if abs(m) != np.inf else S.like(x, 0)  # inf max: shift by 0 (as the reference)
         tmp = np.empty(min(n, _BLK), dtype=x.dtype)
         s = 0.0
         for lo in range(0, n, _BLK):
             hi = min(lo + _BLK, n)
-            _exp_shift(xr, lo, hi, m, tmp, 0)
-            s += _sum(tmp, 0, hi - lo)
+            t = tmp[: hi - lo]
+            _exp_shift(xr[lo:hi], m, t)
+            s += _sum(t)
         out[r] = S.log(s) + m
 
 
@@ -123,16 +124,16 @@ def _lse_flat(x: Any, out: Any) -> None:
     nb = (n + _BLK - 1) // _BLK
     part = np.empty(nb, dtype=x.dtype)
     for b in prange(nb):
-        part[b] = _max(x, b * _BLK, min(b * _BLK + _BLK, n))
-    m = _max(part, 0, nb)
+        part[b] = _max(x[b * _BLK : min(b * _BLK + _BLK, n)])
+    m = _max(part)
     m = m if abs(m) != np.inf else S.like(x, 0)
     sums = np.empty(nb, dtype=np.float64)
     for b in prange(nb):
         lo = b * _BLK
         hi = min(lo + _BLK, n)
         tmp = np.empty(hi - lo, dtype=x.dtype)
-        _exp_shift(x, lo, hi, m, tmp, 0)
-        sums[b] = _sum(tmp, 0, hi - lo)
+        _exp_shift(x[lo:hi], m, tmp)
+        sums[b] = _sum(tmp)
     total = 0.0
     for b in range(nb):
         total += sums[b]
@@ -236,8 +237,8 @@ def _layer_norm(x: Any, g: Any, b: Any, eps: Any, out: Any) -> None:
     for r in prange(rows):
         xr = x[r]
         inv_n = S.like(x, 1.0 / n)
-        mean = _sum(xr, 0, n) * inv_n
-        var = _sum_sq_centred(xr, 0, n, mean) * inv_n
+        mean = _sum(xr) * inv_n
+        var = _sum_sq_centred(xr, mean) * inv_n
         rstd = S.like(x, 1) / np.sqrt(var + eps)
         for i in range(n):
             out[r, i] = (xr[i] - mean) * rstd * g[i] + b[i]

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from numba import prange
 
-from ._jit import CHEAP, FM, FM_REDUCE, Kernel
+from ._jit import CHEAP, FM, FM_REDUCE, Kernel, jit
 from .elementwise import contiguous
 
 __all__ = ["argreduce", "bool_reduce", "cumulative_sum", "extreme", "mean", "prod", "sum_", "window"]
@@ -35,11 +35,12 @@ def _sum_rows_f(x: Any, out: Any, zero: Any) -> None:
     rows, n = x.shape
     for r in prange(rows):
         total = 0.0
+        row = x[r]
         for b0 in range(0, n, 1024):
-            b1 = min(b0 + 1024, n)
+            blk = row[b0 : min(b0 + 1024, n)]  # a slice, not range(b0, b1): LLVM vectorizes it
             s = zero[0]  # x's dtype: the block's lanes stay float32 for float32 input
-            for i in range(b0, b1):
-                s += x[r, i]
+            for i in range(blk.size):
+                s += blk[i]
             total += s
         out[r] = total
 
@@ -49,11 +50,10 @@ def _sum_flat_f(x: Any, zero: Any) -> float:
     nb = (n + 1023) // 1024
     total = 0.0
     for b in prange(nb):
-        b0 = b * 1024
-        b1 = min(b0 + 1024, n)
+        blk = x[b * 1024 : min(b * 1024 + 1024, n)]
         s = zero[0]
-        for i in range(b0, b1):
-            s += x[i]
+        for i in range(blk.size):
+            s += blk[i]
         total += s
     return total
 
@@ -201,55 +201,72 @@ def prod(x: np.ndarray, axis: int | None = None, keepdims: bool = False) -> np.n
 
 
 def _max_rows(x: Any, out: Any, sign: int) -> None:
+    """Integer rows (ints compare and select natively, so this vectorizes)."""
     rows, n = x.shape
     for r in prange(rows):
-        m = x[r, 0]
-        nan = False
+        row = x[r]
+        m = row[0]
         if sign > 0:
             for i in range(n):
-                v = x[r, i]
+                v = row[i]
                 m = v if v > m else m
-                nan |= v != v
         else:
             for i in range(n):
-                v = x[r, i]
+                v = row[i]
                 m = v if v < m else m
-                nan |= v != v
-        out[r] = x[r, 0] * np.nan if nan else m
+        out[r] = m
 
 
-def _max_flat(x: Any, sign: int) -> Any:
-    n = x.size
+# Floats: a compare-select max over floats does not vectorize without ``nnan`` (which we
+# never use), so floats are reduced as integers: key(b) = b ^ ((b >> 31) & 0x7FFFFFFF)
+# orders float bit patterns like the floats (for -0.0 < +0.0 too), and a separate count of
+# NaN bit patterns makes the result NaN when any is present. c = [shift, magnitude mask,
+# inf bits, NaN bits] in the integer type of the same width.
+
+
+def _key_block(blk: Any, c: Any, sign: int) -> tuple[Any, Any]:
+    shift = c[0]
+    mag = c[1]
+    inf = c[2]
+    m = blk[0] ^ ((blk[0] >> shift) & mag)
+    cnt = 0
+    if sign > 0:
+        for i in range(blk.size):
+            b = blk[i]
+            m = max(m, b ^ ((b >> shift) & mag))
+            cnt += (b & mag) > inf
+    else:
+        for i in range(blk.size):
+            b = blk[i]
+            m = min(m, b ^ ((b >> shift) & mag))
+            cnt += (b & mag) > inf
+    return m, cnt
+
+
+def _ext_rows(xi: Any, c: Any, sign: int, outi: Any) -> None:
+    rows, n = xi.shape
+    shift = c[0]
+    mag = c[1]
+    for r in prange(rows):
+        k, cnt = _key_block_j(xi[r], c, sign)
+        outi[r] = c[3] if cnt else k ^ ((k >> shift) & mag)
+
+
+def _ext_flat(xi: Any, c: Any, sign: int, outi: Any) -> None:
+    n = xi.size
     nb = (n + 4095) // 4096
-    part = np.empty(nb, dtype=x.dtype)
-    bad = 0
+    keys = np.empty(nb, dtype=xi.dtype)
+    nans = np.empty(nb, dtype=np.int64)
     for b in prange(nb):
-        b0 = b * 4096
-        b1 = min(b0 + 4096, n)
-        m = x[b0]
-        nan = 0
-        if sign > 0:
-            for i in range(b0, b1):
-                v = x[i]
-                m = v if v > m else m
-                nan |= v != v
-        else:
-            for i in range(b0, b1):
-                v = x[i]
-                m = v if v < m else m
-                nan |= v != v
-        part[b] = m
-        bad += nan
-    m = part[0]
+        k, cnt = _key_block_j(xi[b * 4096 : min(b * 4096 + 4096, n)], c, sign)
+        keys[b] = k
+        nans[b] = cnt
+    m = keys[0]
+    total = 0
     for b in range(nb):
-        v = part[b]
-        if sign > 0:
-            m = v if v > m else m
-        else:
-            m = v if v < m else m
-    if bad:
-        return x[0] * np.nan
-    return m
+        m = max(m, keys[b]) if sign > 0 else min(m, keys[b])
+        total += nans[b]
+    outi[0] = c[3] if total else m ^ ((m >> c[0]) & c[1])
 
 
 def _max_inner(x: Any, out: Any, sign: int) -> None:
@@ -267,9 +284,17 @@ def _max_inner(x: Any, out: Any, sign: int) -> None:
                     out[o, j] = v if (v < m or v != v) else m
 
 
+_key_block_j = jit(_key_block)
 _max_rows_k = Kernel(_max_rows, CHEAP, FM)
-_max_flat_k = Kernel(_max_flat, CHEAP, FM)
+_ext_rows_k = Kernel(_ext_rows, CHEAP, FM)
+_ext_flat_k = Kernel(_ext_flat, CHEAP, FM)
 _max_inner_k = Kernel(_max_inner, CHEAP, FM)
+
+
+def _key_consts(dt: np.dtype[Any]) -> tuple[np.ndarray, Any]:
+    if dt == np.float32:
+        return np.asarray([31, 0x7FFFFFFF, 0x7F800000, 0x7FC00000], dtype=np.int32), np.int32
+    return np.asarray([63, 0x7FFFFFFFFFFFFFFF, 0x7FF0000000000000, 0x7FF8000000000000], dtype=np.int64), np.int64
 
 
 def extreme(x: np.ndarray, axis: int | None, keepdims: bool, sign: int) -> np.ndarray:
@@ -279,22 +304,20 @@ def extreme(x: np.ndarray, axis: int | None, keepdims: bool, sign: int) -> np.nd
     isf = xw.dtype.kind == "f"
     if x3.dtype == np.bool_:
         x3 = x3.view(np.uint8)
+    res = np.empty(outer * inner, dtype=xw.dtype)
     if outer * inner == 0:
-        res = np.empty(0, dtype=xw.dtype)
-    elif outer == 1 and inner == 1:
-        if isf:
-            res = np.asarray([_max_flat_k(n, x3.reshape(-1), sign)], dtype=xw.dtype)
+        pass
+    elif inner == 1 and isf:
+        c, it = _key_consts(xw.dtype)
+        xi = x3.reshape(outer, n).view(it)
+        if outer == 1:
+            _ext_flat_k(n, xi.reshape(-1), c, sign, res.view(it))
         else:
-            out = np.empty(1, dtype=xw.dtype)
-            _max_rows_k(n, x3.reshape(1, n), out, sign)
-            res = out
+            _ext_rows_k(outer * n, xi, c, sign, res.view(it))
     elif inner == 1:
-        res = np.empty(outer, dtype=xw.dtype)
         _max_rows_k(outer * n, x3.reshape(outer, n), res, sign)
     else:
-        out2 = np.empty((outer, inner), dtype=xw.dtype)
-        _max_inner_k(outer * n * inner, x3, out2, sign)
-        res = out2.reshape(-1)
+        _max_inner_k(outer * n * inner, x3, res.reshape(outer, inner), sign)
     if x.dtype == np.float16:
         res = res.astype(np.float16)
     return _finish(res, kept, x, axis, keepdims)
@@ -320,44 +343,32 @@ def _arg_rows(x: Any, out: Any, sign: int) -> None:
         out[r] = bi
 
 
-def _arg_flat(x: Any, sign: int) -> int:
+def _arg_flat(x: Any, xi: Any, c: Any, sign: int) -> int:
+    """First index of the max/min (first NaN if any): block keys in parallel, one block searched."""
     n = x.size
     nb = (n + 4095) // 4096
-    bval = np.empty(nb, dtype=x.dtype)
-    bnan = np.zeros(nb, dtype=np.bool_)
+    keys = np.empty(nb, dtype=xi.dtype)
+    nans = np.empty(nb, dtype=np.int64)
     for b in prange(nb):
-        b0 = b * 4096
-        b1 = min(b0 + 4096, n)
-        m = x[b0]
-        nan = False
-        if sign > 0:
-            for i in range(b0, b1):
-                v = x[i]
-                m = v if v > m else m
-                nan |= v != v
-        else:
-            for i in range(b0, b1):
-                v = x[i]
-                m = v if v < m else m
-                nan |= v != v
-        bval[b] = m
-        bnan[b] = nan
+        k, cnt = _key_block_j(xi[b * 4096 : min(b * 4096 + 4096, n)], c, sign)
+        keys[b] = k
+        nans[b] = cnt
     win = 0
     for b in range(nb):
-        if bnan[b]:
+        if nans[b]:
             win = b
             break
-        if (sign > 0 and bval[b] > bval[win]) or (sign < 0 and bval[b] < bval[win]):
+        if (sign > 0 and keys[b] > keys[win]) or (sign < 0 and keys[b] < keys[win]):
             win = b
     b0 = win * 4096
     b1 = min(b0 + 4096, n)
-    target = bval[win]
+    k = keys[win]
     for i in range(b0, b1):
         v = x[i]
-        if bnan[win]:
+        if nans[win]:
             if v != v:
                 return i
-        elif v == target:
+        elif (xi[i] ^ ((xi[i] >> c[0]) & c[1])) == k:
             return i
     return b0
 
@@ -398,7 +409,9 @@ def argreduce(x: np.ndarray, axis: int | None, keepdims: bool, sign: int) -> np.
         res = np.empty(0, dtype=np.int64)
     elif outer == 1 and inner == 1:
         if xw.dtype.kind == "f":
-            res = np.asarray([_arg_flat_k(n, x3.reshape(-1), sign)], dtype=np.int64)
+            c, it = _key_consts(xw.dtype)
+            flat = x3.reshape(-1)
+            res = np.asarray([_arg_flat_k(n, flat, flat.view(it), c, sign)], dtype=np.int64)
         else:
             res = np.empty(1, dtype=np.int64)
             _arg_rows_k(n, x3.reshape(1, n), res, sign)
@@ -419,19 +432,14 @@ def argreduce(x: np.ndarray, axis: int | None, keepdims: bool, sign: int) -> np.
 def _bool_rows(x: Any, out: Any, want_all: bool) -> None:
     rows, n = x.shape
     for r in prange(rows):
+        row = x[r]
         acc = want_all
         for b0 in range(0, n, 4096):
-            b1 = min(b0 + 4096, n)
-            if want_all:
-                blk = True
-                for i in range(b0, b1):
-                    blk &= x[r, i] != 0
-                acc = blk
-            else:
-                blk = False
-                for i in range(b0, b1):
-                    blk |= x[r, i] != 0
-                acc = blk
+            blk = row[b0 : min(b0 + 4096, n)]
+            cnt = 0
+            for i in range(blk.size):
+                cnt += blk[i] != 0
+            acc = cnt == blk.size if want_all else cnt > 0
             if acc != want_all:
                 break
         out[r] = acc

@@ -18,19 +18,14 @@ _DFT_MAX = 32  # odd lengths up to this use the O(n^2) DFT; Bluestein costs more
 
 
 @functools.lru_cache(maxsize=64)
-def _twiddles(n: int, sign: int) -> tuple[complex, ...]:
-    """exp(sign * 2*pi*i * k / n) for k < n, each computed directly (no error build-up)."""
-    return tuple(cmath.rect(1.0, sign * 2.0 * math.pi * k / n) for k in range(n))
-
-
-@functools.lru_cache(maxsize=64)
-def _half_twiddles(n: int, sign: int) -> tuple[complex, ...]:
-    return _twiddles(n, sign)[: n // 2]
+def _twiddles(n: int, count: int, sign: int) -> tuple[complex, ...]:
+    """exp(sign * 2*pi*i * k / n) for k < count, each computed directly (no error build-up)."""
+    return tuple(cmath.rect(1.0, sign * 2.0 * math.pi * k / n) for k in range(count))
 
 
 def _dft(x: list[complex], sign: int) -> list[complex]:
     n = len(x)
-    tw = _twiddles(n, sign)
+    tw = _twiddles(n, n, sign)
     return [sum(map(mul, x, [tw[(j * k) % n] for j in range(n)]), 0j) for k in range(n)]
 
 
@@ -60,7 +55,7 @@ def transform(x: list[complex], sign: int) -> list[complex]:
         return [x[0] + x[1], x[0] - x[1]] if n == 2 else list(x)
     if n % 2 == 0:
         even = transform(x[0::2], sign)
-        odd = list(map(mul, _half_twiddles(n, sign), transform(x[1::2], sign)))
+        odd = list(map(mul, _twiddles(n, n // 2, sign), transform(x[1::2], sign)))
         return list(map(add, even, odd)) + list(map(sub, even, odd))
     if n <= _DFT_MAX:
         return _dft(x, sign)

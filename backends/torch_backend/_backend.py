@@ -372,15 +372,16 @@ class TorchBackend(Backend):
     def flip(self, x: torch.Tensor, axis: int | None = None) -> torch.Tensor:
         return torch.flip(x, tuple(range(x.ndim)) if axis is None else (axis,))
 
-    def _checked_indices(self, op: str, x: torch.Tensor, indices: torch.Tensor, axis: int) -> torch.Tensor:
+    def _checked_indices(self, op: str, x: torch.Tensor, indices: torch.Tensor, axis: int, *more: torch.Tensor) -> torch.Tensor:
         """Raise IndexOutOfRange unless every index is in [-n, n); map negatives to n + i."""
         if not indices.numel():
             return indices
         n = x.shape[axis]
         lo, hi = torch.stack(torch.aminmax(indices)).tolist()  # one device-to-host read
         if lo < -n or hi >= n:
+            inputs = (x, indices, *more)
             raise IndexOutOfRange(
-                op, f"indices must lie in [-{n}, {n})", [tuple(x.shape), tuple(indices.shape)], [_NAMES[x.dtype], _NAMES[indices.dtype]]
+                op, f"indices must lie in [-{n}, {n})", [tuple(t.shape) for t in inputs], [_NAMES[t.dtype] for t in inputs]
             )
         return indices if lo >= 0 else torch.where(indices < 0, indices + n, indices)
 
@@ -388,7 +389,7 @@ class TorchBackend(Backend):
         return torch.index_select(x, axis, self._checked_indices("take", x, indices, axis))
 
     def scatter_add(self, x: torch.Tensor, indices: torch.Tensor, updates: torch.Tensor, axis: int = 0) -> torch.Tensor:
-        return x.index_add(axis, self._checked_indices("scatter_add", x, indices, axis), updates)
+        return x.index_add(axis, self._checked_indices("scatter_add", x, indices, axis, updates), updates)
 
     def astype(self, x: torch.Tensor, dtype: str) -> torch.Tensor:
         return x.to(_DTYPES[dtype])

@@ -100,7 +100,19 @@ def _speedup_columns(found: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-SPEEDUP_COLUMNS = ["op", "backend", "size", "dtype", "speedup", "speedup_low", "speedup_high", "value", "baseline_value", "unit", "benchmark"]
+SPEEDUP_COLUMNS = [
+    "op",
+    "backend",
+    "size",
+    "dtype",
+    "speedup",
+    "speedup_low",
+    "speedup_high",
+    "value",
+    "baseline_value",
+    "unit",
+    "benchmark",
+]
 
 
 def speedup_table(machines: list[str], envs: list[str]) -> pd.DataFrame | None:
@@ -140,9 +152,7 @@ def crossovers(speedups: pd.DataFrame) -> pd.DataFrame | None:
 
 def simd_ratios(machine: str, commit: str | None) -> pd.DataFrame | None:
     """time with SIMD off / time with SIMD on, per cell (environments differing only in TENSORSCOPE_SIMD)."""
-    found = guarded(
-        "speedups", "env_ratios", scope="envs", where={"machine": machine, "commit": commit}, kwargs={"var": SIMD_VARIABLE}
-    )
+    found = guarded("speedups", "env_ratios", scope="envs", where={"machine": machine, "commit": commit}, kwargs={"var": SIMD_VARIABLE})
     if found is None or found.empty:
         return found
     out = found.copy()

@@ -167,3 +167,13 @@ def filtered(frame: pd.DataFrame) -> pd.DataFrame:
 def short(commit: object) -> str:
     """The 8-character form of a commit hash."""
     return str(commit)[:8]
+
+
+def busiest_machine(options: Sequence[str]) -> str | None:
+    """Of ``options``, the machine with the most results (the natural default)."""
+    per_machine = state.summary()["per_machine"]
+    if len(per_machine):
+        for machine in per_machine.sort_values("results", ascending=False)["machine"].astype(str):
+            if machine in options:
+                return machine
+    return options[0] if options else None

@@ -40,7 +40,7 @@ if _ui.require_results():
         rows = _ui.filtered(state.subset(benchmark=benchmark))
         rows = rows[rows["status"].astype(str) == "ok"]
         machines = sorted(rows["machine"].astype(str).unique())
-        machine = _ui.select("Machine", machines, "amachine", where=c[1])
+        machine = _ui.select("Machine", machines, "amachine", default=_ui.busiest_machine(machines), where=c[1])
         rows = rows[rows["machine"].astype(str) == machine]
         has = {name: f"param_{name}" in rows.columns and rows[f"param_{name}"].notna().any() for name in ("backend", "op", "dtype")}
         if has["dtype"]:

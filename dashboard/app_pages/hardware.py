@@ -8,58 +8,82 @@ import streamlit as st
 
 from dashboard import charts, state
 from dashboard.app_pages import _ui
-from dashboard.app_pages._analysis import machine_ratios
+from dashboard.app_pages._analysis import machine_details, machine_ratios, short_name
 
 st.title("Hardware")
 st.caption(
-    "The same benchmark on different machines, each machine's newest measurement, as a ratio to a reference machine (>1 = slower than the reference)."
+    "The same benchmark on different machines, each at its newest measurement, against a reference machine. "
+    "'x faster' accounts for direction (times and memory: lower is better; rates: higher is better)."
 )
 
 if _ui.require_results():
     machines_sel, envs_sel = _ui.shared_filters()
-    every = state.summary()["machines"]
-    machines = [m for m in every if not machines_sel or m in machines_sel]
+    machines = [m for m in state.summary()["machines"] if not machines_sel or m in machines_sel]
     c = st.columns(3)
-    reference = _ui.select("Reference machine", machines, "ref", where=c[0])
+    per_machine = state.summary()["per_machine"]
+    by_results = per_machine.sort_values("results", ascending=False)["machine"].astype(str).tolist() if len(per_machine) else machines
+    default_ref = next((m for m in by_results if m in machines), None)
+    reference = _ui.select("Reference machine", machines, "ref", default=default_ref, where=c[0])
     benchmarks = sorted(state.latest()["benchmark"].astype(str).unique())
     chosen = _ui.multiselect("Benchmarks", benchmarks, "hbench", where=c[1], placeholder="all")
     log_y = _ui.toggle("Log scale", "hlog", default=True, where=c[2])
-    ratios = machine_ratios(reference, machines, envs_sel, chosen)
+    ratios = machine_ratios(reference, machines, envs_sel, chosen) if len(machines) > 1 else None
     if len(machines) < 2:
-        _ui.no_data("These results come from one machine only: there is nothing to compare across hardware.")
+        _ui.no_data("These results (or the machines chosen) come from one machine only: there is nothing to compare across hardware.")
         _ui.chart(charts.empty_figure("One machine only"), key="hardware_ratios")
     elif ratios is None or ratios.empty:
-        _ui.no_data("No benchmark was measured on both the reference and another machine (with the same parameters and environment).")
+        _ui.no_data("No benchmark was measured on both the reference and another machine with the same parameters.")
         _ui.chart(charts.empty_figure("No benchmark in common"), key="hardware_ratios")
     else:
-        positive = ratios[ratios["ratio"] > 0].assign(log_ratio=lambda f: np.log(f["ratio"]))
-        summary = positive.groupby("machine", as_index=False).agg(benchmarks=("ratio", "size"), log_ratio=("log_ratio", "mean"))
-        summary["geomean_ratio"] = np.exp(summary["log_ratio"])
-        st.subheader("Geometric mean ratio to the reference")
-        fig = charts.bar_figure(summary, x="machine", y="geomean_ratio", log_y=log_y, y_title=f"time ratio to {reference}")
+        positive = ratios[ratios["faster"] > 0].assign(log_faster=lambda f: np.log(f["faster"]))
+        summary = positive.groupby("machine", as_index=False, observed=True).agg(
+            benchmarks=("faster", "size"), log_faster=("log_faster", "mean")
+        )
+        summary["geomean_faster"] = np.exp(summary["log_faster"])
+        st.subheader(f"How many times faster than {reference} (geometric mean)")
+        fig = charts.bar_figure(summary, x="machine", y="geomean_faster", log_y=log_y, y_title=f"x faster than {reference}")
         _ui.chart(fig, key="hardware_ratios")
         st.subheader("Per benchmark")
-        per = ratios.assign(
-            label=ratios["benchmark"].astype(str).str.rsplit(".", n=1).str[-2:].str.join(".") + " " + ratios["params"].astype(str)
-        )
-        top = per.sort_values("ratio", key=lambda r: np.abs(np.log(r.clip(lower=1e-12))), ascending=False).head(60)
+        per = ratios.assign(label=short_name(ratios["benchmark"]) + " " + ratios["params"].astype(str))
+        top = per.sort_values("faster", key=lambda r: np.abs(np.log(r.clip(lower=1e-12))), ascending=False).head(60)
+        st.caption(f"The {len(top)} largest differences of {len(per)} (all in the table below).")
         _ui.chart(
-            charts.bar_figure(top, x="label", y="ratio", colour="machine", log_y=log_y, y_title=f"ratio to {reference}"),
+            charts.bar_figure(top, x="label", y="faster", colour="machine", log_y=log_y, y_title=f"x faster than {reference}"),
             key="hardware_per_benchmark",
         )
-        _ui.table(ratios, "machine-ratios", key="hardware_table")
+        cols = [
+            c
+            for c in [
+                "machine",
+                "benchmark",
+                "params",
+                "env",
+                "faster",
+                "ratio",
+                "ratio_low",
+                "ratio_high",
+                "value",
+                "reference_value",
+                "unit",
+                "better",
+                "commit",
+                "reference_commit",
+                "reference_env",
+            ]
+            if c in ratios.columns
+        ]
+        _ui.table(ratios[cols], "machine-comparison", key="hardware_table")
 
     st.subheader("Provenance, side by side")
-    info = state.machines()
-    if machines_sel:
-        info = info[info["machine"].astype(str).isin(machines_sel)]
-    if info.empty:
+    details = machine_details(machines_sel)
+    if details is None or details.empty:
         _ui.no_data("No machine information in these results.")
     else:
-        side = info.set_index("machine").T
+        side = details.copy()
         side.index = [str(i).removeprefix("provenance.") for i in side.index]
-        side = side.dropna(how="all").astype(str).replace({"nan": "", "None": ""})
+        side = side.astype(str).replace({"nan": "", "None": "", "<NA>": ""})
         side.insert(0, "field", side.index)
-        differs = side.drop(columns="field").nunique(axis=1) > 1
         only_diff = _ui.toggle("Only fields that differ", "hdiff", default=False)
-        _ui.table(side[differs] if only_diff else side, "provenance", key="hardware_provenance")
+        if only_diff:
+            side = side[side.drop(columns="field").nunique(axis=1) > 1]
+        _ui.table(side, "provenance", key="hardware_provenance")

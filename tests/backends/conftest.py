@@ -44,17 +44,27 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 _unsupported_by_backend: dict[str, list[str]] = {}
 _unavailable: dict[str, str] = {}
+_broken: dict[str, str] = {}
 
 
 def load_backend(name: str) -> backends.Backend:
-    """``backends.get(name)``, or skip the test with the reason it is unavailable."""
+    """``backends.get(name)``, or skip the test with the reason it is unavailable.
+
+    A backend that is installed but fails to build for another reason (a bug) fails
+    every test that uses it, with the error, rather than skipping.
+    """
     if name in _unavailable:
         pytest.skip(_unavailable[name])
+    if name in _broken:
+        pytest.fail(_broken[name], pytrace=False)
     try:
         be = backends.get(name)
     except backends.BackendUnavailable as exc:
         _unavailable[name] = str(exc)
         pytest.skip(str(exc))
+    except Exception as exc:  # any other failure to build is reported on every test of that backend
+        _broken[name] = f"backend {name!r} could not be built: {type(exc).__name__}: {exc}"
+        pytest.fail(_broken[name], pytrace=False)
     if name not in _unsupported_by_backend:
         _unsupported_by_backend[name] = sorted(op for op in backends.OPS if not be.supports(op))
     return be
@@ -67,7 +77,7 @@ def be(backend_name: str) -> backends.Backend:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if not _unsupported_by_backend and not _unavailable:
+    if not _unsupported_by_backend and not _unavailable and not _broken:
         return
     tr = terminalreporter
     tr.section("backend op coverage")
@@ -77,3 +87,5 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         tr.write_line(line + (f"; not implemented: {', '.join(missing)}" if missing else " (complete)"))
     for name, reason in _unavailable.items():
         tr.write_line(f"{name}: skipped ({reason})")
+    for name, reason in _broken.items():
+        tr.write_line(f"{name}: FAILED to build ({reason})")

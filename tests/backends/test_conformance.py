@@ -657,6 +657,44 @@ def creation_cases() -> Iterator[Case]:
     yield Case("eye", "float64-empty", args=(0,))
 
 
+NARROW_DTYPES = ("int8", "uint8", "int16", "float16")
+_NARROW_UNARY = ("abs", "negative", "sign", "exp", "sqrt", "isnan", "bitwise_invert")
+_NARROW_BINARY = ("add", "subtract", "multiply", "maximum", "less", "equal", "floor_divide", "bitwise_and")
+_NARROW_REDUCE = ("sum", "max", "argmax", "min", "cumulative_sum", "any")
+
+
+def narrow_dtype_cases() -> Iterator[Case]:
+    """The smaller dtypes the catalog accepts: int8/uint8/int16 wrap around, float16 rounds."""
+    for dtype in NARROW_DTYPES:
+        for op in _NARROW_UNARY:
+            if dtype in OPS[op].dtypes:
+                yield Case(op, f"{dtype}-2d", (arr((3, 5), dtype, op=op),))
+                yield Case(op, f"{dtype}-0d", (arr((), dtype, op=op),))
+        for op in _NARROW_BINARY:
+            if dtype in OPS[op].dtypes:
+                yield Case(op, f"{dtype}-2d", (arr((3, 5), dtype, op=op), arr((3, 5), dtype, op=op, role=1)))
+                yield Case(op, f"{dtype}-outer", (arr((3, 1), dtype, op=op), arr((4,), dtype, op=op, role=1)))
+        for op in _NARROW_REDUCE:
+            if dtype in OPS[op].dtypes:
+                yield Case(op, f"{dtype}-1d", (arr((7,), dtype, op=op),))
+                yield Case(op, f"{dtype}-2d_ax0", (arr((3, 5), dtype, op=op),), (0,))
+        if dtype != "float16":
+            big = np.array([np.iinfo(dtype).max, np.iinfo(dtype).min, 100, 3], dtype=dtype)
+            yield Case("add", f"{dtype}-wraparound", (big, big))
+            yield Case("sum", f"{dtype}-no_wrap_in_int64", (big,))
+        x = arr((3, 4), dtype, op="narrow")
+        yield Case("sort", f"{dtype}-2d", (x,))
+        yield Case("argsort", f"{dtype}-2d_desc", (x,), (0, True))
+        yield Case("where", f"{dtype}-2d", (arr((3, 4), "bool", op="narrow"), x, arr((4,), dtype, op="narrow", role=1)))
+        yield Case("clip", f"{dtype}-2d", (x,), (0, 10))
+        yield Case("permute_dims", f"{dtype}-2d", (x,), ((1, 0),))
+        yield Case("concat", f"{dtype}-2d", (x, x), (1,))
+        yield Case("take", f"{dtype}-2d", (x, np.array([2, 0], np.int64)), (0,))
+        yield Case("astype", f"{dtype}-to-float32", (x,), ("float32",))
+        yield Case("astype", f"float32-to-{dtype}", (arr((5,), "float32", op="narrow").round(),), (dtype,))
+    yield Case("matmul", "float16-2d", (arr((3, 4), "float16", op="matmul"), arr((4, 5), "float16", op="matmul", role=1)))
+
+
 def all_cases() -> list[Case]:
     cases = [
         *creation_cases(),
@@ -669,6 +707,7 @@ def all_cases() -> list[Case]:
         *ordering_cases(),
         *fft_cases(),
         *fused_cases(),
+        *narrow_dtype_cases(),
     ]
     ids = [c.id for c in cases]
     duplicates = {i for i in ids if ids.count(i) > 1}

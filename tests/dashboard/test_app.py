@@ -27,6 +27,8 @@ ELEMENTWISE = "bench_elementwise.Elementwise.time_op"
 MATMUL = "bench_linalg.Linalg.time_op"
 ACCURACY = "bench_accuracy.Accuracy.track_max_rel_error"
 THROUGHPUT = "bench_elementwise.Elementwise.track_gflops"
+BANDWIDTH = "bench_calibration.Bandwidth.track_bandwidth"
+GEMM = "bench_calibration.Gemm.track_gemm_flops"
 BACKENDS = ["python", "numpy", "numba"]
 OPS = ["exp", "add"]
 SIZES = [1000, 100000]
@@ -68,6 +70,8 @@ def build_tree(tree: ResultsTree, *, machines: tuple[str, ...] = ("box", "arm"),
         ACCURACY, params=[_q(["numpy", "numba"]), _q(OPS), _q(DTYPES)], param_names=["backend", "op", "dtype"], unit="relative error"
     )
     tree.add_benchmark(THROUGHPUT, params=[_q(["numpy", "numba"]), _q(OPS)], param_names=["backend", "op"], unit="GFLOP/s")
+    tree.add_benchmark(BANDWIDTH, params=[_q(["copy", "triad"]), _q(["1"])], param_names=["kernel", "threads"], unit="GB/s")
+    tree.add_benchmark(GEMM, params=[_q(DTYPES), _q(["1"])], param_names=["dtype", "threads"], unit="GFLOP/s")
     evil_bench = f"bench_evil.Evil.time_{EVIL}"
     if evil:
         tree.add_benchmark(evil_bench, params=[[repr(EVIL)]], param_names=["backend"])
@@ -97,6 +101,8 @@ def build_tree(tree: ResultsTree, *, machines: tuple[str, ...] = ("box", "arm"),
                     MATMUL: matmul,
                     ACCURACY: accuracy,
                     THROUGHPUT: gflops,
+                    BANDWIDTH: [12.0, 14.0],
+                    GEMM: [200.0, 100.0],
                 }
                 if evil:
                     results[evil_bench] = [1e-3]
@@ -143,6 +149,17 @@ def run_page(page: str, query: dict[str, str] | None = None) -> AppTest:
 def charts_of(at: AppTest) -> list[dict[str, object]]:
     """The plotly figures on the page, as plotly JSON."""
     return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def _values(array: object) -> list[float]:
+    """A plotly JSON array: a plain list, or a typed array ({"dtype", "bdata"} base64)."""
+    if isinstance(array, dict):
+        import base64
+
+        import numpy as np
+
+        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"]).tolist()
+    return list(array)  # type: ignore[call-overload]
 
 
 def test_unreadable_file_is_listed_in_a_visible_warning(suite_tree: Path) -> None:
@@ -203,11 +220,52 @@ def test_every_filter_and_selection_is_in_the_url(suite_tree: Path, page: str) -
     assert not unbound
 
 
-@pytest.mark.parametrize("page", ["speedups", "roofline", "hardware", "accuracy"])
-def test_analysis_pages_run_and_draw(suite_tree: Path, page: str) -> None:
-    at = run_page(page)
-    assert charts_of(at), f"{page}: no chart"
-    assert at.title[0].value
+def test_speedups_heatmap_curves_and_simd(suite_tree: Path) -> None:
+    at = run_page("speedups", {"smachine": "box", "ssize": "100000", "sdtype": "float64", "sop": "add"})
+    assert at.selectbox(key="senv").value.endswith("SIMDon")
+    figs = {f["layout"].get("title", {}).get("text", ""): f for f in charts_of(at)}
+    heat = next(f for t, f in figs.items() if t.startswith("size 100000"))["data"][0]
+    assert heat["type"] == "heatmap" and set(heat["x"]) == {"numba", "numpy"} and set(heat["y"]) == {"add", "exp"}
+    speedup = dict(zip(heat["x"], (float(v.rstrip("x")) for v in heat["text"][0]), strict=True))  # row "add"
+    assert speedup["numpy"] == pytest.approx(2e-7 * 1e5 / (1e-6 + 1e5 * 1e-9), rel=0.05)
+    curves = next(f for t, f in figs.items() if t.startswith("add"))
+    assert curves["layout"]["xaxis"]["type"] == "log" and curves["layout"]["yaxis"]["type"] == "log"
+    assert {t["name"] for t in curves["data"]} >= {"numba", "numpy", "python", "crossover"}
+    simd = [f for f in charts_of(at) if f["data"] and f["data"][0]["type"] == "bar"]
+    assert simd, "no SIMD on/off chart"
+    assert any("No GPU results" in i.value for i in at.info)
+
+
+def test_roofline_draws_points_under_measured_roofs(suite_tree: Path) -> None:
+    at = run_page("roofline", {"rmachine": "box"})
+    fig = charts_of(at)[0]
+    names = [t.get("name", "") for t in fig["data"]]
+    assert "roof: box CPU" in names
+    assert {"numpy", "numba", "python"} <= set(names)
+    roof = fig["data"][names.index("roof: box CPU")]
+    assert max(_values(roof["y"])) == pytest.approx(100e9)  # float64 GEMM peak, in FLOP/s
+
+
+def test_hardware_compares_machines_and_provenance(suite_tree: Path) -> None:
+    at = run_page("hardware", {"ref": "box"})
+    fig = charts_of(at)[0]
+    bars = fig["data"][0]
+    assert list(bars["x"]) == ["arm"]
+    assert _values(bars["y"])[0] < 1  # arm is 1.7x slower on the timed benchmarks
+    provenance = at.dataframe[-1].value
+    assert {"arm", "box"} <= set(provenance.columns)
+    assert "cpu.model" in set(provenance["field"])
+
+
+def test_accuracy_heatmap_and_history(suite_tree: Path) -> None:
+    at = run_page("accuracy", {"amachine": "box", "adtype": "float32", "aop": "exp"})
+    assert at.selectbox(key="abench").value == ACCURACY
+    heat, history = charts_of(at)[:2]
+    assert heat["data"][0]["type"] == "heatmap"
+    assert history["layout"]["yaxis"]["type"] == "log"
+    numpy = next(t for t in history["data"] if t.get("name") == "numpy" and t.get("mode") == "lines+markers")
+    y = _values(numpy["y"])
+    assert y[-1] == pytest.approx(2 * y[0])  # the error doubled at commit 6
 
 
 def test_explorer_filters_by_url(suite_tree: Path) -> None:

@@ -116,7 +116,7 @@ def test_every_page_renders_in_chromium(served: str, browser: Any) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     dialogs: list[str] = []
     failures: list[str] = []
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page = browser.new_page(viewport={"width": 1400, "height": 2200})
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     for name, path in PAGES.items():
         page.goto(f"{served}/{path}", wait_until="domcontentloaded")
@@ -138,7 +138,7 @@ def test_every_page_renders_in_chromium(served: str, browser: Any) -> None:
 
 
 def test_markup_in_names_is_shown_as_text(served: str, browser: Any) -> None:
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page = browser.new_page(viewport={"width": 1400, "height": 2200})
     page.on("dialog", lambda d: (_ for _ in ()).throw(AssertionError(f"a dialog opened: {d.message}")))
     # the unreadable file's name is listed, literally, in the warning on every page
     page.goto(f"{served}/", wait_until="domcontentloaded")
