@@ -1,23 +1,29 @@
-"""Process-level settings applied when asv imports the suite, before NumPy is imported.
+"""Process-level settings for the asv suite: the SIMD switch and provenance.
 
-Two things happen here, both driven by environment variables so that one asv
-environment (or ``--python=same``) can produce every variant:
+This file is also installed, as the top-level module ``tensorscope_simd_hook`` plus a
+``.pth`` line, into asv's virtualenvs (``install_command`` in ``asv.conf.json`` runs
+``python benchmarks/_env.py --install-hook``): NumPy reads ``NPY_DISABLE_CPU_FEATURES``
+once, when it is imported, and asv's runner imports NumPy (through pympler) before
+the suite, so the switch must happen when the interpreter starts.
 
 * **SIMD ablation** (``TENSORSCOPE_SIMD=on|off``, default ``on``; asv sets it from the
-  ``env_nobuild`` matrix in ``asv.conf.json``). ``off`` switches every SIMD path the
-  suite can switch without a rebuild, and only where the variable is not already set
-  (a value set by the user wins, and provenance records it):
+  ``env_nobuild`` matrix, so environment names end in ``-TENSORSCOPE_SIMDon/off``).
+  ``off`` switches every SIMD path that needs no rebuild, each only where the variable
+  is not already set (a value set by the user wins; provenance records all of them):
 
   - ``NPY_DISABLE_CPU_FEATURES``: the dispatch targets NumPy reports in
-    ``__cpu_dispatch__`` on *this* machine (computed in a child interpreter, since
-    NumPy reads the variable once, at import), e.g. ``X86_V3 X86_V4 AVX512_ICL
-    AVX512_SPR``; NumPy then runs its baseline (``X86_V2`` / SSE4.2) loops;
-  - ``NUMBA_CPU_NAME=generic`` (LLVM emits code for the generic CPU, no AVX) and
+    ``__cpu_dispatch__`` on *this* machine and build (computed in a child
+    interpreter), e.g. ``X86_V3 X86_V4 AVX512_ICL AVX512_SPR``; NumPy then runs its
+    baseline loops (``X86_V2``, i.e. SSE4.2, on x86-64);
+  - ``NUMBA_CPU_NAME=generic`` (LLVM targets the generic CPU: no AVX) and
     ``TENSORSCOPE_NUMBA_SIMD=0`` (the numba backend's own switch);
   - ``ATEN_CPU_CAPABILITY=default`` (PyTorch's non-vectorised ATen kernels).
 
-  BLAS (OpenBLAS/MKL) and XLA keep their own code paths: the ablation is about the
-  backends' element-wise kernels; provenance records the BLAS core type.
+  BLAS (OpenBLAS/MKL) and XLA keep their code paths; provenance records them. The
+  suite verifies the result: with ``off``, a NumPy that still dispatches a SIMD
+  target makes every cell fail (:func:`simd_problem`), so no time is mislabelled.
+  Where no hook is installed (``--python=same``), export the variables before asv
+  starts: ``tensorscope run --existing --simd off`` does, or see ``--print-env``.
 
 * **Provenance**: once per asv run of one (commit, environment), the suite writes
   ``<results_dir>/<machine>/provenance/<commit>-<env>.json`` with
@@ -26,29 +32,41 @@ environment (or ``--python=same``) can produce every variant:
   ``TENSORSCOPE_PROVENANCE_DIR`` names the folder (``tensorscope run`` sets it);
   without it the folder is derived from ``asv.conf.json`` and ``~/.asv-machine.json``.
 
-This module imports nothing heavy (no NumPy): it must run before NumPy is loaded.
+Imports nothing heavy (no NumPy). Command line::
+
+    python benchmarks/_env.py --install-hook   # into this interpreter's site-packages
+    python benchmarks/_env.py --print-env      # the variables SIMD off sets, as shell
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import shlex
+import shutil
 import socket
 import subprocess
 import sys
+import sysconfig
 import time
 from pathlib import Path
 
 __all__ = [
+    "HOOK_MODULE",
     "SIMD_VARIABLE",
     "apply_simd_setting",
+    "install_hook",
     "numpy_dispatch_targets",
     "provenance_path",
+    "simd_off_variables",
+    "simd_problem",
     "simd_setting",
     "write_provenance_once",
 ]
 
 SIMD_VARIABLE = "TENSORSCOPE_SIMD"
+HOOK_MODULE = "tensorscope_simd_hook"
 #: cache of the computed dispatch list, inherited by child processes
 _DISPATCH_CACHE_VARIABLE = "TENSORSCOPE_NPY_DISPATCH"
 
@@ -80,7 +98,8 @@ def numpy_dispatch_targets(python: str | None = None) -> list[str]:
     cached = os.environ.get(_DISPATCH_CACHE_VARIABLE)
     if cached is not None and python is None:
         return cached.split()
-    env = {k: v for k, v in os.environ.items() if k not in ("NPY_DISABLE_CPU_FEATURES", "NPY_ENABLE_CPU_FEATURES")}
+    # without TENSORSCOPE_SIMD the child's own startup hook stays idle (no recursion)
+    env = {k: v for k, v in os.environ.items() if k not in ("NPY_DISABLE_CPU_FEATURES", "NPY_ENABLE_CPU_FEATURES", SIMD_VARIABLE)}
     out = subprocess.run(
         [python or sys.executable, "-c", _DISPATCH_PROBE],
         env=env,
@@ -92,20 +111,26 @@ def numpy_dispatch_targets(python: str | None = None) -> list[str]:
     return out.stdout.split()
 
 
+def simd_off_variables(python: str | None = None) -> dict[str, str]:
+    """The variables ``TENSORSCOPE_SIMD=off`` sets (for ``python``, default: this interpreter)."""
+    return {
+        "NPY_DISABLE_CPU_FEATURES": " ".join(numpy_dispatch_targets(python)),
+        "NUMBA_CPU_NAME": "generic",
+        "TENSORSCOPE_NUMBA_SIMD": "0",
+        "ATEN_CPU_CAPABILITY": "default",
+    }
+
+
 def apply_simd_setting() -> dict[str, str]:
     """Set the variables that switch SIMD off when ``TENSORSCOPE_SIMD=off``; returns what it set.
 
-    Raises RuntimeError when SIMD must be switched off but NumPy is already imported
-    without ``NPY_DISABLE_CPU_FEATURES`` (the result would be mislabelled).
+    Does nothing for ``on``, and leaves NumPy's variable alone once NumPy is imported
+    (too late: :func:`simd_problem` then reports it).
     """
     if simd_setting() == "on":
         return {}
     wanted: dict[str, str] = {}
-    if "NPY_DISABLE_CPU_FEATURES" not in os.environ:
-        if "numpy" in sys.modules:
-            raise RuntimeError(
-                f"{SIMD_VARIABLE}=off, but NumPy was imported before the benchmark suite; set NPY_DISABLE_CPU_FEATURES yourself"
-            )
+    if "NPY_DISABLE_CPU_FEATURES" not in os.environ and "numpy" not in sys.modules:
         targets = numpy_dispatch_targets()
         os.environ[_DISPATCH_CACHE_VARIABLE] = " ".join(targets)
         wanted["NPY_DISABLE_CPU_FEATURES"] = " ".join(targets)
@@ -114,6 +139,42 @@ def apply_simd_setting() -> dict[str, str]:
             wanted[key] = value
     os.environ.update(wanted)
     return wanted
+
+
+def simd_problem() -> str | None:
+    """Why the requested SIMD setting is not in force, or None when it is (imports NumPy)."""
+    if simd_setting() == "on":
+        return None
+    try:
+        from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+    except ImportError:  # NumPy 1.x
+        from numpy.core._multiarray_umath import __cpu_dispatch__, __cpu_features__  # type: ignore[no-redef]
+    active = [f for f in __cpu_dispatch__ if __cpu_features__.get(f)]
+    if not active:
+        return None
+    return (
+        f"{SIMD_VARIABLE}=off, but NumPy still dispatches {' '.join(active)}: NPY_DISABLE_CPU_FEATURES must be set "
+        "before Python starts (asv imports NumPy before the suite). Use `tensorscope run --simd off`, or "
+        "`eval $(python benchmarks/_env.py --print-env)` before `asv run`, or install the startup hook "
+        "(`python benchmarks/_env.py --install-hook`, done by asv.conf.json's install_command)."
+    )
+
+
+def startup() -> None:
+    """Interpreter-startup entry point (the ``.pth`` hook): apply the SIMD setting, never fail."""
+    try:
+        apply_simd_setting()
+    except Exception as exc:  # a broken hook must not break the interpreter
+        print(f"{HOOK_MODULE}: could not apply {SIMD_VARIABLE}: {exc}", file=sys.stderr)
+
+
+def install_hook(site_packages: str | None = None) -> Path:
+    """Install this file as ``tensorscope_simd_hook`` plus a ``.pth`` line that runs it at startup."""
+    site = Path(site_packages or sysconfig.get_paths()["purelib"])
+    shutil.copyfile(__file__, site / f"{HOOK_MODULE}.py")
+    pth = site / f"{HOOK_MODULE}.pth"
+    pth.write_text(f"import {HOOK_MODULE}; {HOOK_MODULE}.startup()\n")
+    return pth
 
 
 # ---------------------------------------------------------------------------
@@ -187,3 +248,20 @@ def write_provenance_once(max_age_s: float = 3600.0) -> Path | None:
         print(f"tensorscope: could not write provenance to {path}: {exc}\n{detail[-2000:]}", file=sys.stderr)
         return None
     return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="tensorscope's SIMD switch for asv environments")
+    parser.add_argument("--install-hook", action="store_true", help="install the startup hook into this interpreter")
+    parser.add_argument("--print-env", action="store_true", help="print the variables SIMD off sets, as shell exports")
+    args = parser.parse_args(argv)
+    if args.install_hook:
+        print(f"installed {install_hook()}")
+    if args.print_env:
+        for key, value in simd_off_variables().items():
+            print(f"export {key}={shlex.quote(value)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

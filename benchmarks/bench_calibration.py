@@ -68,6 +68,7 @@ class Bandwidth(Calibration):
     unit = "GB/s"
 
     def setup(self, kernel: str, threads: str) -> None:
+        self.require_simd_setting()
         n = ARRAY_BYTES // 8
         self.a = np.zeros(n)
         self.b = np.full(n, 1.0)
@@ -107,6 +108,7 @@ class Gemm(Calibration):
     unit = "GFLOP/s"
 
     def setup(self, dtype: str, threads: str) -> None:
+        self.require_simd_setting()
         rng = np.random.default_rng(0)
         self.x = rng.random((GEMM_N, GEMM_N)).astype(dtype)
         self.y = rng.random((GEMM_N, GEMM_N)).astype(dtype)

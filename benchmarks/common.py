@@ -62,6 +62,7 @@ import numpy as np
 import backends
 from backends import OPS, BackendUnavailable, TensorInfo, UnsupportedDType, UnsupportedOperation
 
+from ._env import simd_problem
 from .cases import SIZE_KIND, Case, make_case
 
 __all__ = [
@@ -230,6 +231,8 @@ def get_profile(name: str | None = None) -> Profile:
 
 
 PROFILE = get_profile()
+#: why the requested TENSORSCOPE_SIMD setting is not in force (every cell then fails)
+SIMD_PROBLEM = simd_problem()
 
 
 class WrongResult(AssertionError):
@@ -465,8 +468,15 @@ class BackendBenchmark:
     sample_time = PROFILE.sample_time
     min_run_count = 1
 
+    @staticmethod
+    def require_simd_setting() -> None:
+        """Fail the cell when TENSORSCOPE_SIMD asked for something not in force."""
+        if SIMD_PROBLEM:
+            raise RuntimeError(SIMD_PROBLEM)
+
     def get_backend(self, name: str) -> backends.Backend:
         """The backend, or NotImplementedError (asv: skipped) when it cannot run here."""
+        self.require_simd_setting()
         try:
             return backends.get(name)
         except BackendUnavailable as exc:

@@ -248,7 +248,10 @@ def _concat(tables: list[pa.Table]) -> pa.Table:
     if len(tables) == 1:
         return tables[0]
     # dictionaries differ between tables: decode, concatenate, re-encode
-    plain = [t.cast(pa.schema([pa.field(f.name, f.type.value_type if pa.types.is_dictionary(f.type) else f.type) for f in t.schema])) for t in tables]
+    plain = [
+        t.cast(pa.schema([pa.field(f.name, f.type.value_type if pa.types.is_dictionary(f.type) else f.type) for f in t.schema]))
+        for t in tables
+    ]
     out = pa.concat_tables(plain)
     return out.set_column(out.schema.get_field_index("benchmark"), "benchmark", out.column("benchmark").dictionary_encode()).set_column(
         out.schema.get_field_index("version"), "version", out.column("version").dictionary_encode()

@@ -250,7 +250,9 @@ def read_json_file(path: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES, st: os.s
     if not stat.S_ISREG(st.st_mode):
         raise _BadFile("not a regular file")
     if st.st_size > max_bytes:
-        raise _BadFile(f"file is {st.st_size / 2**20:.1f} MiB, over the {max_bytes / 2**20:.0f} MiB limit (raise max_file_bytes to read it)")
+        raise _BadFile(
+            f"file is {st.st_size / 2**20:.1f} MiB, over the {max_bytes / 2**20:.0f} MiB limit (raise max_file_bytes to read it)"
+        )
     if st.st_size == 0:
         raise _BadFile("empty file")
     try:
@@ -416,7 +418,9 @@ def parse_result_file(data: Any, file_id: int, raw: _Raw, sigs: dict[str, int]) 
         raise _BadFile(f"expected a JSON object, found {type(data).__name__}")
     version = data.get("version")
     if version == 1 or (version is None and "results" in data and "result_columns" not in data):
-        raise _BadFile("results format version 1 (written by asv older than 0.5); run `asv update` in that asv project to convert its results to version 2")
+        raise _BadFile(
+            "results format version 1 (written by asv older than 0.5); run `asv update` in that asv project to convert its results to version 2"
+        )
     if version != 2:
         raise _BadFile(f"unsupported results format version {version!r} (tensorscope reads version 2)")
     columns = data.get("result_columns")
@@ -438,7 +442,7 @@ def parse_result_file(data: Any, file_id: int, raw: _Raw, sigs: dict[str, int]) 
     if unknown:
         notes.append(("warning", f"unknown result columns ignored: {', '.join(map(repr, unknown))}"))
     date = data.get("date")
-    meta = {
+    meta: dict[str, Any] = {
         "commit": commit,
         "env": env,
         "date": float(date) if isinstance(date, int | float) and not isinstance(date, bool) else None,
@@ -503,8 +507,8 @@ def parse_result_file(data: Any, file_id: int, raw: _Raw, sigs: dict[str, int]) 
         raw.bench.append(str(bench))
         raw.version.append(bversion)
         raw.sig.append(sig)
-        raw.started_at.append(float(started) if type(started) in (int, float) else np.nan)
-        raw.duration.append(float(duration) if type(duration) in (int, float) else np.nan)
+        raw.started_at.append(float(started) if isinstance(started, int | float) and not isinstance(started, bool) else np.nan)
+        raw.duration.append(float(duration) if isinstance(duration, int | float) and not isinstance(duration, bool) else np.nan)
         raw.count.append(n)
         values = np.where(status == _STATUS_OK, values, np.nan)
         raw.points["value"].append(values)
@@ -607,7 +611,13 @@ def _empty_set(results_dir: Path, problems: list[Problem]) -> ResultSet:
         results=empty_results(),
         machines=pd.DataFrame({"machine": pd.Series(dtype="str")}),
         envs=pd.DataFrame({"machine": pd.Series(dtype="str"), "env": pd.Series(dtype="str")}),
-        commits=pd.DataFrame({"commit": pd.Series(dtype="str"), "commit_date": pd.Series(dtype="datetime64[ns, UTC]"), "commit_order": pd.Series(dtype="int64")}),
+        commits=pd.DataFrame(
+            {
+                "commit": pd.Series(dtype="str"),
+                "commit_date": pd.Series(dtype="datetime64[ns, UTC]"),
+                "commit_order": pd.Series(dtype="int64"),
+            }
+        ),
         provenance=pd.DataFrame({"machine": pd.Series(dtype="str"), "commit": pd.Series(dtype="str"), "env": pd.Series(dtype="str")}),
         problems=problems,
         benchmarks={},
@@ -659,7 +669,7 @@ def _commits_frame(metas: Mapping[int, dict[str, Any]], ref: Mapping[str, int]) 
         return None
 
     ranks = [full(c) for c in commits]
-    known = [(ranks[i], date_ms[i]) for i in range(len(commits)) if ranks[i] is not None]
+    known: list[tuple[int, float]] = [(r, date_ms[i]) for i, r in enumerate(ranks) if r is not None]
     keys = []
     for i, c in enumerate(commits):
         d = date_ms[i]
@@ -694,7 +704,12 @@ def _envs_frame(metas: Mapping[int, dict[str, Any]]) -> pd.DataFrame:
         commits.setdefault(k, set()).add(m["commit"])
     rows = []
     for (machine, env), m in sorted(latest.items()):
-        row: dict[str, Any] = {"machine": machine, "env": env, "python": m.get("python"), "requirements": json.dumps(m.get("requirements") or {}, sort_keys=True)}
+        row: dict[str, Any] = {
+            "machine": machine,
+            "env": env,
+            "python": m.get("python"),
+            "requirements": json.dumps(m.get("requirements") or {}, sort_keys=True),
+        }
         for name, value in (m.get("env_vars") or {}).items():
             row[f"env_var.{name}"] = None if value is None else str(value)
         row["n_commits"] = len(commits[(machine, env)])
@@ -721,11 +736,17 @@ def _flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
 
 def _scalar(v: Any) -> Any:
     if isinstance(v, dict | list):
-        return json.dumps(v, sort_keys=True) if any(isinstance(x, dict | list) for x in (v.values() if isinstance(v, dict) else v)) or isinstance(v, dict) else ", ".join(map(str, v))
+        return (
+            json.dumps(v, sort_keys=True)
+            if any(isinstance(x, dict | list) for x in (v.values() if isinstance(v, dict) else v)) or isinstance(v, dict)
+            else ", ".join(map(str, v))
+        )
     return v
 
 
-def _machines_frame(entries: Sequence[_Entry], metas: Mapping[int, dict[str, Any]], max_bytes: int, problems: list[Problem]) -> pd.DataFrame:
+def _machines_frame(
+    entries: Sequence[_Entry], metas: Mapping[int, dict[str, Any]], max_bytes: int, problems: list[Problem]
+) -> pd.DataFrame:
     info: dict[str, dict[str, Any]] = {}
     for e in entries:
         machine = e.rel.split("/", 1)[0]
@@ -738,7 +759,11 @@ def _machines_frame(entries: Sequence[_Entry], metas: Mapping[int, dict[str, Any
         except _BadFile as exc:
             problems.append(Problem(e.rel, str(exc), "warning"))
             data = {}
-        row = {k: (v if isinstance(v, str | int | float | bool) or v is None else json.dumps(v)) for k, v in data.items() if k not in ("machine", "version")}
+        row = {
+            k: (v if isinstance(v, str | int | float | bool) or v is None else json.dumps(v))
+            for k, v in data.items()
+            if k not in ("machine", "version")
+        }
         row["machine"] = machine
         if isinstance(data.get("machine"), str) and data["machine"] != machine:
             row["machine_json_name"] = data["machine"]
@@ -760,7 +785,9 @@ def _machines_frame(entries: Sequence[_Entry], metas: Mapping[int, dict[str, Any
     return frame[["machine", *[c for c in frame.columns if c != "machine"]]]
 
 
-def _provenance_frame(entries: Sequence[_Entry], metas: Mapping[int, dict[str, Any]], max_bytes: int, problems: list[Problem]) -> pd.DataFrame:
+def _provenance_frame(
+    entries: Sequence[_Entry], metas: Mapping[int, dict[str, Any]], max_bytes: int, problems: list[Problem]
+) -> pd.DataFrame:
     """tensorscope's provenance files, joined to runs by machine, commit (prefix) and env name."""
     runs: dict[str, list[tuple[str, str]]] = {}
     for m in metas.values():
@@ -808,7 +835,9 @@ def _labels(params: list[list[str]], names: Sequence[str]) -> list[tuple[str, tu
     return out
 
 
-def _derive(raw: pa.Table, metas: Mapping[int, dict[str, Any]], sigs: Sequence[str], benchmarks: Mapping[str, Any], commits: pd.DataFrame) -> pd.DataFrame:
+def _derive(
+    raw: pa.Table, metas: Mapping[int, dict[str, Any]], sigs: Sequence[str], benchmarks: Mapping[str, Any], commits: pd.DataFrame
+) -> pd.DataFrame:
     """Set-wide columns: commit order, parameter labels, units, series, version segments."""
     if raw.num_rows == 0:
         return empty_results()
@@ -856,7 +885,8 @@ def _derive(raw: pa.Table, metas: Mapping[int, dict[str, Any]], sigs: Sequence[s
             names_of[(b, s)] = names
         label, plain = cache[(b, s)][c]
         labels.append(label)
-        btype = spec.get("type") if isinstance(spec.get("type"), str) else benchmark_type(name)
+        spec_type = spec.get("type")
+        btype: str = spec_type if isinstance(spec_type, str) else benchmark_type(name)
         type_of.append(btype)
         unit = spec.get("unit")
         unit_of.append(unit if isinstance(unit, str) else _DEFAULT_UNITS.get(btype, "unit"))
@@ -876,7 +906,13 @@ def _derive(raw: pa.Table, metas: Mapping[int, dict[str, Any]], sigs: Sequence[s
     vcodes = version_col.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
     version = pd.Categorical.from_codes(vcodes, categories=vnames)
     current_versions = np.array([(benchmarks.get(bench_names[b]) or {}).get("version") for b in range(len(bench_names))], dtype=object)
-    current = np.array([v >= 0 and current_versions[b] == vnames[v] for b, v in zip(bench_codes.tolist(), vcodes.tolist(), strict=True)], dtype=bool) if len(vcodes) else np.zeros(0, bool)
+    current = (
+        np.array(
+            [v >= 0 and current_versions[b] == vnames[v] for b, v in zip(bench_codes.tolist(), vcodes.tolist(), strict=True)], dtype=bool
+        )
+        if len(vcodes)
+        else np.zeros(0, bool)
+    )
 
     params_cat = per_key(labels)
     frame = pd.DataFrame(

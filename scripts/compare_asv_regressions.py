@@ -19,8 +19,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dashboard.analysis.regressions import latest_regressions  # noqa: E402
-from dashboard.data import load_results  # noqa: E402
+from dashboard.analysis.regressions import latest_regressions
+from dashboard.data import load_results
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "asv-results"
 DEFAULT = ("numpy-bench", "BLAS-Benchmarks", "mjwarp-asv", "own-example-tinypkg")
@@ -30,8 +30,8 @@ def asv_name(benchmark: str, label: str, names: Sequence[str]) -> str:
     """Our params label ``a=1, b='x'`` as asv names a graph entry: ``bench(1, 'x')``."""
     if not label:
         return benchmark
-    if not names:
-        return f"{benchmark}({label})"
+    if not names:  # names unknown to benchmarks.json: ours are param1, param2, ...
+        names = re.findall(r"(?:^|, )(param\d+)=", label)
     pattern = "^" + ", ".join(re.escape(n) + "=(.*)" for n in names) + "$"
     m = re.match(pattern, label)
     values = list(m.groups()) if m else [label]
@@ -45,6 +45,8 @@ def compare(root: Path) -> dict[str, Any]:
     asv = json.loads((pub / "regressions.json").read_text())["regressions"]
     rs = load_results(root / "results", index_json=pub / "index.json")
     ours = latest_regressions(rs.results, threshold=0.05)
+    machines = sorted(rs.results["machine"].astype(str).unique())
+    single_machine = machines[0] if len(machines) == 1 else "?"
     names_of = {b: spec.get("param_names", []) for b, spec in rs.benchmarks.items()}
     ours_keys: dict[tuple[str, str], set[str]] = {}
     for r in ours.itertuples():
@@ -53,7 +55,7 @@ def compare(root: Path) -> dict[str, Any]:
     asv_keys: dict[tuple[str, str], set[str]] = {}
     for entry in asv:
         name, _graph, gparams, _idx, _last, _best, jumps = entry[:7]
-        key = (str(gparams.get("machine")), name)
+        key = (str(gparams.get("machine") or single_machine), name)
         asv_keys.setdefault(key, set()).update(rev_to_hash.get(j[1], "?") for j in jumps or [] if j[1] is not None)
     both = set(asv_keys) & set(ours_keys)
     same_commit = sum(1 for k in both if asv_keys[k] & ours_keys[k])
@@ -70,7 +72,9 @@ def compare(root: Path) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     roots = [Path(a) for a in (argv if argv is not None else sys.argv[1:])] or [SHARED / s for s in DEFAULT]
-    print("| set | asv regressed | tensorscope regressed | both | same jump commit | asv only | tensorscope only |\n|---|---|---|---|---|---|---|")
+    print(
+        "| set | asv regressed | tensorscope regressed | both | same jump commit | asv only | tensorscope only |\n|---|---|---|---|---|---|---|"
+    )
     details = []
     for root in roots:
         if not (root / "asv_publish_output" / "regressions.json").is_file():
@@ -78,7 +82,9 @@ def main(argv: list[str] | None = None) -> int:
             continue
         c = compare(root)
         details.append(c)
-        print(f"| {c['set']} | {c['asv']} | {c['ours']} | {c['both']} | {c['same_commit']} | {len(c['asv_only'])} | {len(c['ours_only'])} |")
+        print(
+            f"| {c['set']} | {c['asv']} | {c['ours']} | {c['both']} | {c['same_commit']} | {len(c['asv_only'])} | {len(c['ours_only'])} |"
+        )
     for c in details:
         for what in ("asv_only", "ours_only"):
             if c[what]:

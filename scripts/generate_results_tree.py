@@ -18,7 +18,20 @@ from pathlib import Path
 
 import numpy as np
 
-COLUMNS = ["result", "params", "version", "started_at", "duration", "stats_ci_99_a", "stats_ci_99_b", "stats_q_25", "stats_q_75", "stats_number", "stats_repeat", "samples"]
+COLUMNS = [
+    "result",
+    "params",
+    "version",
+    "started_at",
+    "duration",
+    "stats_ci_99_a",
+    "stats_ci_99_b",
+    "stats_q_25",
+    "stats_q_75",
+    "stats_number",
+    "stats_repeat",
+    "samples",
+]
 BACKENDS = ["'python'", "'numpy'", "'numba'", "'torch:cpu'"]
 OPS = ["'add'", "'multiply'", "'exp'", "'sum'", "'max'", "'sqrt'", "'tanh'", "'matmul'", "'sort'", "'fft'"]
 SIZES = ["100", "1000", "10000", "100000", "1000000"]
@@ -40,7 +53,15 @@ def main(argv: list[str] | None = None) -> int:
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     bench_json: dict[str, object] = {
-        b: {"name": b, "params": grid, "param_names": ["backend", "op", "size", "dtype"], "type": "time", "unit": "seconds", "version": "v2"} for b in BENCHES
+        b: {
+            "name": b,
+            "params": grid,
+            "param_names": ["backend", "op", "size", "dtype"],
+            "type": "time",
+            "unit": "seconds",
+            "version": "v2",
+        }
+        for b in BENCHES
     }
     bench_json["version"] = 2
     (out / "benchmarks.json").write_text(json.dumps(bench_json))
@@ -49,7 +70,11 @@ def main(argv: list[str] | None = None) -> int:
     for m in range(args.machines):
         machine = f"machine{m}"
         (out / machine).mkdir(exist_ok=True)
-        (out / machine / "machine.json").write_text(json.dumps({"machine": machine, "cpu": f"CPU {m}", "arch": "x86_64", "num_cpu": "16", "ram": "64GB", "os": "Linux", "version": 1}))
+        (out / machine / "machine.json").write_text(
+            json.dumps(
+                {"machine": machine, "cpu": f"CPU {m}", "arch": "x86_64", "num_cpu": "16", "ram": "64GB", "os": "Linux", "version": 1}
+            )
+        )
         for c in range(args.commits):
             commit = hashlib.sha1(f"c{c}".encode()).hexdigest()
             results = {}
@@ -65,7 +90,19 @@ def main(argv: list[str] | None = None) -> int:
                 half = [None if x is None or x != x else x * 0.02 for x in vals]
                 lo = [None if h is None else x - h for x, h in zip(vals, half, strict=True)]  # type: ignore[operator]
                 hi = [None if h is None else x + h for x, h in zip(vals, half, strict=True)]  # type: ignore[operator]
-                row: list[object] = [vals, grid, "v1" if c < args.commits // 2 else "v2", 1700000000000 + c, 1.0, lo, hi, lo, hi, [1] * n, [10] * n]
+                row: list[object] = [
+                    vals,
+                    grid,
+                    "v1" if c < args.commits // 2 else "v2",
+                    1700000000000 + c,
+                    1.0,
+                    lo,
+                    hi,
+                    lo,
+                    hi,
+                    [1] * n,
+                    [10] * n,
+                ]
                 if not args.no_samples:
                     s = (v[:, None] * np.exp(rng.normal(0, 0.01, (n, 10)))).round(12).tolist()
                     row.append([None if x is None or x != x else s[i] for i, x in enumerate(vals)])

@@ -51,7 +51,7 @@ def _inputs(op: str, size: int, rng: np.random.Generator) -> tuple[list[Any], di
     if op in _UNIT:
         x = np.tanh(x)
     if op == "isinf":
-        x[:: 1000] = np.inf
+        x[::1000] = np.inf
     if spec.group in ("unary", "reduction"):
         return [x], {}
     if spec.group == "binary":
@@ -77,7 +77,7 @@ def _inputs(op: str, size: int, rng: np.random.Generator) -> tuple[list[Any], di
             return [x[: rows * k].reshape(rows, k), w1, b1], {}
         return [x[: rows * k].reshape(rows, k), w1, b1, w1.copy(), b1.copy()], {}
     if op == "matmul":
-        n = int(math.isqrt(size // 2))
+        n = math.isqrt(size // 2)
         return [rng.standard_normal((n, n)).astype(np.float32), rng.standard_normal((n, n)).astype(np.float32)], {}
     return None
 
@@ -146,7 +146,7 @@ def main() -> None:
                 continue
             be.warmup(fn, *targs, **kwargs)
 
-            def call(be: Any = be, fn: Any = fn, targs: Any = targs) -> None:
+            def call(be: Any = be, fn: Any = fn, targs: Any = targs, kwargs: Any = kwargs) -> None:
                 res = fn(*targs, **kwargs)
                 be.synchronize(*(res if isinstance(res, tuple) else (res,)))
 

@@ -24,8 +24,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dashboard.analysis.regressions import DEFAULT_ALPHA, Step, asv_steps, find_steps  # noqa: E402
-from dashboard.data import load_results  # noqa: E402
+from dashboard.analysis.regressions import DEFAULT_ALPHA, Step, asv_steps, find_steps
+from dashboard.data import load_results
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "asv-results"
 DEFAULT_SETS = ("own-example-tinypkg", "numpy-bench")
@@ -52,7 +52,9 @@ def commit_noise(row: np.ndarray) -> float:
     return math.hypot(row[1], 1.2533 * row[0] / math.sqrt(10))
 
 
-def history(rng: np.random.Generator, noise: np.ndarray | tuple[float, float], n: int, kind: str, size: float = 0.0, at: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def history(
+    rng: np.random.Generator, noise: np.ndarray | tuple[float, float], n: int, kind: str, size: float = 0.0, at: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """values, ci_a, ci_b for one synthetic series."""
     sw, sb = noise
     level = np.full(n, 1e-4)
@@ -92,7 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     noise = real_noise(sets)
     print(f"noise model: {len(noise)} real series from {', '.join(p.parent.name for p in sets)}")
     q = np.percentile(noise, [10, 50, 90], axis=0)
-    print(f"  within-run sigma p10/p50/p90: {q[0, 0]:.3f} {q[1, 0]:.3f} {q[2, 0]:.3f};  run-to-run sigma: {q[0, 1]:.3f} {q[1, 1]:.3f} {q[2, 1]:.3f}")
+    print(
+        f"  within-run sigma p10/p50/p90: {q[0, 0]:.3f} {q[1, 0]:.3f} {q[2, 0]:.3f};  run-to-run sigma: {q[0, 1]:.3f} {q[1, 1]:.3f} {q[2, 1]:.3f}"
+    )
     rng = np.random.default_rng(args.seed)
     n = args.commits
     bands = [(0.0, 0.02, "< 2%"), (0.02, 0.05, "2-5%"), (0.05, 0.10, "5-10%"), (0.10, math.inf, ">= 10%")]
@@ -152,10 +156,14 @@ def main(argv: list[str] | None = None) -> int:
         tot = [sum(cells[b[2]][k] for b in bands) for k in range(5)]
         what = "recall" if kind == "step" else ("false alarms" if kind in ("flat", "outlier") else "flagged")
         line = f"| {label} | {what} | {pct(tot[0], tot[4])} / {pct(tot[1], tot[4])} | "
-        line += " | ".join(f"{pct(cells[b[2]][0], cells[b[2]][4])} / {pct(cells[b[2]][1], cells[b[2]][4])} (n={cells[b[2]][4]})" for b in bands)
+        line += " | ".join(
+            f"{pct(cells[b[2]][0], cells[b[2]][4])} / {pct(cells[b[2]][1], cells[b[2]][4])} (n={cells[b[2]][4]})" for b in bands
+        )
         print(line + " |")
         if kind == "step":
-            print(f"| {label} | extra spurious step | {pct(tot[2], tot[4])} / {pct(tot[3], tot[4])} | " + " | ".join("" for _ in bands) + " |")
+            print(
+                f"| {label} | extra spurious step | {pct(tot[2], tot[4])} / {pct(tot[3], tot[4])} | " + " | ".join("" for _ in bands) + " |"
+            )
     print(f"\ntime per series: tensorscope {t_ours / calls * 1e3:.2f} ms, asv {t_asv / calls * 1e3:.2f} ms")
     return 0
 

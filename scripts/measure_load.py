@@ -47,9 +47,13 @@ def main(argv: list[str] | None = None) -> int:
     size = sum(p.stat().st_size for p in files)
     print(f"tree: {args.results} ({len(files)} files, {size / 2**20:.0f} MiB); cache: {cache}; cpus: {os.cpu_count()}")
     cold = phase(args.results, cache)
-    print(f"cold : {cold['load_s']:.2f} s load (+{cold['import_s']:.2f} s import), {cold['rows']:,} rows, {cold['parsed']} files parsed, peak RSS {cold['peak_rss_mib']:.0f} MiB")
+    print(
+        f"cold : {cold['load_s']:.2f} s load (+{cold['import_s']:.2f} s import), {cold['rows']:,} rows, {cold['parsed']} files parsed, peak RSS {cold['peak_rss_mib']:.0f} MiB"
+    )
     warm = phase(args.results, cache)
-    print(f"warm : {warm['load_s']:.2f} s load (+{warm['import_s']:.2f} s import), {warm['parsed']} files parsed, peak RSS {warm['peak_rss_mib']:.0f} MiB")
+    print(
+        f"warm : {warm['load_s']:.2f} s load (+{warm['import_s']:.2f} s import), {warm['parsed']} files parsed, peak RSS {warm['peak_rss_mib']:.0f} MiB"
+    )
     victim = sorted(p for p in files if p.name != "machine.json" and p.name != "benchmarks.json" and p.parent.name != "provenance")[-1]
     os.utime(victim)  # touched: same size, new mtime
     one = phase(args.results, cache)

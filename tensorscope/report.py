@@ -120,7 +120,23 @@ def main(args: argparse.Namespace) -> int:
         return 2
     worse = worse.sort_values("factor", ascending=False)
     better = better.sort_values("factor")
-    cols = ["machine", "env", "benchmark", "params", "unit", "commit_before", "commit_after", "value_before", "value_after", "ratio", "change", "factor", "better", "confidence", "pvalue"]
+    cols = [
+        "machine",
+        "env",
+        "benchmark",
+        "params",
+        "unit",
+        "commit_before",
+        "commit_after",
+        "value_before",
+        "value_after",
+        "ratio",
+        "change",
+        "factor",
+        "better",
+        "confidence",
+        "pvalue",
+    ]
     worse_rows = [{c: (v.item() if hasattr(v, "item") else v) for c, v in r.items()} for r in worse[cols].to_dict("records")]
     better_rows = [{c: (v.item() if hasattr(v, "item") else v) for c, v in r.items()} for r in better[cols].to_dict("records")]
     if args.format == "json":

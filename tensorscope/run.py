@@ -11,12 +11,13 @@ What it does, in order:
 
 Environments: by default asv builds one virtualenv per commit from the package
 registry; the SIMD setting is asv's ``env_nobuild`` matrix variable
-``TENSORSCOPE_SIMD`` (environment names end in ``-TENSORSCOPE_SIMDon`` / ``...off``).
+``TENSORSCOPE_SIMD`` (environment names end in ``-TENSORSCOPE_SIMDon`` / ``...off``),
+applied at interpreter start by the hook ``asv.conf.json`` installs into each env.
 ``--existing`` (or ``--python PATH``) benchmarks an interpreter that already has
-tensorscope installed (a machine without registry access, e.g. a GPU box): asv then
-ignores the matrix, so ``--simd off`` runs through a small wrapper interpreter,
-``.asv/simd-off/<name>/bin/python``, that sets ``TENSORSCOPE_SIMD=off``; its path, and
-so the asv environment name, says ``simd-off``.
+tensorscope installed (a machine without registry access, e.g. a GPU box); there is
+no hook there, so each SIMD setting runs as its own ``asv run`` with a generated
+configuration whose matrix holds that setting only, and ``off`` exports the variables
+(``NPY_DISABLE_CPU_FEATURES`` computed by that interpreter) before asv starts.
 
 Plain asv commands keep working (``asv run``, ``asv run --python=same``,
 ``asv publish``, ``asv compare``); this command only chooses their arguments.
@@ -25,6 +26,7 @@ Plain asv commands keep working (``asv run``, ``asv run --python=same``,
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -36,7 +38,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["add_arguments", "asv_command", "main"]
+__all__ = ["add_arguments", "asv_commands", "main", "single_setting_config"]
 
 PROFILES = ("quick", "full")
 SIMD_SETTINGS = ("on", "off")
@@ -95,18 +97,25 @@ def machine_command(asv: list[str], config: str, details: dict[str, str]) -> lis
 # environments
 
 
-def simd_wrapper(python: str, root: Path) -> Path:
-    """An interpreter path that runs ``python`` with ``TENSORSCOPE_SIMD=off`` (created if needed)."""
-    real = shutil.which(python) or python
-    real = os.path.abspath(real)
-    label = Path(real).parent.parent.name or "python"
-    wrapper = root / ".asv" / "simd-off" / label / "bin" / "python"
-    wrapper.parent.mkdir(parents=True, exist_ok=True)
-    text = f'#!/bin/sh\n# tensorscope: {real} with SIMD switched off (asv names the environment after this path)\nTENSORSCOPE_SIMD=off exec {shlex.quote(real)} "$@"\n'
-    if not wrapper.exists() or wrapper.read_text() != text:
-        wrapper.write_text(text)
-        wrapper.chmod(0o755)
-    return wrapper
+def single_setting_config(config: str, setting: str) -> Path:
+    """A copy of ``config`` whose matrix runs ``TENSORSCOPE_SIMD=setting`` only (paths made absolute)."""
+    source = Path(config).resolve()
+    conf: dict[str, Any] = json.loads(source.read_text())
+    base = source.parent
+    for key, default in (
+        ("repo", "."),
+        ("benchmark_dir", "benchmarks"),
+        ("env_dir", "env"),
+        ("results_dir", "results"),
+        ("html_dir", "html"),
+    ):
+        conf[key] = str((base / conf.get(key, default)).resolve())
+    matrix = conf.setdefault("matrix", {})
+    matrix.setdefault("env_nobuild", {})["TENSORSCOPE_SIMD"] = [setting]
+    target = base / ".asv" / f"tensorscope-run-simd-{setting}.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(conf, indent=4) + "\n")
+    return target
 
 
 def matrix_environments(config: str, settings: tuple[str, ...]) -> list[str]:
@@ -126,40 +135,71 @@ def _settings(simd: str) -> tuple[str, ...]:
     return SIMD_SETTINGS if simd == "both" else (simd,)
 
 
-def asv_command(args: argparse.Namespace, asv: list[str], root: Path) -> list[str]:
-    """The ``asv run`` command line for these options."""
-    cmd = [*asv, "run", "--config", args.config, "--machine", args.machine, "--show-stderr"]
-    if not args.no_samples:
-        cmd.append("--record-samples")
-    if args.dry_run:
-        cmd.append("--dry-run")
-    for pattern in args.bench:
-        cmd += ["--bench", pattern]
+def asv_commands(args: argparse.Namespace, asv: list[str]) -> list[tuple[list[str], dict[str, str]]]:
+    """The ``asv run`` command lines for these options, each with the variables it needs."""
+
+    def base(config: str, runner: list[str] = asv) -> list[str]:
+        cmd = [*runner, "run", "--config", config, "--machine", args.machine, "--show-stderr"]
+        if not args.no_samples:
+            cmd.append("--record-samples")
+        if args.dry_run:
+            cmd.append("--dry-run")
+        for pattern in args.bench:
+            cmd += ["--bench", pattern]
+        return cmd
+
+    extra = [a for a in args.asv_args if a != "--"]
     settings = _settings(args.simd)
     python = _existing_python(args)
     if python:
+        runs = []
+        # asv applies the matrix to an existing interpreter only as '--python=same', so
+        # that interpreter runs asv itself; results are saved under --set-commit-hash
+        commit = _commit_hash(args.config, args.range or "HEAD")
         for setting in settings:
-            exe = str(simd_wrapper(python, root)) if setting == "off" else python
-            cmd += ["-E", f"existing:{exe}"]
-    else:
-        envs = matrix_environments(args.config, settings)
-        if not envs:
-            raise SystemExit(f"no asv environment in {args.config} has TENSORSCOPE_SIMD in {settings}")
-        for name in envs:
-            cmd += ["-E", name]
-    extra = [a for a in args.asv_args if a != "--"]
-    cmd += extra
-    if args.range:
-        cmd.append(args.range)
-    elif not python:
-        cmd.append("HEAD^!")
-    return cmd
+            config = str(single_setting_config(args.config, setting))
+            cmd = [*base(config, [python, "-m", "asv"]), "--python=same", "--set-commit-hash", commit, *extra]
+            variables = {"TENSORSCOPE_SIMD": setting}
+            if setting == "off":
+                off = _simd_module(args.config).simd_off_variables(python)
+                variables.update({k: v for k, v in off.items() if k not in os.environ})
+            runs.append((cmd, variables))
+        return runs
+    envs = matrix_environments(args.config, settings)
+    if not envs:
+        raise SystemExit(f"no asv environment in {args.config} has TENSORSCOPE_SIMD in {settings}")
+    cmd = base(args.config)
+    for name in envs:
+        cmd += ["-E", name]
+    cmd += [*extra, args.range or "HEAD^!"]
+    return [(cmd, {})]
+
+
+def _simd_module(config: str) -> Any:
+    """The suite's ``benchmarks/_env.py``, loaded by path (the suite is not an installed package)."""
+    conf: dict[str, Any] = json.loads(Path(config).read_text())
+    path = (Path(config).resolve().parent / conf.get("benchmark_dir", "benchmarks") / "_env.py").resolve()
+    spec = importlib.util.spec_from_file_location("tensorscope_simd_hook", path)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"tensorscope run: cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _commit_hash(config: str, rev: str) -> str:
+    conf: dict[str, Any] = json.loads(Path(config).read_text())
+    repo = (Path(config).resolve().parent / conf.get("repo", ".")).resolve()
+    out = subprocess.run(["git", "-C", str(repo), "rev-parse", "--verify", f"{rev}^{{commit}}"], capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit(f"tensorscope run: {rev!r} is not a commit of {repo}: {out.stderr.strip()}")
+    return out.stdout.strip()
 
 
 def _existing_python(args: argparse.Namespace) -> str | None:
     if args.python == "same" or (args.existing and not args.python):
         return sys.executable
-    return args.python
+    return os.path.abspath(shutil.which(args.python) or args.python) if args.python else None
 
 
 def _asv_executable() -> list[str]:
@@ -185,18 +225,27 @@ def main(args: argparse.Namespace) -> int:
         print("tensorscope run: an existing interpreter benchmarks the installed code only; give no commit range", file=sys.stderr)
         return 2
     register = machine_command(asv, str(config), machine_details(args.machine))
-    run = asv_command(args, asv, root)
     env = dict(os.environ)
     env["TENSORSCOPE_PROFILE"] = args.profile
-    env["TENSORSCOPE_SIMD"] = "on"  # the matrix or the simd-off wrapper overrides it per environment
     env["TENSORSCOPE_PROVENANCE_DIR"] = str(_results_dir(str(config)) / args.machine / "provenance")
+    env.pop("TENSORSCOPE_SIMD", None)  # the matrix sets it per environment
+    runs = asv_commands(args, asv)
     if args.print_command:
         print(shlex.join(register))
-        print(f"TENSORSCOPE_PROFILE={args.profile} TENSORSCOPE_PROVENANCE_DIR={env['TENSORSCOPE_PROVENANCE_DIR']} {shlex.join(run)}")
+        for cmd, variables in runs:
+            assignments = {
+                "TENSORSCOPE_PROFILE": args.profile,
+                "TENSORSCOPE_PROVENANCE_DIR": env["TENSORSCOPE_PROVENANCE_DIR"],
+                **variables,
+            }
+            print(" ".join(f"{k}={shlex.quote(v)}" for k, v in assignments.items()), shlex.join(cmd))
         return 0
     print(f"tensorscope run: registering machine {args.machine!r}", flush=True)
     done = subprocess.run(register, cwd=root, env=env)
     if done.returncode:
         return done.returncode
-    print(f"tensorscope run: profile {args.profile}, SIMD {args.simd}: {shlex.join(run)}", flush=True)
-    return subprocess.run(run, cwd=root, env=env).returncode
+    status = 0
+    for cmd, variables in runs:
+        print(f"tensorscope run: profile {args.profile}: {shlex.join(cmd)}", flush=True)
+        status = subprocess.run(cmd, cwd=root, env={**env, **variables}).returncode or status
+    return status

@@ -25,13 +25,14 @@ Where the catalog asks for more than the plain jax call (all inside the same ker
   NotSquareOrNotDefinite; ``triangular_solve`` flags a zero on the diagonal likewise;
 * ``top_k`` uses ``lax.top_k`` (ties: lower index first) on a key with -0.0 and NaN
   canonicalised, since XLA's TopK orders by the IEEE total order;
-* ``clip`` on ints uses int bounds held in the dtype's range (no promotion, no wrap).
+* ``clip`` on ints uses int bounds held in the dtype's range (no promotion, no wrap);
+* ``astype`` from float to a narrow int goes through int64, so out-of-range values wrap
+  as NumPy's C cast does (XLA alone saturates).
 
 Gaps, by dtype (UnsupportedDType, as in the NumPy backend): ``cholesky`` and
 ``triangular_solve`` on float16/bfloat16. Known differences in undefined corners:
-float-to-int ``astype`` of NaN/out-of-range values gives XLA's saturating result (NumPy
-gives INT_MIN), and integer ``floor_divide``/``remainder`` by zero return a value rather
-than raising.
+float-to-int ``astype`` of NaN gives 0 (NumPy gives INT_MIN), and integer
+``floor_divide``/``remainder`` by zero return a value rather than raising.
 """
 
 from __future__ import annotations

@@ -6,16 +6,14 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numba  # after _config (imported above) on purpose
 import numpy as np
 
 from .._base import Backend
 from .._catalog import OPS, TensorInfo
 from .._errors import UnsupportedDType
 from . import _config, elementwise, fft, fused, linalg, ordering, reductions, shape
-from ._jit import CACHE
-
-import numba  # noqa: E402,I001  # after _config (imported above) on purpose
-from numba.core import config as _nbconfig  # noqa: E402
+from ._jit import CACHE, _cfg
 
 __all__ = ["NumbaBackend"]
 
@@ -83,9 +81,9 @@ class NumbaBackend(Backend):
 
     def describe(self) -> dict[str, str]:
         info = super().describe()
-        cpu = _nbconfig.CPU_NAME or _host_cpu()
-        features = _nbconfig.CPU_FEATURES if _nbconfig.CPU_FEATURES is not None else "host"
-        simd = bool(_nbconfig.LOOP_VECTORIZE) and cpu.lower() != "generic"
+        cpu = _cfg("CPU_NAME") or _host_cpu()
+        features = _cfg("CPU_FEATURES") if _cfg("CPU_FEATURES") is not None else "host"
+        simd = bool(_cfg("LOOP_VECTORIZE")) and cpu.lower() != "generic"
         info.update(
             numba_version=numba.__version__,
             numpy_version=np.__version__,
@@ -94,8 +92,8 @@ class NumbaBackend(Backend):
             simd_env=os.environ.get(_config.ENV_VAR, ""),
             cpu_name=cpu,
             cpu_features=features or "(none)",
-            loop_vectorize=str(int(_nbconfig.LOOP_VECTORIZE)),
-            slp_vectorize=str(int(_nbconfig.SLP_VECTORIZE)),
+            loop_vectorize=str(int(_cfg("LOOP_VECTORIZE"))),
+            slp_vectorize=str(int(_cfg("SLP_VECTORIZE"))),
             threads=str(numba.get_num_threads()),
             threading_layer=_threading_layer(),
             cache="on" if CACHE else "off (non-canonical SIMD settings, see _config)",
@@ -358,7 +356,6 @@ class _Fake:
         self.shape = (0,)
 
 
-
 def _host_cpu() -> str:
     import llvmlite.binding as ll
 
@@ -369,5 +366,4 @@ def _threading_layer() -> str:
     try:
         return str(numba.threading_layer())
     except ValueError:  # no parallel kernel has run yet: report the configured choice
-        return f"{_nbconfig.THREADING_LAYER} (not yet initialised)"
-
+        return f"{_cfg('THREADING_LAYER')} (not yet initialised)"

@@ -17,16 +17,25 @@ split a sum over vector lanes); never ``nnan``/``ninf``, so NaN and inf keep IEE
 
 from __future__ import annotations
 
+import hashlib
 import types
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+import numba  # after _config on purpose
+from numba.core import caching as _caching
+from numba.core import config as _nbconfig
 
 from . import _config  # noqa: F401  # must run before numba is imported
 
-import numba  # noqa: E402  # after _config on purpose
-from numba.core import config as _nbconfig  # noqa: E402
-
 __all__ = ["CACHE", "FM", "FM_REDUCE", "Kernel", "jit", "kernel"]
+
+
+def _cfg(name: str) -> Any:
+    """A value of Numba's runtime config (attributes set dynamically, unknown to mypy)."""
+    return getattr(_nbconfig, name)
+
 
 FM = frozenset({"contract"})
 FM_REDUCE = frozenset({"contract", "reassoc"})
@@ -34,14 +43,48 @@ FM_REDUCE = frozenset({"contract", "reassoc"})
 
 def _cache_ok() -> bool:
     """True when this build's cache key cannot collide with the other build's (see _config)."""
-    cpu = (_nbconfig.CPU_NAME or "").lower()
-    loop, slp = int(_nbconfig.LOOP_VECTORIZE), int(_nbconfig.SLP_VECTORIZE)
+    cpu = (_cfg("CPU_NAME") or "").lower()
+    loop, slp = int(_cfg("LOOP_VECTORIZE")), int(_cfg("SLP_VECTORIZE"))
     if cpu == "generic":
-        return not _nbconfig.CPU_FEATURES and loop == 0 and slp == 0
+        return not _cfg("CPU_FEATURES") and loop == 0 and slp == 0
     return loop == 1 and slp == 0
 
 
 CACHE: bool = _cache_ok()
+
+# Numba decides a cache entry is fresh from the mtime and size of the file that defines the
+# kernel, so a kernel in elementwise.py would keep running stale code after an edit of the
+# _math.py it inlines. For files of this package, the freshness stamp is instead a hash of
+# every module of the package: any change to any of them recompiles every kernel once.
+_PKG_DIR = Path(__file__).resolve().parent
+_PKG_STAMP = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(_PKG_DIR.glob("*.py")))).hexdigest()
+
+
+class _PackageStamp:
+    """Locator mixin: whole-package source hash as the stamp, only for this package's files."""
+
+    @classmethod
+    def from_function(cls, py_func: Any, py_file: str) -> Any:
+        if Path(py_file).resolve().parent != _PKG_DIR:
+            return None
+        return super().from_function(py_func, py_file)  # type: ignore[misc]  # the numba locator base
+
+    def get_source_stamp(self) -> str:
+        return _PKG_STAMP
+
+
+def _install_locators() -> None:
+    classes = _caching.CacheImpl._locator_classes
+    if any(getattr(c, "_tensorscope", False) for c in classes):
+        return
+    ours: list[Any] = [
+        type(f"Tensorscope{base.__name__}", (_PackageStamp, base), {"_tensorscope": True})
+        for base in (_caching.UserProvidedCacheLocator, _caching.InTreeCacheLocator, _caching.UserWideCacheLocator)
+    ]
+    classes[:0] = ours
+
+
+_install_locators()
 
 
 def jit(fn: Callable[..., Any] | None = None, **options: Any) -> Any:
@@ -68,7 +111,9 @@ class Kernel:
 
     __slots__ = ("_par", "_ser", "name", "threshold")
 
-    def __init__(self, fn: Callable[..., Any], threshold: int, fastmath: frozenset[str], suffix: str = "", globals_: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, fn: Callable[..., Any], threshold: int, fastmath: frozenset[str], suffix: str = "", globals_: dict[str, Any] | None = None
+    ) -> None:
         self.name = fn.__name__ + suffix
         self.threshold = threshold
         opts: dict[str, Any] = {"cache": CACHE, "fastmath": set(fastmath), "error_model": "numpy"}

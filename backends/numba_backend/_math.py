@@ -19,6 +19,8 @@ exp_f32     Cephes expf: n = rint(x/ln2) (shifter trick), 2-part Cody-Waite ln2,
             (so results down to the smallest subnormal are right)
 log_f32     Cephes logf: exponent/mantissa split by bit cast, mantissa in          1 ULP
             [sqrt(1/2), sqrt(2)), degree-9 minimax polynomial
+tanh_f32    Cephes tanhf: odd degree-11 minimax polynomial on |x| < 0.625, else    2 ULP
+            1 - 2/(exp_f32(2|x|) + 1); 1 beyond 9.5
 exp_f64     rint(x/ln2), fdlibm 2-part ln2, Taylor series to degree 13 on           1 ULP
             |r| <= ln2/2 (truncation 1.7e-16 relative), 2-step 2**n
 log_f64     bit-cast split, m in [sqrt(1/2), sqrt(2)), log m = 2 atanh(s),         1 ULP
@@ -32,7 +34,7 @@ atan_f64    |x| > 1 -> pi/2 - atan(1/|x|); > tan(pi/12) -> pi/6 + atan((sqrt3 t-
             /(sqrt3+t)); odd Taylor series to t**29 on |t| <= 0.268
 ==========  =====================================================================  ==========
 
-The float32 ops other than exp/log (and their fused users) evaluate the float64 kernels on
+The float32 ops other than exp/log/tanh (and their fused users) evaluate the float64 kernels on
 the widened value and round once, so they are correctly rounded but for double rounding
 (<= 0.5 ULP + 2**-29). Derived float64 functions (tan, asin, acos, atan2, sinh, cosh,
 tanh, sigmoid) add at most a few ULP to the kernels they call; the test file states each
@@ -67,6 +69,7 @@ __all__ = [
     "sin_f64",
     "sinh_f64",
     "tan_f64",
+    "tanh_f32",
     "tanh_f64",
 ]
 
@@ -181,6 +184,30 @@ def log_f32(x: Any) -> Any:
     r = _NAN_F if x < 0 else r
     r = x if x == _INF_F else r
     return x if x != x else r
+
+
+_TH0, _TH1, _TH2 = _F(-5.70498872745e-3), _F(2.06390887954e-2), _F(-5.37397155531e-2)
+_TH3, _TH4 = _F(1.33314422036e-1), _F(-3.33332819422e-1)
+_TWO_F = _F(2.0)
+_TANH_SMALL_F = _F(0.625)
+_TANH_BIG_F = _F(9.5)
+
+
+@register_jitable
+def tanh_f32(x: Any) -> Any:
+    """Cephes tanhf: odd polynomial below 0.625, else 1 - 2 / (exp(2|x|) + 1)."""
+    a = abs(x)
+    z = x * x
+    p = _TH0 * z + _TH1
+    p = p * z + _TH2
+    p = p * z + _TH3
+    p = p * z + _TH4
+    small = p * z * x + x
+    e = exp_f32(a + a)
+    large = _ONE_F - _TWO_F / (e + _ONE_F)
+    large = _ONE_F if a > _TANH_BIG_F else large
+    large = -large if x < 0 else large
+    return small if a < _TANH_SMALL_F else large
 
 
 @register_jitable

@@ -116,17 +116,29 @@ def _wrap64(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _core(name: str) -> Callable[..., Any]:
-    return getattr(M, name + "_f64")  # type: ignore[no-any-return]
+    fn: Callable[..., Any] = getattr(M, name + "_f64")
+    return fn
 
 
 exp = _float_unary("exp", _exp32, _exp64)
 log = _float_unary("log", _log32, _log64)
 erf = _float_unary("erf", _erf32, _erf64)
 sqrt = _float_unary("sqrt", _sqrt, _sqrt)
+
+
+def _tanh32(x):
+    return M.tanh_f32(x)
+
+
+def _tanh64(x):
+    return M.tanh_f64(x)
+
+
+tanh = _float_unary("tanh", _tanh32, _tanh64)
 rsqrt = _float_unary("rsqrt", _rsqrt32, _rsqrt64)
 
 # widened to float64 for float32 inputs
-_WIDENED = ("expm1", "log1p", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "sigmoid")
+_WIDENED = ("expm1", "log1p", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "sigmoid")
 _g = globals()
 for _n in _WIDENED:
     _c = _core(_n)
@@ -142,7 +154,7 @@ acos: Any
 atan: Any
 sinh: Any
 cosh: Any
-tanh: Any
+
 sigmoid: Any
 
 
@@ -167,7 +179,7 @@ tan_libm = libm_sincos("tan")
 LIMIT = M.SINCOS_LIMIT
 
 
-def _overload_generic(name: str, impl_for: Callable[[Any], Any]) -> Callable[..., Any]:
+def _overload_generic(name: str, impl_for: Callable[..., Any]) -> Callable[..., Any]:
     stub = _stub(name)
     overload(stub)(impl_for)
     return stub
@@ -204,7 +216,7 @@ def _sign_impl2(x):
     return lambda x: (x > 0) - (x < 0)
 
 
-def _rounding(fn: Callable[..., Any]) -> Callable[[Any], Any]:
+def _rounding(fn: Callable[..., Any]) -> Callable[..., Any]:
     def impl(x):
         if _is_float(x):
             return fn
@@ -244,7 +256,7 @@ def _invert_impl(x):
 
 
 abs_ = _overload_generic("abs", _abs_impl)
-negative = _overload_generic("negative", lambda x: (lambda x: -x))
+negative = _overload_generic("negative", lambda x: lambda x: -x)
 sign = _overload_generic("sign", _sign_impl2)
 floor = _overload_generic("floor", _rounding(_np_floor))
 ceil = _overload_generic("ceil", _rounding(_np_ceil))
@@ -265,9 +277,8 @@ def _floordiv_impl(a, b):
                 return a / b
             mod = np.fmod(a, b)
             div = (a - mod) / b
-            if mod != 0:
-                if (b < 0) != (mod < 0):
-                    div -= 1.0
+            if mod != 0 and (b < 0) != (mod < 0):
+                div -= 1.0
             if div != 0:
                 fd = np.floor(div)
                 if div - fd > 0.5:
@@ -376,7 +387,7 @@ def _min_impl(a, b):
     return lambda a, b: a if a < b else b
 
 
-def _shift_impl(left: bool) -> Callable[[Any, Any], Any]:
+def _shift_impl(left: bool) -> Callable[..., Any]:
     def impl(a, b):
         if left:
 
@@ -396,28 +407,28 @@ def _shift_impl(left: bool) -> Callable[[Any, Any], Any]:
     return impl
 
 
-add = _overload_generic("add", lambda a, b: (lambda a, b: a + b))
-subtract = _overload_generic("subtract", lambda a, b: (lambda a, b: a - b))
-multiply = _overload_generic("multiply", lambda a, b: (lambda a, b: a * b))
-divide = _overload_generic("divide", lambda a, b: (lambda a, b: a / b))
+add = _overload_generic("add", lambda a, b: lambda a, b: a + b)
+subtract = _overload_generic("subtract", lambda a, b: lambda a, b: a - b)
+multiply = _overload_generic("multiply", lambda a, b: lambda a, b: a * b)
+divide = _overload_generic("divide", lambda a, b: lambda a, b: a / b)
 floor_divide = _overload_generic("floor_divide", _floordiv_impl)
 remainder = _overload_generic("remainder", _remainder_impl)
 pow_ = _overload_generic("pow", _pow_impl)
 atan2 = _overload_generic("atan2", _atan2_impl)
 maximum = _overload_generic("maximum", _max_impl)
 minimum = _overload_generic("minimum", _min_impl)
-equal = _overload_generic("equal", lambda a, b: (lambda a, b: a == b))
-not_equal = _overload_generic("not_equal", lambda a, b: (lambda a, b: a != b))
-less = _overload_generic("less", lambda a, b: (lambda a, b: a < b))
-less_equal = _overload_generic("less_equal", lambda a, b: (lambda a, b: a <= b))
-greater = _overload_generic("greater", lambda a, b: (lambda a, b: a > b))
-greater_equal = _overload_generic("greater_equal", lambda a, b: (lambda a, b: a >= b))
-logical_and = _overload_generic("logical_and", lambda a, b: (lambda a, b: a and b))
-logical_or = _overload_generic("logical_or", lambda a, b: (lambda a, b: a or b))
-logical_xor = _overload_generic("logical_xor", lambda a, b: (lambda a, b: a != b))
-bitwise_and = _overload_generic("bitwise_and", lambda a, b: (lambda a, b: a & b))
-bitwise_or = _overload_generic("bitwise_or", lambda a, b: (lambda a, b: a | b))
-bitwise_xor = _overload_generic("bitwise_xor", lambda a, b: (lambda a, b: a ^ b))
+equal = _overload_generic("equal", lambda a, b: lambda a, b: a == b)
+not_equal = _overload_generic("not_equal", lambda a, b: lambda a, b: a != b)
+less = _overload_generic("less", lambda a, b: lambda a, b: a < b)
+less_equal = _overload_generic("less_equal", lambda a, b: lambda a, b: a <= b)
+greater = _overload_generic("greater", lambda a, b: lambda a, b: a > b)
+greater_equal = _overload_generic("greater_equal", lambda a, b: lambda a, b: a >= b)
+logical_and = _overload_generic("logical_and", lambda a, b: lambda a, b: a and b)
+logical_or = _overload_generic("logical_or", lambda a, b: lambda a, b: a or b)
+logical_xor = _overload_generic("logical_xor", lambda a, b: lambda a, b: a != b)
+bitwise_and = _overload_generic("bitwise_and", lambda a, b: lambda a, b: a & b)
+bitwise_or = _overload_generic("bitwise_or", lambda a, b: lambda a, b: a | b)
+bitwise_xor = _overload_generic("bitwise_xor", lambda a, b: lambda a, b: a ^ b)
 bitwise_left_shift = _overload_generic("bitwise_left_shift", _shift_impl(True))
 bitwise_right_shift = _overload_generic("bitwise_right_shift", _shift_impl(False))
 

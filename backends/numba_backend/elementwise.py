@@ -154,7 +154,7 @@ def _clip_flat(x: Any, lo: Any, hi: Any, out: Any) -> None:
 def _copy_nd(x: Any, out: Any) -> None:
     flat = out.reshape(-1)
     i = 0
-    for idx in np.ndindex(x.shape):
+    for idx in np.ndindex(x.shape):  # numba has no enumerate over ndindex
         flat[i] = x[idx]
         i += 1
 
@@ -196,8 +196,43 @@ _clip_k = Kernel(_clip_flat, CHEAP, frozenset({"contract"}))
 # ---------------------------------------------------------------------------
 # the ops: name -> (scalar function, threshold, output dtype or None)
 
-_COSTLY_UNARY = {"exp", "expm1", "log", "log1p", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "erf", "sigmoid", "rsqrt"}
-_FLOAT_ONLY = {"sqrt", "rsqrt", "exp", "expm1", "log", "log1p", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "erf", "sigmoid"}
+_COSTLY_UNARY = {
+    "exp",
+    "expm1",
+    "log",
+    "log1p",
+    "sin",
+    "cos",
+    "tan",
+    "asin",
+    "acos",
+    "atan",
+    "sinh",
+    "cosh",
+    "tanh",
+    "erf",
+    "sigmoid",
+    "rsqrt",
+}
+_FLOAT_ONLY = {
+    "sqrt",
+    "rsqrt",
+    "exp",
+    "expm1",
+    "log",
+    "log1p",
+    "sin",
+    "cos",
+    "tan",
+    "asin",
+    "acos",
+    "atan",
+    "sinh",
+    "cosh",
+    "tanh",
+    "erf",
+    "sigmoid",
+}
 _UNARY_FN = {
     "abs": S.abs_,
     "negative": S.negative,

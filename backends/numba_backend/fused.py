@@ -71,7 +71,7 @@ def _scale(a: Any, f: Any) -> None:
 
 
 def _softmax_rows(x: Any, out: Any) -> None:
-    rows, n = x.shape
+    rows = x.shape[0]
     for r in prange(rows):
         xr = x[r]
         orow = out[r]
@@ -195,18 +195,18 @@ def gelu_scalar(x: Any) -> Any:  # pragma: no cover - compiled only
 
 
 @overload(gelu_scalar)
-def _gelu_ov(x):  # type: ignore[no-untyped-def]  # numba matches this signature to the implementation's
+def _gelu_ov(x):  # numba matches this signature to the implementation's
     if x == types.float32:
         c = np.float32(1 / math.sqrt(2))
         h = np.float32(0.5)
         one = np.float32(1)
 
-        def f32(x):  # type: ignore[no-untyped-def]
+        def f32(x):
             return h * x * (one + S.erf(x * c))
 
         return f32
 
-    def f64(x):  # type: ignore[no-untyped-def]
+    def f64(x):
         return 0.5 * x * (1.0 + S.erf(x * 0.7071067811865476))
 
     return f64

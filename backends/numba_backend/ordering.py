@@ -122,7 +122,7 @@ def sort(x: np.ndarray, axis: int = -1, descending: bool = False) -> np.ndarray:
 
 
 def top_k(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    rows, ax = _rows(_work(x), -1)
+    rows, _ = _rows(_work(x), -1)
     idx = np.empty(rows.shape, dtype=np.int64)
     if idx.size:
         _argsort_k(idx.size, rows, idx, True)

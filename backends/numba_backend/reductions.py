@@ -59,7 +59,7 @@ def _sum_flat_f(x: Any, zero: Any) -> float:
 
 
 def _sum_flat_i(x: Any) -> int:
-    total = 0
+    total: Any = 0
     for i in prange(x.size):
         total += np.int64(x[i])
     return total
@@ -68,7 +68,7 @@ def _sum_flat_i(x: Any) -> int:
 def _sum_rows_i(x: Any, out: Any) -> None:
     rows, n = x.shape
     for r in prange(rows):
-        s = 0
+        s: Any = 0
         for i in range(n):
             s += np.int64(x[r, i])
         out[r] = s
@@ -244,7 +244,7 @@ def _key_block(blk: Any, c: Any, sign: int) -> tuple[Any, Any]:
 
 
 def _ext_rows(xi: Any, c: Any, sign: int, outi: Any) -> None:
-    rows, n = xi.shape
+    rows = xi.shape[0]
     shift = c[0]
     mag = c[1]
     for r in prange(rows):

@@ -132,7 +132,12 @@ _cast_bool_k = Kernel(_cast_bool, CHEAP, FM)
 
 
 def index_error(op: str, x: np.ndarray, indices: np.ndarray, bad: int, n: int) -> IndexOutOfRange:
-    return IndexOutOfRange(op, f"index {bad} is out of range (indices must lie in [-n, n), n = {n} on the axis)", [x.shape, indices.shape], [x.dtype.name, indices.dtype.name])
+    return IndexOutOfRange(
+        op,
+        f"index {bad} is out of range (indices must lie in [-n, n), n = {n} on the axis)",
+        [x.shape, indices.shape],
+        [x.dtype.name, indices.dtype.name],
+    )
 
 
 def _raw(x: np.ndarray) -> np.ndarray:
@@ -241,7 +246,11 @@ def scatter_add(x: np.ndarray, indices: np.ndarray, updates: np.ndarray, axis: i
     ax = axis % x.ndim
     out3 = _split3(out, ax)
     idx = contiguous(indices).astype(np.int64, copy=False)
-    upd = _split3(updates.astype(np.float32) if half else updates, ax) if updates.size else np.empty((out3.shape[0], idx.size, out3.shape[2]), out.dtype)
+    upd = (
+        _split3(updates.astype(np.float32) if half else updates, ax)
+        if updates.size
+        else np.empty((out3.shape[0], idx.size, out3.shape[2]), out.dtype)
+    )
     bad = _scatter_k(1, out3, idx, upd) if idx.size else -1
     if bad >= 0:
         raise index_error("scatter_add", x, indices, int(idx[bad]), x.shape[ax])

@@ -47,7 +47,13 @@ def compare_machines(table: pd.DataFrame, *, reference: str | None = None, lates
         newest = t.groupby(["machine", "benchmark", "params", "env"])["commit_order"].transform("max")
         t = t[t["commit_order"] == newest]
     ref = t[t["machine"] == reference].rename(
-        columns={"value": "reference_value", "ci_99_a": "reference_ci_99_a", "ci_99_b": "reference_ci_99_b", "env": "reference_env", "commit": "reference_commit"}
+        columns={
+            "value": "reference_value",
+            "ci_99_a": "reference_ci_99_a",
+            "ci_99_b": "reference_ci_99_b",
+            "env": "reference_env",
+            "commit": "reference_commit",
+        }
     )
     ref = ref.drop(columns=[c for c in ("machine", "commit_order", "unit", "type") if c in ref.columns])
     on = ["benchmark", "params"] if latest else ["benchmark", "params", "commit"]
@@ -56,11 +62,18 @@ def compare_machines(table: pd.DataFrame, *, reference: str | None = None, lates
     merged = t.merge(ref, on=on, how="inner")
     # prefer the same env name; otherwise keep one reference env per row
     merged["_same_env"] = merged["env"] == merged["reference_env"]
-    merged = merged.sort_values("_same_env", ascending=False).drop_duplicates(subset=["machine", "env", *on], keep="first").drop(columns="_same_env")
+    merged = (
+        merged.sort_values("_same_env", ascending=False)
+        .drop_duplicates(subset=["machine", "env", *on], keep="first")
+        .drop(columns="_same_env")
+    )
     merged["ratio"] = merged["value"] / merged["reference_value"]
     low, high = _ratio_interval(merged["ci_99_a"], merged["ci_99_b"], merged["reference_ci_99_a"], merged["reference_ci_99_b"])
     merged["ratio_low"], merged["ratio_high"] = low, high
-    better = [DEFAULT_DIRECTION(b, u, ty) for b, u, ty in zip(merged["benchmark"], merged["unit"], merged.get("type", pd.Series([None] * len(merged))), strict=True)]
+    better = [
+        DEFAULT_DIRECTION(b, u, ty)
+        for b, u, ty in zip(merged["benchmark"], merged["unit"], merged.get("type", pd.Series([None] * len(merged))), strict=True)
+    ]
     merged["better"] = better
     merged["faster"] = np.where(np.array(better) == "lower", 1.0 / merged["ratio"], merged["ratio"])
     merged["reference"] = reference

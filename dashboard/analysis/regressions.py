@@ -56,7 +56,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,8 +65,8 @@ import pandas as pd
 from asv import step_detect
 
 __all__ = [
-    "DEFAULT_ALPHA",
     "CHANGE_COLUMNS",
+    "DEFAULT_ALPHA",
     "Direction",
     "Step",
     "asv_steps",
@@ -107,7 +107,9 @@ CHANGE_COLUMNS = [
     "n_after",
 ]
 
-_RATE_UNIT = re.compile(r"(/\s*s(ec(ond)?)?\b|\bper\s*s(ec(ond)?)?\b|flop|throughput|speedup|bandwidth|\bhz\b|\bfps\b|\bops\b|it/s)", re.IGNORECASE)
+_RATE_UNIT = re.compile(
+    r"(/\s*s(ec(ond)?)?\b|\bper\s*s(ec(ond)?)?\b|flop|throughput|speedup|bandwidth|\bhz\b|\bfps\b|\bops\b|it/s)", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -315,10 +317,8 @@ def asv_steps(
     out: list[Step] = []
     for sign in (1, -1):
         yy = y if sign == 1 else 1.0 / y
-        if sign == 1 or a is None or b is None:
-            w = _asv_weights(y, a, b)
-        else:
-            w = _asv_weights(yy, 1.0 / b, 1.0 / a)
+        # improvements: asv's detector on the reciprocal values, with the reciprocal CIs
+        w = _asv_weights(y, a, b) if sign == 1 or a is None or b is None else _asv_weights(yy, 1.0 / b, 1.0 / a)
         steps = step_detect.detect_steps(yy.tolist(), w)
         _, _, jumps = step_detect.detect_regressions(steps, threshold)
         for before, after, v_before, v_after in jumps or []:
@@ -344,7 +344,11 @@ def detect_changes(
     ok = table[(table["status"] == "ok") & (table["value"] > 0)] if "status" in table.columns else table[table["value"] > 0]
     if ok.empty:
         return _empty_changes()
-    series_codes = pd.factorize(ok["series"].astype(str))[0] if not isinstance(ok["series"].dtype, pd.CategoricalDtype) else ok["series"].cat.codes.to_numpy()
+    series_codes = (
+        pd.factorize(ok["series"].astype(str))[0]
+        if not isinstance(ok["series"].dtype, pd.CategoricalDtype)
+        else ok["series"].cat.codes.to_numpy()
+    )
     seg = ok["version_segment"].to_numpy() if "version_segment" in ok.columns else np.zeros(len(ok), dtype=np.int64)
     order = ok["commit_order"].to_numpy()
     perm = np.lexsort((order, seg, series_codes))
@@ -376,7 +380,11 @@ def detect_changes(
     if not hits:
         return _empty_changes()
     rows_idx = perm  # positions into ok
-    col = {c: ok[c].to_numpy() for c in ("series", "machine", "env", "benchmark", "params", "unit", "commit", "commit_order") if c in ok.columns}
+    col = {
+        c: ok[c].to_numpy()
+        for c in ("series", "machine", "env", "benchmark", "params", "unit", "commit", "commit_order")
+        if c in ok.columns
+    }
     dates = ok["commit_date"].to_numpy() if "commit_date" in ok.columns else np.full(len(ok), None)
     types = ok["type"].to_numpy() if "type" in ok.columns else np.full(len(ok), None)
     for lo, _hi, steps in hits:
@@ -443,7 +451,9 @@ def _since_order(table: pd.DataFrame, since: str | int | None) -> int | None:
 def _filtered(table: pd.DataFrame, kind: str, threshold: float, since: str | int | None, **kw: Any) -> pd.DataFrame:
     changes = detect_changes(table, **kw)
     order = _since_order(table, since)
-    keep = (changes["kind"] == kind) & ((changes["factor"] - 1.0).abs() >= threshold if kind == "regression" else (1.0 - changes["factor"]) >= threshold / (1 + threshold))
+    keep = (changes["kind"] == kind) & (
+        (changes["factor"] - 1.0).abs() >= threshold if kind == "regression" else (1.0 - changes["factor"]) >= threshold / (1 + threshold)
+    )
     if order is not None:
         keep &= changes["order_after"] > order
     return changes[keep].reset_index(drop=True)

@@ -106,7 +106,9 @@ def throughput(table: pd.DataFrame, *, infos: Callable[[str, Any, str], list[Any
 
 def roofs(table: pd.DataFrame) -> pd.DataFrame:
     """Measured roofs per machine from the calibration track_ benchmarks; see the module docstring."""
-    t = table[(table["status"] == "ok") & table["benchmark"].astype(str).str.contains("track_(?:gpu_)?(?:bandwidth|gemm_flops)", regex=True)]
+    t = table[
+        (table["status"] == "ok") & table["benchmark"].astype(str).str.contains("track_(?:gpu_)?(?:bandwidth|gemm_flops)", regex=True)
+    ]
     if t.empty:
         return pd.DataFrame(columns=["machine"])
     newest = t.groupby("machine", observed=True)["commit_order"].transform("max")

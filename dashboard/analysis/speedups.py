@@ -82,7 +82,9 @@ def speedups(table: pd.DataFrame, *, baseline: str | Mapping[str, str] = "python
     else:
         rest = t[t["backend"].isin(list(baseline))].assign(baseline=lambda d: d["backend"].map(dict(baseline)))
         base = t[t["backend"].isin(set(baseline.values()))]
-    base = base.rename(columns={"value": "baseline_value", "ci_99_a": "baseline_ci_99_a", "ci_99_b": "baseline_ci_99_b", "backend": "baseline"})
+    base = base.rename(
+        columns={"value": "baseline_value", "ci_99_a": "baseline_ci_99_a", "ci_99_b": "baseline_ci_99_b", "backend": "baseline"}
+    )
     base = base.drop(columns=["commit_order", "unit"])
     merged = rest.merge(base, on=["machine", "commit", "env", "benchmark", *others, "baseline"], how="inner")
     merged["speedup"] = merged["baseline_value"] / merged["value"]
@@ -111,7 +113,11 @@ def crossover(speedup_table: pd.DataFrame, *, size_param: str = "size", confiden
         return pd.DataFrame(columns=[*_KEYS, "backend", "crossover_size", "wins_everywhere"])
     s = speedup_table.assign(_size=speedup_table[col].map(_size_number)).dropna(subset=["_size"])
     metric = "speedup_low" if confident else "speedup"
-    group = [c for c in ["machine", "commit", "commit_order", "env", "benchmark", "backend", "baseline", *param_columns(s)] if c in s.columns and c != col]
+    group = [
+        c
+        for c in ["machine", "commit", "commit_order", "env", "benchmark", "backend", "baseline", *param_columns(s)]
+        if c in s.columns and c != col
+    ]
     rows = []
     for key, g in s.groupby(group, sort=False, dropna=False):
         g = g.sort_values("_size")
@@ -152,7 +158,9 @@ def env_ratios(table: pd.DataFrame, envs: pd.DataFrame, var: str, *, numerator: 
     for c in ["machine", "commit", "env", "benchmark", "params", *pcols]:
         t[c] = t[c].astype(str)
     a = t.merge(pairs, left_on=["machine", "env"], right_on=["machine", "env_numerator"]).drop(columns=["env"])
-    b = t.rename(columns={"value": "den_value", "ci_99_a": "den_ci_99_a", "ci_99_b": "den_ci_99_b", "env": "env_denominator"}).drop(columns=["commit_order", "unit"])
+    b = t.rename(columns={"value": "den_value", "ci_99_a": "den_ci_99_a", "ci_99_b": "den_ci_99_b", "env": "env_denominator"}).drop(
+        columns=["commit_order", "unit"]
+    )
     out = a.merge(b, on=["machine", "commit", "benchmark", "params", *pcols, "env_denominator"])
     out["ratio"] = out["value"] / out["den_value"]
     low, high = _ratio_interval(out["ci_99_a"], out["ci_99_b"], out["den_ci_99_a"], out["den_ci_99_b"])

@@ -19,8 +19,12 @@ SIZES = ["100", "10000", "1000000"]
 
 def _tree(tree: ResultsTree) -> None:
     tree.add_benchmark(BENCH, params=[BACKENDS, ["'add'"], SIZES, ["'float64'"]], param_names=["backend", "op", "size", "dtype"])
-    tree.add_benchmark("bench_calibration.Bandwidth.track_bandwidth", params=[["'copy'"], ["'all'"]], param_names=["kernel", "threads"], unit="GB/s")
-    tree.add_benchmark("bench_calibration.Gemm.track_gemm_flops", params=[["'float64'"], ["'all'"]], param_names=["dtype", "threads"], unit="GFLOP/s")
+    tree.add_benchmark(
+        "bench_calibration.Bandwidth.track_bandwidth", params=[["'copy'"], ["'all'"]], param_names=["kernel", "threads"], unit="GB/s"
+    )
+    tree.add_benchmark(
+        "bench_calibration.Gemm.track_gemm_flops", params=[["'float64'"], ["'all'"]], param_names=["dtype", "threads"], unit="GFLOP/s"
+    )
     # python: 1 us per element; numpy: 10 us overhead + 1 ns/element; torch:cpu like numpy; cuda: 5x faster than torch:cpu
     values = []
     for b in ("python", "numpy", "torch:cpu", "torch:cuda"):
@@ -98,7 +102,9 @@ def test_compare_machines_and_details(results_tree: ResultsTree) -> None:
     results_tree.add_provenance("slow", commit_hash(0), "virtualenv-py3.11-TENSORSCOPE_SIMDon", {"cpu": {"model": "Slow CPU"}})
     rs = load_results(results_tree.root)
     m = compare_machines(rs.results, reference="fast")
-    row = m[(m.machine == "slow") & (m.params.str.contains("'numpy'")) & (m.params.str.contains("size=100,")) & m.env.str.endswith("SIMDon")].iloc[0]
+    row = m[
+        (m.machine == "slow") & (m.params.str.contains("'numpy'")) & (m.params.str.contains("size=100,")) & m.env.str.endswith("SIMDon")
+    ].iloc[0]
     assert row.ratio == pytest.approx(2.0) and row.faster == pytest.approx(0.5)
     bw = m[(m.machine == "slow") & (m.benchmark == "bench_calibration.Bandwidth.track_bandwidth")].iloc[0]
     assert bw.better == "higher" and bw.faster == pytest.approx(0.5)

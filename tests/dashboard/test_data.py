@@ -11,10 +11,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from asv_builder import NAN, ResultsTree, commit_date, commit_hash
 
 from dashboard.data import RESULT_COLUMNS, load_results, plain_value
-
-from asv_builder import NAN, ResultsTree, commit_date, commit_hash
 
 BENCH = "bench_ops.Ops.time_op"
 GRID = [["'numpy'", "'python'"], ["10", "1000"]]

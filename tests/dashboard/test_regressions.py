@@ -69,7 +69,12 @@ def _history(tree: ResultsTree, n: int = 12) -> None:
         slow = 1.5 if i >= 6 else 1.0  # numpy regresses at commit 6
         rate = 10.0 if i < 8 else 20.0  # throughput doubles at commit 8: an improvement
         noise = np.exp(rng.normal(0, 0.005, 3))
-        tree.add_run("m", commit_hash(i), {"b.time_op": [1e-6 * slow * noise[0], 1e-3 * noise[1]], "b.track_rate": [rate * noise[2]]}, date=commit_date(i))
+        tree.add_run(
+            "m",
+            commit_hash(i),
+            {"b.time_op": [1e-6 * slow * noise[0], 1e-3 * noise[1]], "b.track_rate": [rate * noise[2]]},
+            date=commit_date(i),
+        )
 
 
 def test_detect_changes_on_a_tree(results_tree: ResultsTree) -> None:
@@ -98,7 +103,9 @@ def test_detect_changes_on_a_tree(results_tree: ResultsTree) -> None:
 def test_version_change_is_never_a_step(results_tree: ResultsTree) -> None:
     results_tree.add_benchmark("b.time_x", version="v2")
     for i in range(12):
-        results_tree.add_run("m", commit_hash(i), {"b.time_x": [1.0 if i < 6 else 3.0]}, date=commit_date(i), versions={"b.time_x": "v1" if i < 6 else "v2"})
+        results_tree.add_run(
+            "m", commit_hash(i), {"b.time_x": [1.0 if i < 6 else 3.0]}, date=commit_date(i), versions={"b.time_x": "v1" if i < 6 else "v2"}
+        )
     assert detect_changes(load_results(results_tree.root).results).empty
 
 
