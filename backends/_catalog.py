@@ -29,6 +29,11 @@ Semantics every backend follows (the conformance suite checks them):
 * float ops follow IEEE 754 and never raise on values: out-of-domain inputs give NaN
   (``sqrt(-1)``, ``log(-1)``), overflow and division by zero give +-inf, NaN
   propagates (``clip`` included);
+* data-dependent errors: ``cholesky`` of a matrix that is not positive definite and
+  ``triangular_solve`` with a zero on the diagonal raise NotSquareOrNotDefinite;
+  ``take``/``scatter_add`` indices outside ``[-n, n)`` raise IndexOutOfRange;
+* ``astype`` from float to int truncates toward zero; NaN, infinities and values
+  outside the target's range have no defined result (as in C);
 * no op modifies its inputs (a result may share memory with them, as a NumPy view
   does, so callers do not write into results either); ``take`` and
   ``scatter_add`` accept indices in ``[-n, n)``, negative ones counting from the end.

@@ -216,12 +216,16 @@ _written = False
 def write_provenance_once(max_age_s: float = 3600.0) -> Path | None:
     """Write this run's provenance file (at most once per process; a fresh file is kept).
 
-    Does nothing outside an asv run (no ``ASV_COMMIT``/``ASV_ENV_NAME``), when
+    Does nothing outside an asv run (no ``ASV_ENV_NAME``, or no commit: ``ASV_COMMIT``,
+    else ``TENSORSCOPE_COMMIT``; ``TENSORSCOPE_ENV_NAME`` likewise: ``tensorscope run`` sets
+    both for existing interpreters, where asv sets neither), when
     ``TENSORSCOPE_PROVENANCE=0``, or when the destination cannot be told. Failures are
     reported on stderr and never stop the benchmarks.
     """
     global _written
-    commit, env_name = os.environ.get("ASV_COMMIT"), os.environ.get("ASV_ENV_NAME")
+    # asv sets no ASV_COMMIT for an existing interpreter: `tensorscope run` passes it
+    commit = os.environ.get("ASV_COMMIT") or os.environ.get("TENSORSCOPE_COMMIT")
+    env_name = os.environ.get("ASV_ENV_NAME") or os.environ.get("TENSORSCOPE_ENV_NAME")
     if _written or os.environ.get("TENSORSCOPE_PROVENANCE", "1") == "0" or not commit or not env_name:
         return None
     _written = True

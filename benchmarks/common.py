@@ -6,7 +6,8 @@ Every op benchmark is parametrised by ``backend`` (one of :data:`BACKENDS`, alwa
 of them), ``op``, ``size`` and ``dtype``. ``params`` never depend on what is installed
 or on the hardware: a cell that cannot run raises ``NotImplementedError`` in ``setup``
 and asv records it as skipped (backend not installed or without that device, op or
-dtype not implemented by the backend, pure Python above :data:`PYTHON_MAX_WORK`,
+dtype not implemented by the backend, pure Python above :data:`PYTHON_MAX_WORK`
+(1e7 FLOPs or 2e5 elements in and out: it runs 100 to 1e4 elements, matrices to 128),
 inputs that do not fit in free memory).
 
 Profiles
@@ -91,8 +92,8 @@ BACKENDS = ("python", "numpy", "numba", "torch:cpu", "torch:cuda", "jax:cpu", "j
 JIT_BACKENDS = frozenset({"numba", "jax:cpu", "jax:gpu"})
 #: Sizes of the peak-memory classes (the full profile's largest, in both profiles).
 MEMORY_SIZES = {"elements": 10_000_000, "matrix": 2048, "fft": 2**23}
-#: Pure Python runs a cell only when max(FLOPs, elements in + out) stays below this.
-PYTHON_MAX_WORK = 10_000_000
+#: Pure Python runs a cell only below both limits: FLOPs, and elements read + written.
+PYTHON_MAX_WORK = (10_000_000, 200_000)
 
 #: Ops of the quick profile: at least one per benchmark class, the common workloads.
 QUICK_OPS = frozenset(
@@ -411,11 +412,16 @@ def _expected_infos(op: str, case: Case) -> list[TensorInfo]:
     return list(out) if isinstance(out, tuple) and not isinstance(out, TensorInfo) else [out]
 
 
-def _work(op: str, case: Case) -> int:
-    """max(FLOPs, elements read + written): the pure-Python budget measure."""
+def _work(op: str, case: Case) -> tuple[int, int]:
+    """(FLOPs, elements read + written) of one call: the pure-Python budget measure."""
     cost = OPS[op].cost(*_infos(case), *case.params, **case.kwargs)
     elements = sum(a.size for a in case.arrays()) + sum(i.size for i in _expected_infos(op, case))
-    return max(int(cost.flops), elements)
+    return int(cost.flops), elements
+
+
+def _too_big_for_python(op: str, case: Case) -> bool:
+    flops, elements = _work(op, case)
+    return flops > PYTHON_MAX_WORK[0] or elements > PYTHON_MAX_WORK[1]
 
 
 def _available_memory() -> int | None:
@@ -516,8 +522,10 @@ class OpBenchmark(BackendBenchmark):
         if not be.supports(op):
             raise NotImplementedError(f"backend {backend!r} does not implement {op!r}")
         case = make_case(op, size, dtype)
-        if backend == "python" and _work(op, case) > PYTHON_MAX_WORK:
-            raise NotImplementedError(f"pure Python is not run above {PYTHON_MAX_WORK:.0e} work units ({op} at size {size})")
+        if backend == "python" and _too_big_for_python(op, case):
+            raise NotImplementedError(
+                f"pure Python is not run above {PYTHON_MAX_WORK[0]:.0e} FLOPs or {PYTHON_MAX_WORK[1]:.0e} elements ({op} at size {size})"
+            )
         free = _available_memory()
         need = _needed_memory(op, case)
         if free is not None and need > 0.7 * free:

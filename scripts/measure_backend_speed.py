@@ -88,8 +88,10 @@ def _close(a: Any, b: Any, op: str) -> bool:
         return False
     if a.dtype.kind in "biu":
         return bool(np.array_equal(a, b))
-    rtol = 1e-3 if op in ("cumulative_sum", "matmul", "dense", "mlp_forward") else 2e-5
-    return bool(np.allclose(a.astype(np.float64), b.astype(np.float64), rtol=rtol, atol=1e-5, equal_nan=True))
+    rtol = 1e-3 if op in ("matmul", "dense", "mlp_forward") else 2e-5
+    # a float32 running sum's rounding depends on the order of additions: compare on its scale
+    atol = 1e-4 * float(np.nanmax(np.abs(b))) if op == "cumulative_sum" and b.size else 1e-5
+    return bool(np.allclose(a.astype(np.float64), b.astype(np.float64), rtol=rtol, atol=atol, equal_nan=True))
 
 
 def _time(fn: Callable[[], Any], min_time: float) -> float:

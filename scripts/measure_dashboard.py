@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
             cold, error = visit(browser, f"{url}/")
             print(f"cold first render (server just started, caches empty), overview: {cold:.2f} s{'  EXCEPTION SHOWN' if error else ''}")
-            for name, path in PAGES.items():  # warm every page's caches once
+            for path in PAGES.values():  # warm every page's caches once
                 visit(browser, f"{url}/{path}")
             for name, path in PAGES.items():
                 times, errors = [], 0

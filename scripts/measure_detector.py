@@ -1,15 +1,28 @@
 """Measure the step detector's accuracy against asv's own step detection on synthetic histories.
 
-Histories have steps of known size (5, 10, 20, 50%) at known commits, up or down, with noise
-drawn from real per-benchmark spreads (within-run sample spread from the quartiles, run-to-run
-spread from successive differences) of real asv result sets, plus series with slow drift, with
-one-off outliers and with no change at all. Both detectors see the same values and 99% CIs.
+Histories have steps of known size (5, 10, 20, 50%) at known commits, up or down, plus series
+with slow drift, with one-off outliers and with no change at all. Their noise is taken, series by
+series, from a real asv results directory (``--noise-from``):
 
-    .venv/bin/python scripts/measure_detector.py [--series 400] [--commits 40] [--seed 1] [--sets DIR ...]
+* within a run: the benchmark's own raw samples (their log deviations from the run's median are
+  resampled, so skew and heavy tails are kept), or, without raw samples, a normal spread from
+  the quartiles; as many samples per commit as the real runs took;
+* between runs: what the series' successive commits vary beyond the within-run spread (series
+  with >= 4 commits); series with fewer commits get the median between/within ratio of the
+  series that have them, from the same directory or, when it has none, from the shared sets.
+
+Each synthetic commit's value and 99% CI are computed from its samples with asv's own
+statistics (``asv_runner.statistics.compute_stats``), so both detectors see what asv would store.
+
+    .venv/bin/python scripts/measure_detector.py [--noise-from DIR ...] [--series 400] [--commits 40] [--seed 1]
+
+Default noise source: the repo's ``results/`` when it holds runs, else the shared sets
+(``../shared/asv-results/{own-example-tinypkg,numpy-bench}/results``).
 
 Reports recall by step size (a hit = a step in the right direction whose commit range holds the
-true step commit, +-1 commit), false alarms per series on no-change series, and how often drift and
-outlier series produce a (spurious or drift) step.
+true step commit, +-1 commit), how often a step history also gets a spurious step (a step
+elsewhere or in the wrong direction), the mean width of the reported commit ranges, false alarms
+per series on no-change series, and how often drift and outlier series produce a step.
 """
 
 from __future__ import annotations
@@ -18,61 +31,128 @@ import argparse
 import math
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from asv_runner.statistics import compute_stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dashboard.analysis.regressions import DEFAULT_ALPHA, Step, asv_steps, find_steps
 from dashboard.data import load_results
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "asv-results"
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "asv-results"
 DEFAULT_SETS = ("own-example-tinypkg", "numpy-bench")
+_IQR_SIGMA = 1.349  # interquartile range of a unit normal
 
 
-def real_noise(sets: list[Path]) -> np.ndarray:
-    """Rows of (sigma_within, sigma_between) in log units, one per real series with >= 4 commits."""
-    rows: list[tuple[float, float]] = []
-    for root in sets:
-        t = load_results(root).results
-        t = t[(t.status == "ok") & (t.type == "time") & (t.value > 0)]
-        t = t.assign(sw=((t.q_75 - t.q_25) / t.value / 1.349))
-        for _, g in t.groupby(["series", "version_segment"], observed=True):
-            sw = g["sw"].to_numpy()
-            sw = sw[np.isfinite(sw) & (sw >= 0)]
-            if len(g) >= 4:
-                d = np.abs(np.diff(np.log(g.sort_values("commit_order").value.to_numpy())))
-                rows.append((float(np.median(sw)) if len(sw) else 0.0, float(np.median(d)) / 0.6745 / math.sqrt(2)))
-    return np.array(rows or [(0.01, 0.01)])
+@dataclass
+class Noise:
+    """One real series' noise: within-run log deviations (or sigma), samples per run, between-run sigma."""
+
+    residuals: np.ndarray | None  # log(sample / run median), pooled over the series' runs
+    sigma_within: float
+    n_samples: int
+    sigma_between: float  # NaN until known
+
+    def commit_sigma(self) -> float:
+        """Sigma of one commit's value (log units): between-run plus the median's own spread."""
+        return math.hypot(self.sigma_between, 1.2533 * self.sigma_within / math.sqrt(self.n_samples))
 
 
-def commit_noise(row: np.ndarray) -> float:
-    """Total sigma of one commit's value (log units) for a noise-model row."""
-    return math.hypot(row[1], 1.2533 * row[0] / math.sqrt(10))
+def _series_noise(root: Path) -> list[Noise]:
+    t = load_results(root).results
+    t = t[(t.status == "ok") & (t.type == "time") & (t.value > 0)]
+    out: list[Noise] = []
+    for _, g in t.groupby(["series", "version_segment"], observed=True, sort=False):
+        g = g.sort_values("commit_order")
+        res: list[np.ndarray] = []
+        counts: list[int] = []
+        for samples in g["samples"]:
+            if isinstance(samples, list | np.ndarray) and len(samples) >= 3:
+                s = np.asarray(samples, dtype=float)
+                s = s[np.isfinite(s) & (s > 0)]
+                if len(s) >= 3:
+                    res.append(np.log(s / np.median(s)))
+                    counts.append(len(s))
+        if res:
+            pool = np.concatenate(res)
+            q25, q75 = np.percentile(pool, [25, 75])
+            sw, n, residuals = float(q75 - q25) / _IQR_SIGMA, int(np.median(counts)), pool
+        else:
+            iqr = ((g["q_75"] - g["q_25"]) / g["value"]).to_numpy(dtype=float)
+            iqr = iqr[np.isfinite(iqr) & (iqr >= 0)]
+            rep = g["repeat"].to_numpy(dtype=float)
+            rep = rep[np.isfinite(rep) & (rep >= 1)]
+            sw = float(np.median(iqr)) / _IQR_SIGMA if len(iqr) else 0.0
+            n, residuals = (int(np.median(rep)) if len(rep) else 10), None
+        sb = math.nan
+        if len(g) >= 4:
+            d = np.abs(np.diff(np.log(g["value"].to_numpy(dtype=float))))
+            total = float(np.median(d)) / 0.6745 / math.sqrt(2.0)
+            sb = math.sqrt(max(total * total - (1.2533 * sw / math.sqrt(n)) ** 2, 0.0))
+        out.append(Noise(residuals, sw, max(n, 1), sb))
+    return out
+
+
+def _between_ratio(rows: list[Noise]) -> float:
+    """Median of sigma_between / (spread of one run's median) over the series that have both."""
+    r = [x.sigma_between / (1.2533 * x.sigma_within / math.sqrt(x.n_samples)) for x in rows if x.sigma_between == x.sigma_between and x.sigma_within > 0]
+    return float(np.median(r)) if r else math.nan
+
+
+def real_noise(sets: list[Path]) -> tuple[list[Noise], str]:
+    """Noise rows of every timed series of ``sets``, with between-run sigma filled in; and how it was."""
+    rows = [r for root in sets for r in _series_noise(root)]
+    missing = [r for r in rows if r.sigma_between != r.sigma_between]
+    how = f"between-run spread measured on {len(rows) - len(missing)} of {len(rows)} series"
+    if missing:
+        ratio, source = _between_ratio(rows), "the same results"
+        if ratio != ratio:
+            shared = [SHARED / s / "results" for s in DEFAULT_SETS if (SHARED / s / "results").is_dir()]
+            ratio, source = _between_ratio([r for root in shared for r in _series_noise(root)]), "the shared sets"
+        if ratio != ratio:
+            ratio, source = 1.0, "a default"
+        for r in missing:
+            r.sigma_between = ratio * 1.2533 * r.sigma_within / math.sqrt(r.n_samples)
+        how += f"; the other {len(missing)} get {ratio:.2f} x their run median's spread (ratio from {source})"
+    return rows or [Noise(None, 0.01, 10, 0.01)], how
+
+
+def default_noise_dirs() -> list[Path]:
+    """The repo's results/ when it holds runs, else the shared sets."""
+    own = REPO / "results"
+    if own.is_dir() and any(p.name != "machine.json" for p in own.glob("*/*.json")):
+        return [own]
+    return [SHARED / s / "results" for s in DEFAULT_SETS]
 
 
 def history(
-    rng: np.random.Generator, noise: np.ndarray | tuple[float, float], n: int, kind: str, size: float = 0.0, at: int = 0
+    rng: np.random.Generator, noise: Noise, n: int, kind: str, size: float = 0.0, at: int = 0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """values, ci_a, ci_b for one synthetic series."""
-    sw, sb = noise
+    """values, ci_a, ci_b for one synthetic series (asv's statistics of simulated samples)."""
     level = np.full(n, 1e-4)
     if kind == "step":
         level[at:] *= size
     elif kind == "drift":
         level *= np.exp(np.linspace(0.0, math.log(1.15), n))  # +15% over the whole history
-    repeat = 10
-    samples = level[:, None] * np.exp(rng.normal(0.0, sb, (n, 1)) + rng.normal(0.0, sw, (n, repeat)))
-    values = np.median(samples, axis=1)
+    m = noise.n_samples
+    # resampled real deviations keep the samples' skew and tails; without them, a normal spread
+    within = rng.choice(noise.residuals, (n, m)) if noise.residuals is not None else rng.normal(0.0, noise.sigma_within, (n, m))
+    samples = level[:, None] * np.exp(rng.normal(0.0, noise.sigma_between, (n, 1)) + within)
+    values, a, b = np.empty(n), np.empty(n), np.empty(n)
+    for i in range(n):
+        v, st = compute_stats(samples[i].tolist(), 1)
+        values[i], a[i], b[i] = v, st["ci_99_a"], st["ci_99_b"]
     if kind == "outlier":
         k = rng.integers(1, n - 1)
-        values[k] *= rng.uniform(1.3, 3.0)
-    half = values * (np.exp(_Z * 1.2533 * sw / math.sqrt(repeat)) - 1.0)
-    return values, values - half, values + half
-
-
-_Z = 2.5758
+        f = rng.uniform(1.3, 3.0)
+        values[k] *= f
+        a[k] *= f
+        b[k] *= f
+    return values, a, b
 
 
 def hit(steps: list[Step], at: int, up: bool) -> bool:
@@ -85,22 +165,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--commits", type=int, default=40, help="commits per history (default 40)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--alpha", type=float, default=DEFAULT_ALPHA)
-    ap.add_argument("--sets", nargs="*", type=Path, default=[SHARED / s / "results" for s in DEFAULT_SETS])
+    ap.add_argument("--noise-from", "--sets", dest="sets", nargs="+", type=Path, default=None, help="asv results directories")
     args = ap.parse_args(argv)
-    sets = [p for p in args.sets if p.is_dir()]
+    sets = [p for p in (args.sets or default_noise_dirs()) if p.is_dir()]
     if not sets:
-        print("no real result sets found for the noise model", file=sys.stderr)
+        print("no results directory found for the noise model", file=sys.stderr)
         return 2
-    noise = real_noise(sets)
-    print(f"noise model: {len(noise)} real series from {', '.join(p.parent.name for p in sets)}")
-    q = np.percentile(noise, [10, 50, 90], axis=0)
-    print(
-        f"  within-run sigma p10/p50/p90: {q[0, 0]:.3f} {q[1, 0]:.3f} {q[2, 0]:.3f};  run-to-run sigma: {q[0, 1]:.3f} {q[1, 1]:.3f} {q[2, 1]:.3f}"
-    )
+    noise, how = real_noise(sets)
+    print(f"noise model: {len(noise)} real timed series from {', '.join(str(p) for p in sets)}")
+    print(f"  {how}")
+    sw = np.array([r.sigma_within for r in noise])
+    sb = np.array([r.sigma_between for r in noise])
+    ns = np.array([r.n_samples for r in noise])
+    q = lambda x: " ".join(f"{v:.3f}" for v in np.percentile(x, [10, 50, 90]))  # noqa: E731 - local formatter
+    print(f"  p10/p50/p90 within-run sigma: {q(sw)}; between-run sigma: {q(sb)}; samples per run: {q(ns)}")
     rng = np.random.default_rng(args.seed)
     n = args.commits
     bands = [(0.0, 0.02, "< 2%"), (0.02, 0.05, "2-5%"), (0.05, 0.10, "5-10%"), (0.10, math.inf, ">= 10%")]
-    totals = np.array([commit_noise(r) for r in noise])
+    totals = np.array([r.commit_sigma() for r in noise])
     shares = [float(np.mean((totals >= lo) & (totals < hi))) for lo, hi, _ in bands]
     print("  per-commit noise bands (share of real series): " + ", ".join(f"{b[2]}: {sh:.0%}" for b, sh in zip(bands, shares, strict=True)))
     kinds = [
@@ -112,18 +194,18 @@ def main(argv: list[str] | None = None) -> int:
         ("drift +15%", "drift", 0.0),
         ("one outlier", "outlier", 0.0),
     ]
-    # result[label][band] = [ours, asv, extra_ours, extra_asv, count]
-    result: dict[str, dict[str, list[float]]] = {k[0]: {b[2]: [0, 0, 0, 0, 0] for b in bands} for k in kinds}
+    # result[label][band] = [ours, asv, extra_ours, extra_asv, count, range_ours, range_asv]
+    result: dict[str, dict[str, list[float]]] = {k[0]: {b[2]: [0, 0, 0, 0, 0, 0, 0] for b in bands} for k in kinds}
     t_ours = t_asv = 0.0
     calls = 0
     for label, kind, size in kinds:
         for _ in range(args.series):
-            row = noise[rng.integers(len(noise))]
-            band = next(b[2] for b in bands if b[0] <= commit_noise(row) < b[1])
+            row = noise[int(rng.integers(len(noise)))]
+            band = next(b[2] for b in bands if b[0] <= row.commit_sigma() < b[1])
             up = bool(rng.integers(2))
             at = int(rng.integers(n // 4, 3 * n // 4))
             factor = (1 + size) if up else 1 / (1 + size)
-            values, a, b = history(rng, (float(row[0]), float(row[1])), n, kind, factor, at)
+            values, a, b = history(rng, row, n, kind, factor, at)
             t0 = time.perf_counter()
             s1 = find_steps(values, ci_a=a, ci_b=b, alpha=args.alpha)
             t1 = time.perf_counter()
@@ -140,6 +222,8 @@ def main(argv: list[str] | None = None) -> int:
                 cell[1] += h2
                 cell[2] += len(s1) > int(h1)
                 cell[3] += len(s2) > int(h2)
+                cell[5] += sum(x.after - x.before for x in s1 if hit([x], at, up))
+                cell[6] += sum(x.after - x.before for x in s2 if hit([x], at, up))
             else:
                 cell[0] += bool(s1)
                 cell[1] += bool(s2)
@@ -153,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|" + "---|" * len(bands))
     for label, kind, _ in kinds:
         cells = result[label]
-        tot = [sum(cells[b[2]][k] for b in bands) for k in range(5)]
+        tot = [sum(cells[b[2]][k] for b in bands) for k in range(7)]
         what = "recall" if kind == "step" else ("false alarms" if kind in ("flat", "outlier") else "flagged")
         line = f"| {label} | {what} | {pct(tot[0], tot[4])} / {pct(tot[1], tot[4])} | "
         line += " | ".join(
@@ -164,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"| {label} | extra spurious step | {pct(tot[2], tot[4])} / {pct(tot[3], tot[4])} | " + " | ".join("" for _ in bands) + " |"
             )
+            width = f"{tot[5] / tot[0]:.2f} / {tot[6] / tot[1]:.2f}" if tot[0] and tot[1] else "-"
+            print(f"| {label} | commits per found range | {width} | " + " | ".join("" for _ in bands) + " |")
     print(f"\ntime per series: tensorscope {t_ours / calls * 1e3:.2f} ms, asv {t_asv / calls * 1e3:.2f} ms")
     return 0
 

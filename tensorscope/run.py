@@ -159,7 +159,11 @@ def asv_commands(args: argparse.Namespace, asv: list[str]) -> list[tuple[list[st
         for setting in settings:
             config = str(single_setting_config(args.config, setting))
             cmd = [*base(config, [python, "-m", "asv"]), "--python=same", "--set-commit-hash", commit, *extra]
-            variables = {"TENSORSCOPE_SIMD": setting}
+            variables = {
+                "TENSORSCOPE_SIMD": setting,
+                "TENSORSCOPE_COMMIT": commit,
+                "TENSORSCOPE_ENV_NAME": _existing_env_name(python, config),
+            }
             if setting == "off":
                 off = _simd_module(args.config).simd_off_variables(python)
                 variables.update({k: v for k, v in off.items() if k not in os.environ})
@@ -185,6 +189,18 @@ def _simd_module(config: str) -> Any:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _existing_env_name(python: str, config: str) -> str:
+    """asv's name for ``python`` run as '--python=same' under ``config`` (asv sets no ASV_ENV_NAME there)."""
+    code = (
+        "import sys; from asv.config import Config; from asv import environment; "
+        "print([e.name for e in environment.get_environments(Config.load(sys.argv[1]), [':same'], verbose=False)][0])"
+    )
+    out = subprocess.run([python, "-c", code, config], capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit(f"tensorscope run: {python} cannot run asv: {out.stderr.strip()[-500:]}")
+    return out.stdout.strip().splitlines()[-1]
 
 
 def _commit_hash(config: str, rev: str) -> str:

@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numba  # after _config (imported above) on purpose
+import numba  # the package __init__ has already run _config (Numba env) before this module
 import numpy as np
 
 from .._base import Backend

@@ -23,11 +23,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numba  # after _config on purpose
+# isort: off
+from . import _config  # noqa: F401  # must run before numba is imported: it sets Numba's environment
+import numba
 from numba.core import caching as _caching
 from numba.core import config as _nbconfig
 
-from . import _config  # noqa: F401  # must run before numba is imported
+# isort: on
 
 __all__ = ["CACHE", "FM", "FM_REDUCE", "Kernel", "jit", "kernel"]
 
@@ -109,13 +111,14 @@ def _clone(fn: Callable[..., Any], suffix: str, globals_: dict[str, Any] | None 
 class Kernel:
     """A kernel compiled serial below ``threshold`` elements of work and parallel above."""
 
-    __slots__ = ("_par", "_ser", "name", "threshold")
+    __slots__ = ("_fastmath", "_par", "_ser", "name", "threshold")
 
     def __init__(
         self, fn: Callable[..., Any], threshold: int, fastmath: frozenset[str], suffix: str = "", globals_: dict[str, Any] | None = None
     ) -> None:
         self.name = fn.__name__ + suffix
         self.threshold = threshold
+        self._fastmath = fastmath
         opts: dict[str, Any] = {"cache": CACHE, "fastmath": set(fastmath), "error_model": "numpy"}
         self._ser = numba.njit(**opts)(_clone(fn, suffix + "__ser", globals_))
         self._par = numba.njit(parallel=True, **opts)(_clone(fn, suffix + "__par", globals_))
@@ -125,6 +128,16 @@ class Kernel:
         if work >= self.threshold and numba.get_num_threads() > 1:
             return self._par(*args)
         return self._ser(*args)
+
+    def inspect_asm(self, *args: Any, parallel: bool = False) -> str:
+        """Assembly of this kernel for ``args``' types, from a fresh uncached compile.
+
+        (A dispatcher loaded from the on-disk cache holds machine code but no assembly text.)
+        """
+        src = (self._par if parallel else self._ser).py_func
+        fresh = numba.njit(cache=False, fastmath=set(self._fastmath), error_model="numpy", parallel=parallel)(src)
+        fresh.compile(tuple(numba.typeof(a) for a in args))
+        return str(fresh.inspect_asm(fresh.signatures[0]))
 
     @property
     def serial(self) -> Any:

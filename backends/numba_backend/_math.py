@@ -207,7 +207,8 @@ def tanh_f32(x: Any) -> Any:
     large = _ONE_F - _TWO_F / (e + _ONE_F)
     large = _ONE_F if a > _TANH_BIG_F else large
     large = -large if x < 0 else large
-    return small if a < _TANH_SMALL_F else large
+    r = small if a < _TANH_SMALL_F else large
+    return x if a == 0 else r  # keeps -0.0
 
 
 @register_jitable
@@ -322,7 +323,8 @@ def expm1_f64(x: float) -> float:
     p = p * x + _C2
     small = x * (p * x) + x
     large = exp_f64(x) - 1.0
-    return small if abs(x) < 0.5 else large
+    r = small if abs(x) < 0.5 else large
+    return x if x == 0 else r  # keeps -0.0
 
 
 @register_jitable
@@ -384,7 +386,8 @@ def sin_f64(x: float) -> float:
     s = _sin_poly(r)
     c = _cos_poly(r)
     v = c if (q & 1) == 1 else s
-    return -v if q >= 2 else v
+    v = -v if q >= 2 else v
+    return x if x == 0 else v  # keeps -0.0
 
 
 @register_jitable
@@ -401,7 +404,8 @@ def tan_f64(x: float) -> float:
     r, q = _sincos_reduce(x)
     s = _sin_poly(r)
     c = _cos_poly(r)
-    return -c / s if (q & 1) == 1 else s / c
+    t = -c / s if (q & 1) == 1 else s / c
+    return x if x == 0 else t  # keeps -0.0
 
 
 _TAN_PI_12 = 0.26794919243112270

@@ -154,9 +154,9 @@ def _clip_flat(x: Any, lo: Any, hi: Any, out: Any) -> None:
 def _copy_nd(x: Any, out: Any) -> None:
     flat = out.reshape(-1)
     i = 0
-    for idx in np.ndindex(x.shape):  # numba has no enumerate over ndindex
+    for idx in np.ndindex(x.shape):
         flat[i] = x[idx]
-        i += 1
+        i += 1  # noqa: SIM113  # numba cannot enumerate() over np.ndindex
 
 
 def _fill(out: Any, value: Any) -> None:

@@ -144,6 +144,8 @@ def cholesky(a: np.ndarray) -> np.ndarray:
     half = a.dtype == np.float16
     (w,) = _as_work(a)
     n = a.shape[-1]
+    if a.size == 0:
+        return np.zeros(a.shape, dtype=a.dtype)
     a3 = contiguous(w).reshape(-1, n, n)
     out = np.empty(a3.shape, dtype=w.dtype)
     if out.size:

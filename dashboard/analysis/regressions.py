@@ -167,7 +167,10 @@ def _noise(logy: np.ndarray, rel_ci: np.ndarray | None) -> float:
         finite = rel_ci[np.isfinite(rel_ci) & (rel_ci > 0)]
         if len(finite):
             sigma = max(sigma, float(np.median(finite)) / _Z99)
-    return max(sigma, 1e-9)
+    # a robust scale from n points is itself uncertain by about 1/sqrt(n) (relative): testing
+    # against an estimate one standard error high keeps the false-alarm rate at alpha
+    # instead of letting an underestimated sigma pass noise for steps
+    return max(sigma * (1.0 + 1.0 / math.sqrt(len(logy))), 1e-9)
 
 
 def _asv_weights(values: np.ndarray, ci_a: np.ndarray | None, ci_b: np.ndarray | None) -> list[float | None] | None:
@@ -183,6 +186,8 @@ def _asv_weights(values: np.ndarray, ci_a: np.ndarray | None, ci_b: np.ndarray |
 
 
 _PROPOSAL_PENALTY = 2.0
+# 99% point of chi-squared with one degree of freedom: the step location's confidence set
+_LOCATION_CHI2 = 6.6349
 
 
 def _binary_segmentation(y: np.ndarray, pen: float) -> list[int]:
@@ -211,6 +216,25 @@ def _binary_segmentation(y: np.ndarray, pen: float) -> list[int]:
         out.append(cut)
         todo += [(lo, cut), (cut, hi)]
     return sorted(out)
+
+
+def _plausible_cuts(seg: np.ndarray, sigma: float, cut: int) -> tuple[int, int]:
+    """(first, last) cut positions in ``seg`` whose fit is within the location's 99% confidence of the best one.
+
+    A cut at ``j`` puts ``seg[:j]`` on the old level and ``seg[j:]`` on the new one; its
+    two-level sum of squares exceeds the best cut's by ``delta``; cuts with
+    ``delta / sigma^2`` below the 99% point of chi-squared(1) are kept, so a step
+    whose position noise cannot tell is reported over the commits it may have
+    happened in (as a range to bisect), never at one arbitrary commit.
+    """
+    n = len(seg)
+    c = np.cumsum(seg)
+    total = c[-1]
+    k = np.arange(1, n)
+    left = c[:-1]
+    gain = left * left / k + (total - left) ** 2 / (n - k)
+    ok = np.flatnonzero(gain.max() - gain <= _LOCATION_CHI2 * sigma * sigma)
+    return min(int(ok[0]) + 1, cut), max(int(ok[-1]) + 1, cut)
 
 
 def _conservative(seg: np.ndarray, other: float) -> tuple[float, float]:
@@ -283,10 +307,11 @@ def find_steps(
     steps = []
     for i in range(len(edges) - 2):
         p, _, ml, mr = test(i)
+        first, last = _plausible_cuts(logy[edges[i] : edges[i + 2]], sigma, edges[i + 1] - edges[i])
         steps.append(
             Step(
-                before=int(idx[edges[i + 1] - 1]),
-                after=int(idx[edges[i + 1]]),
+                before=int(idx[edges[i] + first - 1]),
+                after=int(idx[edges[i] + last]),
                 value_before=math.exp(ml),
                 value_after=math.exp(mr),
                 pvalue=p,

@@ -862,6 +862,14 @@ def test_op_coverage(be: backends.Backend, backend_name: str) -> None:
         assert not missing, f"{backend_name} is documented as complete but lacks {missing}"
 
 
+def test_describe(be: backends.Backend) -> None:
+    """Provenance: string keys and values, naming the backend and its device."""
+    info = be.describe()
+    assert all(isinstance(k, str) and isinstance(v, str) for k, v in info.items())
+    assert info["backend"] == be.name
+    assert info["device"] == be.device
+
+
 def test_synchronize_and_warmup(be: backends.Backend) -> None:
     """synchronize() accepts outputs; warmup() runs the op once without failing."""
     x = be.from_numpy(np.arange(6, dtype=np.float32).reshape(2, 3))

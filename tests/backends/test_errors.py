@@ -132,6 +132,17 @@ CASES = [
         shape_only=False,
     ),
     ErrorCase("triangular_solve", "not_square", NotSquareOrNotDefinite, (f32(3, 4), f32(3, 1))),
+    ErrorCase(
+        "triangular_solve", "singular", NotSquareOrNotDefinite, (np.array([[1.0, 0.0], [2.0, 0.0]]), np.ones((2, 1))), shape_only=False
+    ),
+    ErrorCase(
+        "triangular_solve",
+        "singular_upper",
+        NotSquareOrNotDefinite,
+        (np.array([[0.0, 1.0], [0.0, 2.0]], np.float32), np.ones((2, 3), np.float32)),
+        kwargs={"lower": False},
+        shape_only=False,
+    ),
     # indices and slices out of range
     ErrorCase("take", "index_too_big", IndexOutOfRange, (f32(5), idx(0, 5)), shape_only=False),
     ErrorCase("take", "index_too_negative", IndexOutOfRange, (f32(2, 5), idx(-6)), (1,), shape_only=False),

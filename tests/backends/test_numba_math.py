@@ -80,7 +80,7 @@ CASES = {
     "cosh": (np.cosh, None, 1, 3),
     "tanh": (np.tanh, None, 2, 2),
     "sigmoid": (scipy.special.expit, None, 1, 4),
-    "erf": (scipy.special.erf, None, 1, 1),
+    "erf": (scipy.special.erf, None, 1, 2),  # float64: glibc erf vs SciPy (Cephes) differ by up to 3 ULP
 }
 
 

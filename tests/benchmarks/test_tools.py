@@ -1,0 +1,84 @@
+"""`tensorscope run` command lines and the CV report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from tensorscope import run
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts"))
+import cv_report  # noqa: E402  # a script, not a package
+
+
+def _args(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    run.add_arguments(parser)
+    args = parser.parse_args(["--config", str(ROOT / "asv.conf.json"), "--machine", "box", *argv])
+    return args
+
+
+def test_existing_runs_one_asv_per_simd_setting_with_the_variables_set() -> None:
+    commands = run.asv_commands(_args("--existing", "--simd", "both", "-b", "bench_unary"), ["asv"])
+    assert [v["TENSORSCOPE_SIMD"] for _, v in commands] == ["on", "off"]
+    on, off = commands
+    assert "--python=same" in on[0] and "--set-commit-hash" in on[0] and "--record-samples" in on[0]
+    assert on[1]["TENSORSCOPE_ENV_NAME"].endswith("-TENSORSCOPE_SIMDon")
+    assert "NPY_DISABLE_CPU_FEATURES" in off[1] and off[1]["TENSORSCOPE_ENV_NAME"].endswith("-TENSORSCOPE_SIMDoff")
+    config = json.loads(Path(off[0][off[0].index("--config") + 1]).read_text())
+    assert config["matrix"]["env_nobuild"]["TENSORSCOPE_SIMD"] == ["off"]
+
+
+def test_virtualenv_runs_select_the_matrix_environments() -> None:
+    (cmd, variables), *rest = run.asv_commands(_args("--simd", "off", "HEAD~3..HEAD"), ["asv"])
+    assert not rest and variables == {}
+    envs = [cmd[i + 1] for i, a in enumerate(cmd) if a == "-E"]
+    assert envs and all(e.endswith("TENSORSCOPE_SIMDoff") for e in envs)
+    assert cmd[-1] == "HEAD~3..HEAD"
+
+
+def test_existing_refuses_a_range(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run.main(_args("--existing", "HEAD~3..HEAD")) == 2
+
+
+def _result_file(samples: list[list[float]]) -> dict[str, object]:
+    columns = [
+        "result",
+        "params",
+        "version",
+        "started_at",
+        "duration",
+        "stats_ci_99_a",
+        "stats_ci_99_b",
+        "stats_q_25",
+        "stats_q_75",
+        "stats_number",
+        "stats_repeat",
+        "samples",
+    ]
+    medians = [sorted(s)[len(s) // 2] for s in samples]
+    row = [[*medians, None, float("nan")], [["'a'", "'b'", "'c'", "'d'"]], "v", 0, 1.0, [], [], [], [], [], [], [*samples, None, None]]
+    return {
+        "version": 2,
+        "commit_hash": "c" * 40,
+        "env_name": "env",
+        "result_columns": columns,
+        "results": {"m.C.time_op": row, "m.C.track_x": row},
+    }
+
+
+def test_cv_report_reads_samples_and_profiles(tmp_path: Path) -> None:
+    machine = tmp_path / "box"
+    (machine / "provenance").mkdir(parents=True)
+    (machine / "machine.json").write_text(json.dumps({"machine": "box", "version": 1}))
+    (machine / "cccccccc-env.json").write_text(json.dumps(_result_file([[1.0, 1.1, 0.9], [2.0, 2.0, 2.0]])))
+    (machine / "provenance" / f"{'c' * 40}-env.json").write_text(json.dumps({"env": {"TENSORSCOPE_PROFILE": "quick"}}))
+    summary = cv_report.report(tmp_path)
+    assert list(summary) == ["quick"]
+    assert summary["quick"]["cells"] == 2
+    assert summary["quick"]["median_cv"] == pytest.approx(0.05, rel=1e-6)
