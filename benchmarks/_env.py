@@ -15,8 +15,9 @@ the suite, so the switch must happen when the interpreter starts.
     ``__cpu_dispatch__`` on *this* machine and build (computed in a child
     interpreter), e.g. ``X86_V3 X86_V4 AVX512_ICL AVX512_SPR``; NumPy then runs its
     baseline loops (``X86_V2``, i.e. SSE4.2, on x86-64);
-  - ``NUMBA_CPU_NAME=generic`` (LLVM targets the generic CPU: no AVX) and
-    ``TENSORSCOPE_NUMBA_SIMD=0`` (the numba backend's own switch);
+  - ``TENSORSCOPE_NUMBA_SIMD=0``: the numba backend's own switch
+    (``backends/numba_backend/_config.py``), which sets ``NUMBA_CPU_NAME=generic``
+    (no AVX) and turns LLVM's loop and SLP vectorizers off;
   - ``ATEN_CPU_CAPABILITY=default`` (PyTorch's non-vectorised ATen kernels).
 
   BLAS (OpenBLAS/MKL) and XLA keep their code paths; provenance records them. The
@@ -115,7 +116,6 @@ def simd_off_variables(python: str | None = None) -> dict[str, str]:
     """The variables ``TENSORSCOPE_SIMD=off`` sets (for ``python``, default: this interpreter)."""
     return {
         "NPY_DISABLE_CPU_FEATURES": " ".join(numpy_dispatch_targets(python)),
-        "NUMBA_CPU_NAME": "generic",
         "TENSORSCOPE_NUMBA_SIMD": "0",
         "ATEN_CPU_CAPABILITY": "default",
     }
@@ -134,7 +134,7 @@ def apply_simd_setting() -> dict[str, str]:
         targets = numpy_dispatch_targets()
         os.environ[_DISPATCH_CACHE_VARIABLE] = " ".join(targets)
         wanted["NPY_DISABLE_CPU_FEATURES"] = " ".join(targets)
-    for key, value in (("NUMBA_CPU_NAME", "generic"), ("TENSORSCOPE_NUMBA_SIMD", "0"), ("ATEN_CPU_CAPABILITY", "default")):
+    for key, value in (("TENSORSCOPE_NUMBA_SIMD", "0"), ("ATEN_CPU_CAPABILITY", "default")):
         if key not in os.environ:
             wanted[key] = value
     os.environ.update(wanted)

@@ -19,12 +19,17 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import multiprocessing
 import os
+import pickle
 import tempfile
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -169,9 +174,11 @@ class RawStore:
 
     # -- per-file raw rows -----------------------------------------------------------------
 
-    def update(self, entries: Sequence[_Entry], max_bytes: int) -> tuple[pa.Table, dict[int, dict[str, Any]], list[tuple[str, str, str]]]:
-        """Raw rows and run metadata of ``entries``, parsing only new or changed files."""
-        from .data import _BadFile, _Raw, parse_result_file, read_json_file
+    def update(
+        self, entries: Sequence[_Entry], max_bytes: int, workers: int | None = None
+    ) -> tuple[pa.Table, dict[int, dict[str, Any]], list[tuple[str, str, str]]]:
+        """Raw rows and run metadata of ``entries``, parsing only new or changed files (see :func:`parse_files`)."""
+        from .data import _Raw
 
         problems: list[tuple[str, str, str]] = []
         keep: dict[str, dict[str, Any]] = {}
@@ -195,27 +202,24 @@ class RawStore:
             todo = [e for e in entries if e.error is None]
             keep = {}
 
-        raw = _Raw()
         sig_index = {s: i for i, s in enumerate(self.sigs)}
-        new_files: dict[str, dict[str, Any]] = {}
+        jobs = []
         for e in todo:
-            file_id = self.next_id
+            jobs.append((e.rel, str(e.path), e.st, list(e.key or (0, 0)), self.next_id))
             self.next_id += 1
-            record: dict[str, Any] = {"key": list(e.key or (0, 0)), "id": file_id, "meta": None, "problems": []}
-            try:
-                data = read_json_file(e.path, max_bytes, e.st)
-                meta, notes = parse_result_file(data, file_id, raw, sig_index)
-                meta["machine"] = e.rel.split("/", 1)[0]
-                meta["rel"] = e.rel
-                record["meta"] = meta
-                record["problems"] = [list(n) for n in notes]
-            except _BadFile as exc:
-                record["problems"] = [["error", str(exc)]]
-            new_files[e.rel] = record
-            self.parsed_count += 1
+        new_files: dict[str, dict[str, Any]] = {}
+        new_tables: list[pa.Table] = []
+        for part, records, sigs in _parse_all(jobs, max_bytes, workers):
+            new_files.update(records)
+            # the part's own parameter-grid ids -> this store's
+            remap = np.array([sig_index.setdefault(s, len(sig_index)) for s in sigs] or [0], dtype=np.int32)
+            if part.num_rows:
+                sig_col = remap[part.column("sig").to_numpy()]
+                new_tables.append(part.set_column(part.schema.get_field_index("sig"), "sig", pa.array(sig_col, type=pa.int32())))
+        self.parsed_count += len(jobs)
         self.sigs = [s for s, _ in sorted(sig_index.items(), key=lambda kv: kv[1])]
 
-        tables = [t for t in (old_table, raw.table() if raw.count else None) if t is not None and t.num_rows]
+        tables = [t for t in (old_table, *new_tables) if t is not None and t.num_rows]
         table = _concat(tables) if tables else _Raw().table()
         changed = bool(todo) or len(keep) != len(self.files)
         self.files = {**keep, **new_files}
@@ -242,6 +246,64 @@ class RawStore:
             return feather.read_table(self._raw_path)
         except (OSError, pa.ArrowException):
             return None
+
+
+# Parsing in worker processes pays off from about this much JSON (each worker imports pandas/pyarrow: ~1-2 s).
+PARALLEL_MIN_BYTES = 64 * 2**20
+_Job = tuple[str, str, Any, list[int], int]  # (rel, path, stat, key, file id)
+
+
+def parse_files(jobs: Sequence[_Job], max_bytes: int) -> tuple[pa.Table, dict[str, dict[str, Any]], list[str]]:
+    """Parse result files: (raw rows, {rel: manifest record}, parameter-grid signatures the rows' ``sig`` indexes).
+
+    Module-level so that worker processes can run it.
+    """
+    from .data import _BadFile, _Raw, parse_result_file, read_result_json
+
+    raw = _Raw()
+    sig_index: dict[str, int] = {}
+    records: dict[str, dict[str, Any]] = {}
+    for rel, path, st, key, file_id in jobs:
+        record: dict[str, Any] = {"key": key, "id": file_id, "meta": None, "problems": []}
+        try:
+            data, sentinels = read_result_json(Path(path), max_bytes, st)
+            meta, notes = parse_result_file(data, file_id, raw, sig_index, sentinels)
+            meta["machine"] = rel.split("/", 1)[0]
+            meta["rel"] = rel
+            record["meta"] = meta
+            record["problems"] = [list(n) for n in notes]
+        except _BadFile as exc:
+            record["problems"] = [["error", str(exc)]]
+        records[rel] = record
+    return raw.table(), records, [s for s, _ in sorted(sig_index.items(), key=lambda kv: kv[1])]
+
+
+def _parse_all(jobs: list[_Job], max_bytes: int, workers: int | None) -> list[tuple[pa.Table, dict[str, dict[str, Any]], list[str]]]:
+    """parse_files over ``jobs``, split over worker processes when there is enough to parse.
+
+    ``workers``: None chooses (all CPUs, up to 8, once the files hold PARALLEL_MIN_BYTES); 1 parses here.
+    Worker processes are spawned (never forked: the caller may be a threaded Streamlit server); if
+    they cannot run, parsing falls back to this process.
+    """
+    total = sum(int(j[2].st_size) if j[2] is not None else 0 for j in jobs)
+    if workers is None:
+        workers = min(os.cpu_count() or 1, 8) if total >= PARALLEL_MIN_BYTES else 1
+    workers = max(1, min(workers, len(jobs)))
+    if workers == 1:
+        return [parse_files(jobs, max_bytes)]
+    # contiguous chunks of about equal bytes, so file order is kept
+    chunks: list[list[_Job]] = [[] for _ in range(workers)]
+    done = 0
+    for j in jobs:
+        size = int(j[2].st_size) if j[2] is not None else 0
+        chunks[min(int(done * workers / max(total, 1)), workers - 1)].append(j)
+        done += size
+    chunks = [ch for ch in chunks if ch]
+    try:
+        with ProcessPoolExecutor(max_workers=len(chunks), mp_context=multiprocessing.get_context("spawn")) as pool:
+            return list(pool.map(parse_files, chunks, [max_bytes] * len(chunks)))
+    except (OSError, BrokenProcessPool, pickle.PicklingError, RuntimeError):
+        return [parse_files(jobs, max_bytes)]
 
 
 def _concat(tables: list[pa.Table]) -> pa.Table:

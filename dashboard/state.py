@@ -2,7 +2,8 @@
 
 Pages never open files: they ask this module, which calls the data and analysis
 layers and caches their answers with ``st.cache_data`` (always bounded by ``ttl`` and
-``max_entries``). Cached functions are keyed by the results directory and a cheap
+``max_entries``; the loaded result set itself is held once, read-only, with
+``st.cache_resource``, see ``_load``). Cached functions are keyed by the results directory and a cheap
 "stamp" of it (directory modification times), so new result files are picked up on the
 next rerun; filters are applied by the pages after the cache, never inside it.
 
@@ -28,7 +29,9 @@ import pandas as pd
 import streamlit as st
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-TTL = "10m"
+# Keys carry a stamp of the results directory, so new files are seen at once; the ttl
+# only bounds how long an unused answer stays in memory.
+TTL = "1h"
 MAX_ENTRIES = 8
 # Per-selection caches (one entry per filter combination) may hold more, smaller entries.
 MAX_SELECTIONS = 64
@@ -94,11 +97,16 @@ def _analysis(name: str) -> Any | None:
 
 
 # --------------------------------------------------------------------------------------
-# Cached loads (keyed by strings and the stamp; the returned objects are copied by
-# st.cache_data on every hit, so they are kept small where the pages allow).
+# Cached loads, keyed by strings and the stamp.
+#
+# The loaded ResultSet is held once per process with st.cache_resource (bounded by the
+# same ttl and max_entries) and only ever read: st.cache_data would copy the whole tidy
+# table (a million rows in a large tree) out of its cache on every hit, seconds per
+# rerun. Everything the pages receive comes from st.cache_data functions below, whose
+# small answers are copied per hit, so a page can never change what another one sees.
 
 
-@st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner="Reading asv results…")
+@st.cache_resource(ttl=TTL, max_entries=2, show_spinner="Reading asv results…")
 def _load(results_dir: str, cache_dir: str | None, repo: str | None, stamp_: str) -> Any:
     data = _data_module()
     return data.load_results(Path(results_dir), cache_dir=Path(cache_dir) if cache_dir else None, repo=Path(repo) if repo else None)
@@ -114,19 +122,10 @@ def _key(cfg: Config | None = None) -> tuple[str, str | None, str | None, str]:
     )
 
 
-def results() -> Any:
-    """The loaded :class:`dashboard.data.ResultSet` (table, machines, problems, benchmarks)."""
-    return _load(*_key())
-
-
-def table() -> pd.DataFrame:
-    """The tidy results table (one row per machine x commit x env x benchmark x params)."""
-    return results().table
-
-
 def reload() -> None:
     """Forget every cached answer (the sidebar's "Reload results" button)."""
     st.cache_data.clear()
+    _load.clear()
 
 
 @st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner=False)
@@ -177,36 +176,74 @@ def summary() -> dict[str, Any]:
     return _summary(*_key())
 
 
+@st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner=False)
+def _frames(results_dir: str, cache_dir: str | None, repo: str | None, stamp_: str) -> dict[str, pd.DataFrame]:
+    rs = _load(results_dir, cache_dir, repo, stamp_)
+    out = {}
+    for name in ("machines", "envs", "commits"):
+        frame = getattr(rs, name, None)
+        out[name] = frame if isinstance(frame, pd.DataFrame) else pd.DataFrame(columns=["machine"])
+    return out
+
+
 def envs() -> pd.DataFrame:
     """One row per machine x env: python, requirements, ``env_var.<NAME>`` columns."""
-    frame = getattr(results(), "envs", None)
-    return frame if isinstance(frame, pd.DataFrame) else pd.DataFrame(columns=["machine", "env"])
+    return _frames(*_key())["envs"]
 
 
 def machines() -> pd.DataFrame:
     """One row per machine: asv's machine.json fields plus tensorscope provenance where present."""
-    frame = results().machines
-    return frame if isinstance(frame, pd.DataFrame) else pd.DataFrame(frame)
+    return _frames(*_key())["machines"]
 
 
 Filters = tuple[tuple[str, tuple[str, ...]], ...]
 
 
-@st.cache_data(ttl=TTL, max_entries=MAX_SELECTIONS, show_spinner=False)
-def _subset(results_dir: str, cache_dir: str | None, repo: str | None, stamp_: str, filters: Filters) -> pd.DataFrame:
-    t: pd.DataFrame = _load(results_dir, cache_dir, repo, stamp_).table
+def _mask(t: pd.DataFrame, filters: Filters) -> pd.Series:
     mask = pd.Series(True, index=t.index)
     for column, values in filters:
-        if column in t.columns and values:
-            col = t[column]
-            # categoricals compare on their few categories, not on a million strings
-            mask &= col.isin(values) if isinstance(col.dtype, pd.CategoricalDtype) else col.astype(str).isin(values)
-    return t[mask].copy()
+        if column not in t.columns:
+            return pd.Series(False, index=t.index)  # asked for a column these results lack: nothing matches
+        col = t[column]
+        # categoricals compare on their few categories, not on a million strings
+        mask &= col.isin(values) if isinstance(col.dtype, pd.CategoricalDtype) else col.astype(str).isin(values)
+    return mask
 
 
-def subset(**filters: list[str] | tuple[str, ...] | str | None) -> pd.DataFrame:
-    """Rows of the tidy table whose columns equal the given values (a column=None or [] is no filter)."""
-    return _subset(*_key(), _filters(filters))
+@st.cache_data(ttl=TTL, max_entries=MAX_SELECTIONS, show_spinner=False)
+def _subset(
+    results_dir: str, cache_dir: str | None, repo: str | None, stamp_: str, filters: Filters, samples: bool = False
+) -> pd.DataFrame:
+    t: pd.DataFrame = _load(results_dir, cache_dir, repo, stamp_).table
+    rows = t[_mask(t, filters)] if filters else t
+    if not samples:
+        rows = rows.drop(columns=["samples"], errors="ignore")
+    return rows.copy()
+
+
+def subset(*, samples: bool = False, **filters: list[str] | tuple[str, ...] | str | None) -> pd.DataFrame:
+    """Rows of the tidy table whose columns equal the given values (a column=None or [] is no filter).
+
+    The raw ``samples`` column comes only with ``samples=True`` (it is by far the largest).
+    """
+    return _subset(*_key(), _filters(filters), samples)
+
+
+@st.cache_data(ttl=TTL, max_entries=MAX_SELECTIONS, show_spinner=False)
+def _param_values(results_dir: str, cache_dir: str | None, repo: str | None, stamp_: str, filters: Filters) -> dict[str, list[str]]:
+    t: pd.DataFrame = _load(results_dir, cache_dir, repo, stamp_).table
+    rows = t[_mask(t, filters)] if filters else t
+    out = {}
+    for column in (c for c in rows.columns if c.startswith("param_")):
+        values = rows[column].dropna().unique()
+        if len(values):
+            out[column] = sorted(str(v) for v in values)
+    return out
+
+
+def param_values(**filters: list[str] | tuple[str, ...] | str | None) -> dict[str, list[str]]:
+    """``param_<name>`` -> the values it takes in the matching rows (only parameters that occur)."""
+    return _param_values(*_key(), _filters(filters))
 
 
 @st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner=False)

@@ -19,6 +19,9 @@ exp_f32     Cephes expf: n = rint(x/ln2) (shifter trick), 2-part Cody-Waite ln2,
             (so results down to the smallest subnormal are right)
 log_f32     Cephes logf: exponent/mantissa split by bit cast, mantissa in          1 ULP
             [sqrt(1/2), sqrt(2)), degree-9 minimax polynomial
+sincos_f32  Cephes sinf/cosf: octant by float->int of 4|x|/pi, 3-part pi/4 (exact   1 ULP
+            with FMA for |x| < 8192), degree-7 sin / degree-8 cos polynomials;
+            |x| >= 8192 recomputed with libm by the kernels
 tanh_f32    Cephes tanhf: odd degree-11 minimax polynomial on |x| < 0.625, else    2 ULP
             1 - 2/(exp_f32(2|x|) + 1); 1 beyond 9.5
 exp_f64     rint(x/ln2), fdlibm 2-part ln2, Taylor series to degree 13 on           1 ULP
@@ -34,7 +37,7 @@ atan_f64    |x| > 1 -> pi/2 - atan(1/|x|); > tan(pi/12) -> pi/6 + atan((sqrt3 t-
             /(sqrt3+t)); odd Taylor series to t**29 on |t| <= 0.268
 ==========  =====================================================================  ==========
 
-The float32 ops other than exp/log/tanh (and their fused users) evaluate the float64 kernels on
+The float32 ops other than exp/log/tanh/sin/cos (and their fused users) evaluate the float64 kernels on
 the widened value and round once, so they are correctly rounded but for double rounding
 (<= 0.5 ULP + 2**-29). Derived float64 functions (tan, asin, acos, atan2, sinh, cosh,
 tanh, sigmoid) add at most a few ULP to the kernels they call; the test file states each
@@ -56,6 +59,7 @@ __all__ = [
     "asin_f64",
     "atan2_f64",
     "atan_f64",
+    "cos_f32",
     "cos_f64",
     "cosh_f64",
     "exp_f32",
@@ -66,6 +70,7 @@ __all__ = [
     "log_f64",
     "sigmoid_f32",
     "sigmoid_f64",
+    "sin_f32",
     "sin_f64",
     "sinh_f64",
     "tan_f64",
@@ -209,6 +214,50 @@ def tanh_f32(x: Any) -> Any:
     large = -large if x < 0 else large
     r = small if a < _TANH_SMALL_F else large
     return x if a == 0 else r  # keeps -0.0
+
+
+_FOPI_F = _F(1.27323954473516)  # 4 / pi
+_DP1_F, _DP2_F, _DP3_F = _F(0.78515625), _F(2.4187564849853515625e-4), _F(3.77489497744594108e-8)
+_SC0, _SC1, _SC2 = _F(-1.9515295891e-4), _F(8.3321608736e-3), _F(-1.6666654611e-1)
+_CC0, _CC1, _CC2 = _F(2.443315711809948e-5), _F(-1.388731625493765e-3), _F(4.166664568298827e-2)
+SINCOS_LIMIT_F32 = 8192.0  # Cephes' bound for the 3-part pi/4 reduction; beyond: libm
+_LIMIT_F = _F(SINCOS_LIMIT_F32)
+_ZERO_F = _F(0.0)
+
+
+@register_jitable
+def _sincos_f32(x: Any, want_cos: bool) -> Any:
+    """Cephes sinf/cosf: octant j = floor(4|x|/pi) rounded up to even, 3-part pi/4, degree-7/8 polynomials."""
+    a = abs(x)
+    a = a if a < _LIMIT_F else _ZERO_F  # beyond the limit (and NaN): recomputed by the caller
+    j = np.int32(a * _FOPI_F)
+    j = j + (j & 1)
+    y = _F(j)
+    j = j & 7
+    r = ((a - y * _DP1_F) - y * _DP2_F) - y * _DP3_F
+    z = r * r
+    sp = ((_SC0 * z + _SC1) * z + _SC2) * z * r + r
+    cp = ((_CC0 * z + _CC1) * z + _CC2) * z * z - _HALF_F * z + _ONE_F
+    swap = (j & 2) != 0  # octants 2 and 6 (after rounding to even) use the other polynomial
+    if want_cos:
+        v = sp if swap else cp
+        neg = j == 2 or j == 4
+    else:
+        v = cp if swap else sp
+        neg = (j >= 4) != (x < 0)
+    v = -v if neg else v
+    return v if x == x else x
+
+
+@register_jitable
+def sin_f32(x: Any) -> Any:
+    v = _sincos_f32(x, False)
+    return x if x == 0 else v  # keeps -0.0
+
+
+@register_jitable
+def cos_f32(x: Any) -> Any:
+    return _sincos_f32(x, True)
 
 
 @register_jitable

@@ -135,10 +135,30 @@ def _tanh64(x):
 
 
 tanh = _float_unary("tanh", _tanh32, _tanh64)
+
+
+def _sin32(x):
+    return M.sin_f32(x)
+
+
+def _sin64(x):
+    return M.sin_f64(x)
+
+
+def _cos32(x):
+    return M.cos_f32(x)
+
+
+def _cos64(x):
+    return M.cos_f64(x)
+
+
+sin = _float_unary("sin", _sin32, _sin64)
+cos = _float_unary("cos", _cos32, _cos64)
 rsqrt = _float_unary("rsqrt", _rsqrt32, _rsqrt64)
 
 # widened to float64 for float32 inputs
-_WIDENED = ("expm1", "log1p", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "sigmoid")
+_WIDENED = ("expm1", "log1p", "tan", "asin", "acos", "atan", "sinh", "cosh", "sigmoid")
 _g = globals()
 for _n in _WIDENED:
     _c = _core(_n)
@@ -146,8 +166,6 @@ for _n in _WIDENED:
 
 expm1: Any
 log1p: Any
-sin: Any
-cos: Any
 tan: Any
 asin: Any
 acos: Any
@@ -177,6 +195,7 @@ cos_libm = libm_sincos("cos")
 tan_libm = libm_sincos("tan")
 
 LIMIT = M.SINCOS_LIMIT
+LIMIT_F32 = M.SINCOS_LIMIT_F32
 
 
 def _overload_generic(name: str, impl_for: Callable[..., Any]) -> Callable[..., Any]:

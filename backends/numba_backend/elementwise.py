@@ -316,7 +316,8 @@ class UnaryOp:
         if out.size:
             flat_in, flat_out = xin.reshape(-1), out.reshape(-1)
             if self.fixup:
-                self.kernel(out.size, flat_in, flat_out, flat_in.dtype.type(S.LIMIT))
+                limit = S.LIMIT_F32 if flat_in.dtype == np.float32 and self.name != "tan" else S.LIMIT
+                self.kernel(out.size, flat_in, flat_out, flat_in.dtype.type(limit))
             else:
                 self.kernel(out.size, flat_in, flat_out)
         return out.astype(np.float16) if half and self.out_dtype is None else out

@@ -102,19 +102,31 @@ def shared_filters() -> tuple[list[str], list[str]]:
     return list(machines), list(envs)
 
 
+# A table shows at most this many rows (the CSV download always has them all): sending
+# a million rows to the browser on every rerun would make each filter change slow.
+MAX_TABLE_ROWS = 5000
+
+
 def table(frame: pd.DataFrame, name: str, *, key: str, height: int | Literal["auto"] = "auto", **kwargs: Any) -> Any:
     """A dataframe with a "Download CSV" button under it; returns the dataframe's selection state."""
     shown = frame.reset_index(drop=True)
-    out = st.dataframe(shown, height=height, hide_index=True, key=f"{key}_table", **kwargs)
+    if len(shown) > MAX_TABLE_ROWS:
+        st.caption(f"Showing the first {MAX_TABLE_ROWS:,} of {len(shown):,} rows; the CSV has them all.")
+    out = st.dataframe(shown.head(MAX_TABLE_ROWS), height=height, hide_index=True, key=f"{key}_table", **kwargs)
+    download(shown, name, key=f"{key}_csv")
+    return out
+
+
+def download(frame: pd.DataFrame, name: str, *, key: str) -> None:
+    """A "Download <name> as CSV" button; the CSV is made only when it is clicked."""
     st.download_button(
         f"Download {name} as CSV",
-        data=to_csv(shown),
+        data=lambda: to_csv(frame),
         file_name=f"tensorscope-{re.sub(r'[^A-Za-z0-9_.-]+', '-', name)}.csv",
         mime="text/csv",
-        key=f"{key}_csv",
+        key=key,
         on_click="ignore",
     )
-    return out
 
 
 def to_csv(frame: pd.DataFrame) -> bytes:

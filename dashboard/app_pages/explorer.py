@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
@@ -11,10 +13,13 @@ from dashboard.app_pages import _ui
 
 def _series_labels(points: pd.DataFrame) -> pd.Series:
     """The shortest label that tells the series apart: only the varying parts."""
-    parts = [c for c in ("machine", "env", "params") if points[c].astype(str).nunique() > 1]
+    parts = [c for c in ("machine", "env", "params") if points[c].nunique() > 1]
     if not parts:
         return pd.Series(str(points["params"].iloc[0]) or "value", index=points.index)
-    return points[parts].astype(str).agg(" | ".join, axis=1)
+    label = points[parts[0]].astype(str)
+    for column in parts[1:]:
+        label = label + " | " + points[column].astype(str)
+    return label
 
 
 st.title("Explorer")
@@ -25,18 +30,21 @@ if _ui.require_results():
     benchmarks = summary["benchmarks"]
     left, right = st.columns([3, 1])
     benchmark = _ui.select("Benchmark", benchmarks, "bench", where=left)
-    rows = _ui.filtered(state.subset(benchmark=benchmark))
-    param_cols = [c for c in summary["param_columns"] if c in rows.columns and rows[c].notna().any()]
+    machines, envs = _ui.shared_filters()
+    params = state.param_values(benchmark=benchmark, machine=machines, env=envs)
     with right:
         log_y = _ui.toggle("Log scale", "log", default=False)
         band = _ui.toggle("99% CI band", "band", default=True)
-    if param_cols:
-        cols = st.columns(min(len(param_cols), 4))
-        for i, column in enumerate(param_cols):
-            values = charts.ordered(rows[column].dropna().astype(str).unique().tolist())
-            chosen = _ui.multiselect(column.removeprefix("param_"), values, f"p_{column.removeprefix('param_')}", where=cols[i % len(cols)])
-            if chosen:
-                rows = rows[rows[column].astype(str).isin(chosen)]
+    chosen: dict[str, Any] = {}
+    if params:
+        cols = st.columns(min(len(params), 4))
+        for i, (column, found) in enumerate(params.items()):
+            name = column.removeprefix("param_")
+            values = charts.ordered(found)
+            # Start narrow (one value per parameter, every backend) so the first view is readable.
+            default = [] if name == "backend" or len(values) < 2 else values[:1]
+            chosen[column] = _ui.multiselect(name, values, f"p_{name}", default=default, where=cols[i % len(cols)])
+    rows = state.subset(benchmark=benchmark, machine=machines, env=envs, **chosen)
     ok = rows[rows["status"].astype(str) == "ok"]
     n_series = ok["series"].nunique() if len(ok) else 0
     max_series = 40

@@ -35,7 +35,11 @@ def _pick_row(shown: pd.DataFrame, table_key: str) -> None:
 
 def _detail(change: pd.Series) -> None:
     rows = state.subset(
-        machine=str(change["machine"]), env=str(change["env"]), benchmark=str(change["benchmark"]), params=str(change["params"])
+        machine=str(change["machine"]),
+        env=str(change["env"]),
+        benchmark=str(change["benchmark"]),
+        params=str(change["params"]),
+        samples=True,
     )
     ok = rows[rows["status"].astype(str) == "ok"]
     if "version_segment" in ok.columns:
@@ -156,14 +160,7 @@ if _ui.require_results():
                     "confidence": st.column_config.NumberColumn(format="%.5f"),
                 },
             )
-            st.download_button(
-                "Download changes as CSV",
-                _ui.to_csv(shown),
-                file_name="tensorscope-changes.csv",
-                mime="text/csv",
-                key="changes_csv",
-                on_click="ignore",
-            )
+            _ui.download(shown, "changes", key="changes_csv")
             ids = view["id"].tolist()
             chosen = _ui.select("Change to inspect (click a row above, or choose here)", ids, "change")
             if chosen is not None:
