@@ -42,7 +42,7 @@ if ACCURACY_OPS := PROFILE.select_extra(GROUP_OPS):
             return self.error
 
 
-if MEMORY_OPS := PROFILE.select_extra(("softmax", "layer_norm")):
+if MEMORY_OPS := PROFILE.select_extra(("softmax",)):
 
     class FusedMemory(OpMemory):
         """Peak memory of row-wise workloads on the largest input (intermediates show here)."""

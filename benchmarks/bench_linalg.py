@@ -27,7 +27,7 @@ if ACCURACY_OPS := PROFILE.select_extra(GROUP_OPS):
             return self.error
 
 
-if MEMORY_OPS := PROFILE.select_extra(("matmul", "conv", "cholesky")):
+if MEMORY_OPS := PROFILE.select_extra(("matmul", "conv")):
 
     class LinalgMemory(OpMemory):
         """Peak memory at the largest matrix size."""

@@ -27,7 +27,7 @@ if ACCURACY_OPS := PROFILE.select_extra(GROUP_OPS):
             return self.error
 
 
-if MEMORY_OPS := PROFILE.select_extra(("sort", "argsort")):
+if MEMORY_OPS := PROFILE.select_extra(("sort",)):
 
     class OrderingMemory(OpMemory):
         """Peak memory of sorting the largest input."""

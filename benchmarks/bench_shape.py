@@ -46,7 +46,7 @@ if ACCURACY_OPS := PROFILE.select_extra(("scatter_add", "astype")):
             return self.error
 
 
-if MEMORY_OPS := PROFILE.select_extra(("concat", "pad", "take")):
+if MEMORY_OPS := PROFILE.select_extra(("concat",)):
 
     class ShapeMemory(OpMemory):
         """Peak memory of copying shape ops on the largest input."""

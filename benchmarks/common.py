@@ -23,7 +23,7 @@ profile    grid                                   sampling per cell
 =========  =====================================  ==========================
 quick      representative ops (:data:`QUICK_OPS`), (min 3, max 7 samples, 0.15 s)
            2 sizes, float32                       5 ms per sample
-full       every op, 4 sizes, float32 + float64   (min 5, max 10 samples, 0.25 s)
+full       every op, 4 sizes, float32 + float64   (min 5, max 10 samples, 0.2 s)
                                                   10 ms per sample
 =========  =====================================  ==========================
 
@@ -69,6 +69,7 @@ from .cases import SIZE_KIND, Case, make_case
 __all__ = [
     "ACCUMULATING_OPS",
     "BACKENDS",
+    "COMPILE_OPS",
     "JIT_BACKENDS",
     "MEMORY_SIZES",
     "PROFILE",
@@ -121,6 +122,9 @@ QUICK_OPS = frozenset(
         "dense",
     }
 )
+
+#: Ops whose JIT compile time the full profile tracks: one per group, plus matmul.
+COMPILE_OPS = frozenset({"full", "exp", "add", "where", "sum", "window_max", "take", "matmul", "sort", "fft", "softmax"})
 
 #: Ops whose result accumulates rounding over many terms (looser tolerance).
 ACCUMULATING_OPS = frozenset(
@@ -214,8 +218,8 @@ PROFILES = {
         complex_dtypes=("complex64", "complex128"),
         ops=None,
         extra_ops=None,
-        compile_ops=QUICK_OPS,
-        repeat=(5, 10, 0.25),
+        compile_ops=COMPILE_OPS,
+        repeat=(5, 10, 0.2),
         sample_time=0.01,
         timeout=180.0,
     ),

@@ -59,19 +59,25 @@ def sidebar() -> None:
 
 
 def problems() -> None:
-    """Files that could not be read: always shown, never fatal."""
+    """Files that could not be read (and notes on files read in part): always shown, never fatal."""
     try:
         found = state.summary()["problems"]
     except Exception:
         return
     if not found:
         return
-    lines = "\n".join(f"- {_ui.md(path)}: {_ui.md(message)}" for path, message in found[:10])
+    errors = [p for p in found if p[2] == "error"]
+    head = f"**{len(errors)} file(s) or entries could not be read and were skipped**" if errors else "**Notes on reading the results**"
+    notes = len(found) - len(errors)
+    if errors and notes:
+        head += f" (and {notes} note(s))"
+    ordered = errors + [p for p in found if p[2] != "error"]
+    lines = "\n".join(f"- {_ui.md(path)}: {_ui.md(message)}" for path, message, _ in ordered[:10])
     more = f"\n\n…and {len(found) - 10} more (see the list below)." if len(found) > 10 else ""
-    st.warning(f"**{len(found)} file(s) or entries could not be read and were skipped:**\n\n{lines}{more}", icon=":material/warning:")
+    st.warning(f"{head}:\n\n{lines}{more}", icon=":material/warning:")
     if len(found) > 10:
-        with st.expander(f"All {len(found)} unreadable files"):
-            _ui.table(pd.DataFrame(found, columns=["path", "message"]), "unreadable-files", key="problems")
+        with st.expander(f"All {len(found)} problems"):
+            _ui.table(pd.DataFrame(ordered, columns=["path", "message", "severity"]), "unreadable-files", key="problems")
 
 
 sidebar()

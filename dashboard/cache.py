@@ -281,13 +281,16 @@ def parse_files(jobs: Sequence[_Job], max_bytes: int) -> tuple[pa.Table, dict[st
 def _parse_all(jobs: list[_Job], max_bytes: int, workers: int | None) -> list[tuple[pa.Table, dict[str, dict[str, Any]], list[str]]]:
     """parse_files over ``jobs``, split over worker processes when there is enough to parse.
 
-    ``workers``: None chooses (all CPUs, up to 8, once the files hold PARALLEL_MIN_BYTES); 1 parses here.
+    ``workers``: None chooses (with 4 or more CPUs, all of them up to 8 once the files hold
+    PARALLEL_MIN_BYTES; else 1); 1 parses here.
     Worker processes are spawned (never forked: the caller may be a threaded Streamlit server); if
     they cannot run, parsing falls back to this process.
     """
     total = sum(int(j[2].st_size) if j[2] is not None else 0 for j in jobs)
     if workers is None:
-        workers = min(os.cpu_count() or 1, 8) if total >= PARALLEL_MIN_BYTES else 1
+        # measured: on 2 busy CPUs spawning workers costs more than it saves (scripts/measure_load.py)
+        cpus = os.cpu_count() or 1
+        workers = min(cpus, 8) if cpus >= 4 and total >= PARALLEL_MIN_BYTES else 1
     workers = max(1, min(workers, len(jobs)))
     if workers == 1:
         return [parse_files(jobs, max_bytes)]

@@ -272,6 +272,8 @@ def heatmap_figure(
     )
     fig.update_xaxes(type="category", side="top")
     fig.update_yaxes(type="category", autorange="reversed")
+    if title:  # room for the title above the top axis labels
+        fig.update_layout(margin={"t": 90}, title={"y": 0.98, "yanchor": "top"})
     return fig
 
 

@@ -16,8 +16,8 @@ Public API
     ``repo``: a git repository whose history orders the commits (``git rev-list``).
     ``index_json``: a published asv site's ``index.json`` (``revision_to_hash``) that
     orders the commits. Without either, commits are ordered by commit date.
-    ``workers``: processes that parse result files (None: all CPUs once there are 64 MiB to
-    parse, else this process; 1: this process). Result files are parsed with orjson when it is
+    ``workers``: processes that parse result files (None: with 4 or more CPUs, all of them once
+    there are 64 MiB to parse, else this process; 1: this process). Result files are parsed with orjson when it is
     installed (asv's bare NaN/Infinity handled), else with the standard library.
 
 ``ResultSet`` fields
@@ -84,6 +84,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+_orjson: Any
 try:  # optional: about 10x faster parsing of large result files (see _loads_fast)
     import orjson as _orjson
 except ImportError:  # pragma: no cover - exercised where orjson is not installed

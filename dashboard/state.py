@@ -138,7 +138,9 @@ def _summary(results_dir: str, cache_dir: str | None, repo: str | None, stamp_: 
         "envs": sorted(t["env"].dropna().unique().tolist()) if len(t) else [],
         "benchmarks": sorted(t["benchmark"].dropna().unique().tolist()) if len(t) else [],
         "status": t["status"].value_counts().to_dict() if len(t) else {},
-        "problems": [(str(getattr(p, "path", "")), str(getattr(p, "message", p))) for p in (rs.problems or [])],
+        "problems": [
+            (str(getattr(p, "path", "")), str(getattr(p, "message", p)), str(getattr(p, "severity", "error"))) for p in (rs.problems or [])
+        ],
     }
     if len(t):
         commits = t.groupby("commit", as_index=False).agg(

@@ -99,7 +99,11 @@ def _series_noise(root: Path) -> list[Noise]:
 
 def _between_ratio(rows: list[Noise]) -> float:
     """Median of sigma_between / (spread of one run's median) over the series that have both."""
-    r = [x.sigma_between / (1.2533 * x.sigma_within / math.sqrt(x.n_samples)) for x in rows if x.sigma_between == x.sigma_between and x.sigma_within > 0]
+    r = [
+        x.sigma_between / (1.2533 * x.sigma_within / math.sqrt(x.n_samples))
+        for x in rows
+        if x.sigma_between == x.sigma_between and x.sigma_within > 0
+    ]
     return float(np.median(r)) if r else math.nan
 
 

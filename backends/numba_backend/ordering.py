@@ -99,8 +99,8 @@ def _work(x: np.ndarray) -> np.ndarray:
 
 
 def argsort(x: np.ndarray, axis: int = -1, descending: bool = False) -> np.ndarray:
-    if x.ndim == 0:
-        return np.zeros((), dtype=np.int64)
+    if x.ndim == 0 or x.size == 0:
+        return np.zeros(x.shape, dtype=np.int64)
     rows, ax = _rows(_work(x), axis)
     out = np.empty(rows.shape, dtype=np.int64)
     if out.size:
@@ -109,7 +109,7 @@ def argsort(x: np.ndarray, axis: int = -1, descending: bool = False) -> np.ndarr
 
 
 def sort(x: np.ndarray, axis: int = -1, descending: bool = False) -> np.ndarray:
-    if x.ndim == 0:
+    if x.ndim == 0 or x.size == 0:
         return x.copy()
     rows, ax = _rows(x, axis)
     idx = np.empty(rows.shape, dtype=np.int64)
@@ -122,6 +122,9 @@ def sort(x: np.ndarray, axis: int = -1, descending: bool = False) -> np.ndarray:
 
 
 def top_k(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    if x.size == 0:
+        shape = (*x.shape[:-1], k)
+        return np.empty(shape, dtype=x.dtype), np.empty(shape, dtype=np.int64)
     rows, _ = _rows(_work(x), -1)
     idx = np.empty(rows.shape, dtype=np.int64)
     if idx.size:

@@ -131,12 +131,12 @@ _cast_k = Kernel(_cast, CHEAP, FM)
 _cast_bool_k = Kernel(_cast_bool, CHEAP, FM)
 
 
-def index_error(op: str, x: np.ndarray, indices: np.ndarray, bad: int, n: int) -> IndexOutOfRange:
+def index_error(op: str, tensors: Sequence[np.ndarray], bad: int, n: int) -> IndexOutOfRange:
     return IndexOutOfRange(
         op,
         f"index {bad} is out of range (indices must lie in [-n, n), n = {n} on the axis)",
-        [x.shape, indices.shape],
-        [x.dtype.name, indices.dtype.name],
+        [t.shape for t in tensors],
+        [t.dtype.name for t in tensors],
     )
 
 
@@ -235,7 +235,7 @@ def take(x: np.ndarray, indices: np.ndarray, axis: int = 0) -> np.ndarray:
     out3 = _raw(out).reshape(x3.shape[0], idx.size, x3.shape[2])
     bad = _take_k(out.size, x3, idx, out3) if (x3.size or idx.size) else -1
     if bad >= 0:
-        raise index_error("take", x, indices, int(idx[bad]), x.shape[ax])
+        raise index_error("take", (x, indices), int(idx[bad]), x.shape[ax])
     return out
 
 
@@ -253,7 +253,7 @@ def scatter_add(x: np.ndarray, indices: np.ndarray, updates: np.ndarray, axis: i
     )
     bad = _scatter_k(1, out3, idx, upd) if idx.size else -1
     if bad >= 0:
-        raise index_error("scatter_add", x, indices, int(idx[bad]), x.shape[ax])
+        raise index_error("scatter_add", (x, indices, updates), int(idx[bad]), x.shape[ax])
     return out.astype(np.float16) if half else out
 
 

@@ -9,9 +9,10 @@ Public API
     One row per step, columns:
 
     series, machine, env, benchmark, params, unit, version_segment,
-    commit_before, commit_after   the commit range where it happened: last commit measured at the old
-                                  level and first commit measured at the new one (commits in between
-                                  were not measured);
+    commit_before, commit_after   the commit range where it happened: last commit surely at the old
+                                  level and first commit surely at the new one. Commits in between were
+                                  not measured, or the noise cannot tell which of them made the step
+                                  (99% confidence set of its position): bisect within the range;
     order_before, order_after, date_after,
     value_before, value_after     medians of the two levels;
     ratio                         value_after / value_before;
@@ -47,9 +48,13 @@ How it works (measured in ``scripts/measure_detector.py``): least-squares binary
 of the log values proposes level changes generously (penalty 2 sigma^2 log n);
 each proposed boundary is then tested as a z-test of the difference between the two levels' medians
 against the series' noise (robust: the median absolute successive difference, floored by the
-measurements' own 99% CIs), and the least significant boundary is merged away until every remaining
-one has p < ``alpha``, at least ``min_points`` on each side and a change >= ``min_change``.
-One-off outliers therefore never form a step.
+measurements' own 99% CIs, and raised by one standard error of that estimate, 1/sqrt(n), so an
+underestimated noise does not pass for a step), Bonferroni-corrected for the places the boundary
+could have been; the least significant boundary is merged away until every remaining one has
+p < ``alpha``, at least ``min_points`` on each side and a change >= ``min_change``. One-off
+outliers therefore never form a step. Each surviving step's position is reported as the set of
+cuts whose two-level fit is within the 99% point of chi-squared(1) of the best one, so a step
+whose exact commit the noise hides is given as a commit range that holds it.
 """
 
 from __future__ import annotations
@@ -142,8 +147,8 @@ DEFAULT_DIRECTION = Direction()
 class Step:
     """One level change in a series; positions index the input array."""
 
-    before: int  # last position at the old level
-    after: int  # first position at the new level
+    before: int  # last position surely at the old level
+    after: int  # first position surely at the new level (a range when the position is uncertain)
     value_before: float
     value_after: float
     pvalue: float

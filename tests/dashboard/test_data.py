@@ -314,3 +314,54 @@ def test_shared_sets_are_not_written(shared_sets: Path, tmp_path: Path) -> None:
     load_results(root, cache_dir=tmp_path / "c")
     assert sorted((str(p), p.stat().st_mtime_ns) for p in root.rglob("*")) == before
     assert np.isfinite(0.0)
+
+
+def _nonstrict_run(tree: ResultsTree, name: str, grid_value: str) -> None:
+    """A run with bare NaN, Infinity and -Infinity where asv writes them (results, CIs, samples)."""
+    tree.add_benchmark(name, params=[[grid_value, "'b'"]], param_names=["mode"])
+    tree.add_run("box", commit_hash(0), {name: [1.5e-6, NAN]}, date=commit_date(0))
+    path = tree.root / "box" / f"{commit_hash(0)[:8]}-virtualenv-py3.11.json"
+    doc = json.loads(path.read_text())
+    row = doc["results"][name]
+    cols = doc["result_columns"]
+    row[cols.index("stats_ci_99_a")] = [-math.inf, None]
+    row[cols.index("stats_ci_99_b")] = [math.inf, None]
+    row[cols.index("samples")] = [[1.4e-6, NAN, 1.6e-6], None]
+    path.write_text(json.dumps(doc))  # json.dumps writes bare NaN / Infinity / -Infinity, as asv does
+    assert b"NaN" in path.read_bytes() and b"-Infinity" in path.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("name", "grid_value"),
+    [
+        ("b.time_x", "'a'"),  # numbers only: the fast path
+        ("b.time_NaN, Infinity", "'[NaN, -Infinity]'"),  # the tokens inside strings: the standard path
+        ("b.time_y", "'1e-320'"),  # a sentinel-like text: the standard path
+    ],
+)
+def test_fast_parser_reads_asv_nonstrict_json_like_the_standard_one(
+    results_tree: ResultsTree, monkeypatch: pytest.MonkeyPatch, name: str, grid_value: str
+) -> None:
+    import dashboard.data as data
+
+    pytest.importorskip("orjson")
+    _nonstrict_run(results_tree, name, grid_value)
+    raw = (results_tree.root / "box" / f"{commit_hash(0)[:8]}-virtualenv-py3.11.json").read_bytes()
+    assert (data._loads_fast(raw) is not None) == (name == "b.time_x")
+    fast = load_results(results_tree.root).results
+    monkeypatch.setattr(data, "_orjson", None)
+    slow = load_results(results_tree.root).results
+    pd.testing.assert_frame_equal(fast, slow)
+    row = fast[fast["param_mode"] == plain_value(grid_value)].iloc[0]
+    assert row["benchmark"] == name and row["status"] == "ok" and row["value"] == 1.5e-6
+    assert row["ci_99_a"] == -math.inf and row["ci_99_b"] == math.inf
+    assert row["samples"][0] == 1.4e-6 and math.isnan(row["samples"][1])
+    assert fast[fast["param_mode"] == "b"].iloc[0]["status"] == "skipped"
+
+
+def test_parallel_parse_matches_serial(results_tree: ResultsTree) -> None:
+    _basic(results_tree, n_commits=4)
+    serial = load_results(results_tree.root, workers=1)
+    parallel = load_results(results_tree.root, workers=2)
+    pd.testing.assert_frame_equal(serial.results, parallel.results)
+    assert serial.problems == parallel.problems

@@ -118,3 +118,28 @@ def test_real_sets_run(shared_sets: Path, name: str) -> None:
     assert set(ch["kind"]) <= {"regression", "improvement"}
     assert (ch["order_after"] > ch["order_before"]).all()
     assert (ch["pvalue"] < 1e-3).all()
+
+
+def test_uncertain_step_position_is_reported_as_a_range() -> None:
+    # a 10% step under 4% noise: the position is uncertain by a few commits; the range says so
+    found = hits = widths = 0
+    for seed in range(40):
+        y = _noisy([1.0] * 20 + [1.1] * 20, sigma=0.04, seed=seed)
+        for s in find_steps(y):
+            found += 1
+            widths += s.after - s.before
+            hits += s.before <= 19 and s.after >= 20 and s.ratio > 1
+    assert found >= 25 and hits == found and widths / found > 2.0
+    # a clear step keeps its exact commit
+    (step,) = find_steps(_noisy([1.0] * 20 + [1.5] * 20, sigma=0.01))
+    assert (step.before, step.after) == (19, 20)
+
+
+def test_false_alarm_rate_on_no_change_series() -> None:
+    # 400 flat series of 40 commits at 3% noise, normal and heavy-tailed: alpha=1e-3 per series, well under 1%
+    rng = np.random.default_rng(5)
+    alarms = 0
+    for i in range(400):
+        noise = rng.normal(0, 0.03, 40) if i % 2 else rng.standard_t(3, 40) * 0.02
+        alarms += bool(find_steps(np.exp(noise)))
+    assert alarms <= 4
