@@ -228,6 +228,23 @@ def _results_dir(config: str) -> Path:
     return (Path(config).resolve().parent / conf.get("results_dir", "results")).resolve()
 
 
+_OWN_OPTIONS = frozenset(
+    {
+        "--profile",
+        "--simd",
+        "--existing",
+        "--python",
+        "--machine",
+        "--config",
+        "-b",
+        "--bench",
+        "--dry-run",
+        "--no-samples",
+        "--print-command",
+    }
+)
+
+
 def main(args: argparse.Namespace) -> int:
     """Register the machine, then run asv for the profile; returns asv's exit status."""
     config = Path(args.config)
@@ -237,6 +254,16 @@ def main(args: argparse.Namespace) -> int:
     root = config.resolve().parent
     args.machine = args.machine or socket.gethostname()
     asv = _asv_executable()
+    ours = [a for a in args.asv_args if a.split("=")[0] in _OWN_OPTIONS]
+    if ours:
+        # argparse hands everything after the range to asv; an option of ours there
+        # would silently reach asv instead.
+        print(
+            f"tensorscope run: {ours[0]!r} after the commit range would go to asv: put tensorscope options "
+            "before the range, and extra asv arguments after '--'",
+            file=sys.stderr,
+        )
+        return 2
     if _existing_python(args) and args.range and ".." in args.range:
         print("tensorscope run: an existing interpreter benchmarks the installed code only; give no commit range", file=sys.stderr)
         return 2

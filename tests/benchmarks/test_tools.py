@@ -46,6 +46,16 @@ def test_existing_refuses_a_range(capsys: pytest.CaptureFixture[str]) -> None:
     assert run.main(_args("--existing", "HEAD~3..HEAD")) == 2
 
 
+def test_an_own_option_after_the_range_is_a_usage_error_not_passed_to_asv(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run.main(_args("HEAD~3..HEAD", "--print-command")) == 2
+    assert "put tensorscope options before the range" in capsys.readouterr().err
+
+
+def test_extra_asv_arguments_after_the_range_reach_asv() -> None:
+    (cmd, _), *_rest = run.asv_commands(_args("HEAD~3..HEAD", "--", "--skip-existing-commits"), ["asv"])
+    assert "--skip-existing-commits" in cmd
+
+
 def _result_file(samples: list[list[float]]) -> dict[str, object]:
     columns = [
         "result",
