@@ -173,6 +173,8 @@ def get(name: str) -> Backend:
         cached = _instances.get(full)
         if cached is not None:
             return cached
+        if device in _GPU_DEVICES and not _gpu_present():
+            raise BackendUnavailable(full, f"no NVIDIA GPU driver found for device {device!r}", entry.install_hint)
         missing = _missing_modules(entry)
         if missing:
             raise BackendUnavailable(full, f"module(s) {', '.join(missing)} not installed", entry.install_hint)

@@ -14,7 +14,8 @@ series, from a real asv results directory (``--noise-from``):
 Each synthetic commit's value and 99% CI are computed from its samples with asv's own
 statistics (``asv_runner.statistics.compute_stats``), so both detectors see what asv would store.
 
-    .venv/bin/python scripts/measure_detector.py [--noise-from DIR ...] [--series 400] [--commits 40] [--seed 1]
+    .venv/bin/python scripts/measure_detector.py [--noise-from DIR ... | --noise-cv 0.03 [--samples 10]]
+        [--between-ratio R] [--series 400] [--commits 40] [--seed 1]
 
 Default noise source: the repo's ``results/`` when it holds runs, else the shared sets
 (``../shared/asv-results/{own-example-tinypkg,numpy-bench}/results``).
@@ -107,13 +108,13 @@ def _between_ratio(rows: list[Noise]) -> float:
     return float(np.median(r)) if r else math.nan
 
 
-def real_noise(sets: list[Path]) -> tuple[list[Noise], str]:
-    """Noise rows of every timed series of ``sets``, with between-run sigma filled in; and how it was."""
-    rows = [r for root in sets for r in _series_noise(root)]
+def real_noise(sets: list[Path], between_ratio: float | None = None, rows: list[Noise] | None = None) -> tuple[list[Noise], str]:
+    """Noise rows of every timed series of ``sets`` (or ``rows``), between-run sigma filled in; and how it was."""
+    rows = rows if rows is not None else [r for root in sets for r in _series_noise(root)]
     missing = [r for r in rows if r.sigma_between != r.sigma_between]
     how = f"between-run spread measured on {len(rows) - len(missing)} of {len(rows)} series"
     if missing:
-        ratio, source = _between_ratio(rows), "the same results"
+        ratio, source = (between_ratio, "--between-ratio") if between_ratio is not None else (_between_ratio(rows), "the same results")
         if ratio != ratio:
             shared = [SHARED / s / "results" for s in DEFAULT_SETS if (SHARED / s / "results").is_dir()]
             ratio, source = _between_ratio([r for root in shared for r in _series_noise(root)]), "the shared sets"
@@ -170,13 +171,32 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--alpha", type=float, default=DEFAULT_ALPHA)
     ap.add_argument("--noise-from", "--sets", dest="sets", nargs="+", type=Path, default=None, help="asv results directories")
+    ap.add_argument(
+        "--noise-cv",
+        type=float,
+        default=None,
+        metavar="CV",
+        help="instead of real results: every series has this within-run sample CV (e.g. 0.03, the full profile's target)",
+    )
+    ap.add_argument("--samples", type=int, default=10, help="samples per run with --noise-cv (default 10, the full profile's most)")
+    ap.add_argument(
+        "--between-ratio",
+        type=float,
+        default=None,
+        help="between-run sigma / spread of a run's median, for series whose history cannot tell (default: measured)",
+    )
     args = ap.parse_args(argv)
-    sets = [p for p in (args.sets or default_noise_dirs()) if p.is_dir()]
-    if not sets:
-        print("no results directory found for the noise model", file=sys.stderr)
-        return 2
-    noise, how = real_noise(sets)
-    print(f"noise model: {len(noise)} real timed series from {', '.join(str(p) for p in sets)}")
+    if args.noise_cv is not None:
+        sets: list[Path] = []
+        noise, how = real_noise([], args.between_ratio, [Noise(None, args.noise_cv, args.samples, math.nan)])
+        print(f"noise model: within-run sample CV {args.noise_cv:.1%}, {args.samples} samples per run")
+    else:
+        sets = [p for p in (args.sets or default_noise_dirs()) if p.is_dir()]
+        if not sets:
+            print("no results directory found for the noise model", file=sys.stderr)
+            return 2
+        noise, how = real_noise(sets, args.between_ratio)
+        print(f"noise model: {len(noise)} real timed series from {', '.join(str(p) for p in sets)}")
     print(f"  {how}")
     sw = np.array([r.sigma_within for r in noise])
     sb = np.array([r.sigma_between for r in noise])

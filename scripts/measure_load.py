@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     files = [p for p in args.results.rglob("*.json")]
     size = sum(p.stat().st_size for p in files)
     print(f"tree: {args.results} ({len(files)} files, {size / 2**20:.0f} MiB); cache: {cache}; cpus: {os.cpu_count()}")
+    print("load average (1/5/15 min) before: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
     cold = phase(args.results, cache)
     print(
         f"cold : {cold['load_s']:.2f} s load (+{cold['import_s']:.2f} s import), {cold['rows']:,} rows, {cold['parsed']} files parsed, peak RSS {cold['peak_rss_mib']:.0f} MiB"
@@ -58,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     os.utime(victim)  # touched: same size, new mtime
     one = phase(args.results, cache)
     print(f"1 changed: {one['load_s']:.2f} s load, {one['parsed']} files parsed, peak RSS {one['peak_rss_mib']:.0f} MiB")
+    print("load average (1/5/15 min) after: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
     if args.cache_dir is None:
         shutil.rmtree(cache, ignore_errors=True)
     return 0

@@ -19,9 +19,9 @@ exp_f32     Cephes expf: n = rint(x/ln2) (shifter trick), 2-part Cody-Waite ln2,
             (so results down to the smallest subnormal are right)
 log_f32     Cephes logf: exponent/mantissa split by bit cast, mantissa in          1 ULP
             [sqrt(1/2), sqrt(2)), degree-9 minimax polynomial
-sincos_f32  Cephes sinf/cosf: octant by float->int of 4|x|/pi, 3-part pi/4 (exact   1 ULP
-            with FMA for |x| < 8192), degree-7 sin / degree-8 cos polynomials;
-            |x| >= 8192 recomputed with libm by the kernels
+sincos_f32  rint(2x/pi) and fdlibm 3-part pi/2 in float64 (exact for |x| < 1e5,     2 ULP
+            so results near the zeros of sin/cos stay accurate), then the Cephes
+            sinf/cosf polynomials in float32; |x| >= 1e5 recomputed with libm
 tanh_f32    Cephes tanhf: odd degree-11 minimax polynomial on |x| < 0.625, else    2 ULP
             1 - 2/(exp_f32(2|x|) + 1); 1 beyond 9.5
 exp_f64     rint(x/ln2), fdlibm 2-part ln2, Taylor series to degree 13 on           1 ULP
@@ -216,37 +216,29 @@ def tanh_f32(x: Any) -> Any:
     return x if a == 0 else r  # keeps -0.0
 
 
-_FOPI_F = _F(1.27323954473516)  # 4 / pi
-_DP1_F, _DP2_F, _DP3_F = _F(0.78515625), _F(2.4187564849853515625e-4), _F(3.77489497744594108e-8)
 _SC0, _SC1, _SC2 = _F(-1.9515295891e-4), _F(8.3321608736e-3), _F(-1.6666654611e-1)
 _CC0, _CC1, _CC2 = _F(2.443315711809948e-5), _F(-1.388731625493765e-3), _F(4.166664568298827e-2)
-SINCOS_LIMIT_F32 = 8192.0  # Cephes' bound for the 3-part pi/4 reduction; beyond: libm
-_LIMIT_F = _F(SINCOS_LIMIT_F32)
-_ZERO_F = _F(0.0)
 
 
 @register_jitable
 def _sincos_f32(x: Any, want_cos: bool) -> Any:
-    """Cephes sinf/cosf: octant j = floor(4|x|/pi) rounded up to even, 3-part pi/4, degree-7/8 polynomials."""
-    a = abs(x)
-    a = a if a < _LIMIT_F else _ZERO_F  # beyond the limit (and NaN): recomputed by the caller
-    j = np.int32(a * _FOPI_F)
-    j = j + (j & 1)
-    y = _F(j)
-    j = j & 7
-    r = ((a - y * _DP1_F) - y * _DP2_F) - y * _DP3_F
-    z = r * r
-    sp = ((_SC0 * z + _SC1) * z + _SC2) * z * r + r
-    cp = ((_CC0 * z + _CC1) * z + _CC2) * z * z - _HALF_F * z + _ONE_F
-    swap = (j & 2) != 0  # octants 2 and 6 (after rounding to even) use the other polynomial
+    """Range reduction in float64 (fdlibm 3-part pi/2, exact for |x| < 1e5), then Cephes sinf/cosf polynomials."""
+    xd = np.float64(x)
+    z = xd * _TWO_OVER_PI + _SHIFT
+    n = f64_bits(z) - _SHIFT_BITS
+    fn = z - _SHIFT
+    r = _F(((xd - fn * _PIO2_1) - fn * _PIO2_2) - fn * _PIO2_3)
+    q = n & 3
+    rr = r * r
+    sp = ((_SC0 * rr + _SC1) * rr + _SC2) * rr * r + r
+    cp = ((_CC0 * rr + _CC1) * rr + _CC2) * rr * rr - _HALF_F * rr + _ONE_F
     if want_cos:
-        v = sp if swap else cp
-        neg = j == 2 or j == 4
+        v = sp if (q & 1) == 1 else cp
+        neg = q == 1 or q == 2
     else:
-        v = cp if swap else sp
-        neg = (j >= 4) != (x < 0)
-    v = -v if neg else v
-    return v if x == x else x
+        v = cp if (q & 1) == 1 else sp
+        neg = q >= 2
+    return -v if neg else v
 
 
 @register_jitable

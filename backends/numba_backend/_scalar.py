@@ -195,7 +195,6 @@ cos_libm = libm_sincos("cos")
 tan_libm = libm_sincos("tan")
 
 LIMIT = M.SINCOS_LIMIT
-LIMIT_F32 = M.SINCOS_LIMIT_F32
 
 
 def _overload_generic(name: str, impl_for: Callable[..., Any]) -> Callable[..., Any]:

@@ -316,8 +316,7 @@ class UnaryOp:
         if out.size:
             flat_in, flat_out = xin.reshape(-1), out.reshape(-1)
             if self.fixup:
-                limit = S.LIMIT_F32 if flat_in.dtype == np.float32 and self.name != "tan" else S.LIMIT
-                self.kernel(out.size, flat_in, flat_out, flat_in.dtype.type(limit))
+                self.kernel(out.size, flat_in, flat_out, flat_in.dtype.type(S.LIMIT))
             else:
                 self.kernel(out.size, flat_in, flat_out)
         return out.astype(np.float16) if half and self.out_dtype is None else out

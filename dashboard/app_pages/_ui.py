@@ -133,12 +133,15 @@ def to_csv(frame: pd.DataFrame) -> bytes:
     """CSV bytes of ``frame``; list cells (raw samples) become space-separated numbers."""
     out = frame.copy()
     for column in out.columns:
-        if out[column].dtype == object or str(out[column].dtype).startswith("list"):
-            out[column] = out[column].map(_cell)
+        dtype = out[column].dtype
+        if pd.api.types.is_object_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype | pd.StringDtype) or str(dtype).startswith("list"):
+            out[column] = out[column].astype("object").map(_cell)
     return out.to_csv(index=False).encode("utf-8")
 
 
 def _cell(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in ("=", "+", "@", "\t", "\r"):
+        return "'" + value  # a spreadsheet must not run a name from the results as a formula
     if isinstance(value, list | tuple):
         return " ".join(str(v) for v in value)
     if hasattr(value, "tolist") and not isinstance(value, str):
@@ -161,7 +164,9 @@ def require_results() -> bool:
     """False (after saying why) when there is nothing loaded to show."""
     summary = state.summary()
     if summary["rows"] == 0:
-        no_data(f"No benchmark results were read from `{md(state.config().results_dir)}`.")
+        no_data(
+            f"No benchmark results were read from {md(state.config().results_dir)} (start the dashboard with another results directory: tensorscope dashboard RESULTS_DIR)."
+        )
         return False
     return True
 

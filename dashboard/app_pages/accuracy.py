@@ -55,7 +55,7 @@ if _ui.require_results():
         else:
             unit = str(rows["unit"].iloc[0])
             newest = rows[rows["commit_order"] == rows["commit_order"].max()]
-            st.subheader(f"At the newest commit ({_ui.short(newest['commit'].iloc[0])})")
+            st.subheader(f"At the newest commit ({_ui.md(_ui.short(newest['commit'].iloc[0]))})")
             x = "param_backend" if has["backend"] else "params"
             y = "param_op" if has["op"] else "benchmark"
             heat = newest.assign(**{x: newest[x].astype(str), y: newest[y].astype(str)})

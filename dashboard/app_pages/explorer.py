@@ -63,6 +63,6 @@ if _ui.require_results():
         )
         _ui.chart(fig, key="explorer_chart")
     status = rows["status"].astype(str).value_counts()
-    st.caption(f"{len(rows):,} results: " + ", ".join(f"{k} {v:,}" for k, v in status.items()))
+    st.caption(f"{len(rows):,} results: " + ", ".join(f"{_ui.md(k)} {v:,}" for k, v in status.items()))
     shown = rows.drop(columns=[c for c in ("samples", "series", "file", "type") if c in rows.columns])
     _ui.table(shown.sort_values(["machine", "env", "params", "commit_order"]), "explorer", key="explorer")

@@ -40,7 +40,7 @@ if _ui.require_results():
             benchmarks=("faster", "size"), log_faster=("log_faster", "mean")
         )
         summary["geomean_faster"] = np.exp(summary["log_faster"])
-        st.subheader(f"How many times faster than {reference} (geometric mean)")
+        st.subheader(f"How many times faster than {_ui.md(reference)} (geometric mean)")
         fig = charts.bar_figure(summary, x="machine", y="geomean_faster", log_y=log_y, y_title=f"x faster than {reference}")
         _ui.chart(fig, key="hardware_ratios")
         st.subheader("Per benchmark")

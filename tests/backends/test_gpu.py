@@ -154,6 +154,8 @@ class _FakeCupy(types.ModuleType):
 @pytest.mark.skipif(importlib.util.find_spec("cupy") is not None, reason="cupy is installed here: the real one is used")
 def test_cupy_without_a_device_raises_at_get_with_the_reason(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "cupy", _FakeCupy())
+    # a driver is present but CUDA finds no device: the backend's own check must say so
+    monkeypatch.setattr("backends._registry._gpu_present", lambda: True)
     sys.modules.pop("backends.cupy_backend", None)
     _reset_for_tests()
     try:

@@ -288,11 +288,6 @@ def test_ops_mapping_is_read_only() -> None:
     assert backends.OPS is OPS
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="registry bug: get() builds a cuda/gpu device without checking that a GPU is present "
-    "(its docstring promises BackendUnavailable); remove this marker once _registry.get checks _gpu_present()",
-)
 def test_gpu_device_without_gpu_is_unavailable(monkeypatch: pytest.MonkeyPatch, clean_registry: None) -> None:
     backends.register("twodev", ListBackend, devices=("cpu", "cuda"))
     monkeypatch.setattr(registry, "_gpu_present", lambda: False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -58,10 +59,13 @@ def elementwise_time(backend: str, op: str, size: int, dtype: str, *, commit: in
     return t * scale * wobble
 
 
-def build_tree(tree: ResultsTree, *, machines: tuple[str, ...] = ("box", "arm"), evil: bool = False) -> Path:
+def build_tree(
+    tree: ResultsTree, *, machines: tuple[str, ...] = ("box", "arm"), evil: bool = False, commits: list[str] | None = None
+) -> Path:
     """A tree shaped like tensorscope's own suite: backend x op x size x dtype, SIMD on/off envs,
     a track_ accuracy benchmark, a throughput track, a regression step, skipped and failed cells,
     provenance with roofs, and one unreadable file."""
+    hashes = commits or [commit_hash(i) for i in range(N_COMMITS)]
     grid = [_q(BACKENDS), _q(OPS), _q(SIZES), _q(DTYPES)]
     names = ["backend", "op", "size", "dtype"]
     tree.add_benchmark(ELEMENTWISE, params=grid, param_names=names)
@@ -107,11 +111,11 @@ def build_tree(tree: ResultsTree, *, machines: tuple[str, ...] = ("box", "arm"),
                 if evil:
                     results[evil_bench] = [1e-3]
                 tree.add_run(
-                    machine, commit_hash(i), results, date=commit_date(i), env=env, env_vars={"TENSORSCOPE_SIMD": "on" if simd else "off"}
+                    machine, hashes[i], results, date=commit_date(i), env=env, env_vars={"TENSORSCOPE_SIMD": "on" if simd else "off"}
                 )
         tree.add_provenance(
             machine,
-            commit_hash(N_COMMITS - 1),
+            hashes[N_COMMITS - 1],
             "virtualenv-py3.11-TENSORSCOPE_SIMDon",
             {
                 "cpu": {"model": "Xeon Gold" if machine == "box" else "Neoverse N1", "simd": ["AVX2", "AVX512F"]},
@@ -121,7 +125,7 @@ def build_tree(tree: ResultsTree, *, machines: tuple[str, ...] = ("box", "arm"),
         )
     if evil:
         tree.add_machine(EVIL, cpu=EVIL)
-        tree.add_run(EVIL, commit_hash(0), {evil_bench: [2e-3]}, date=commit_date(0))
+        tree.add_run(EVIL, hashes[0], {evil_bench: [2e-3]}, date=commit_date(0))
     (tree.root / machines[0] / "deadbeef-broken.json").write_text('{"results": {', encoding="utf-8")
     return tree.root
 
@@ -196,6 +200,27 @@ def test_regressions_finds_and_shows_the_step(suite_tree: Path) -> None:
     assert any(s["type"] == "rect" for s in series["layout"]["shapes"])
     assert len(at.dataframe) >= 2  # the changes and the commit range
     assert any(f["data"] and f["data"][0]["type"] == "box" for f in figs)  # raw samples
+
+
+def test_regression_commit_range_has_messages_from_git(results_tree: ResultsTree, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    hashes = []
+    for i in range(N_COMMITS):
+        subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", f"change number {i} <b>bold</b>"], check=True)
+        hashes.append(subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip())
+    root = build_tree(results_tree, commits=hashes)
+    monkeypatch.setenv("TENSORSCOPE_RESULTS_DIR", str(root))
+    monkeypatch.setenv("TENSORSCOPE_REPO", str(repo))
+    at = run_page("regressions", {"kind": "regressions"})
+    wanted = next(
+        o for o in at.selectbox(key="change").options if f"{ELEMENTWISE}|backend='numpy', op='exp', size=1000, dtype='float64'" in o
+    )
+    at = run_page("regressions", {"change": wanted})
+    commits = next(d.value for d in at.dataframe if "message" in d.value.columns)
+    assert list(commits["message"]) == [f"change number {i} <b>bold</b>" for i in (STEP_AT - 1, STEP_AT)]
 
 
 def test_regressions_selection_comes_from_the_url(suite_tree: Path) -> None:
@@ -296,3 +321,29 @@ def test_pages_run_on_other_projects_results(shared_sets: Path, monkeypatch: pyt
         assert at.title, page
     if name == "gt4py-benchmarks":  # results format version 1: every file reported, none hidden
         assert any("could not be read" in w.value for w in at.warning)
+
+
+def test_speedups_gpu_against_cpu(results_tree: ResultsTree, monkeypatch: pytest.MonkeyPatch) -> None:
+    backends = ["python", "torch:cpu", "torch:cuda"]
+    results_tree.add_benchmark(
+        ELEMENTWISE, params=[_q(backends), _q(["exp"]), _q(SIZES), _q(["float32"])], param_names=["backend", "op", "size", "dtype"]
+    )
+    results_tree.add_machine("gpubox", cpu="EPYC", gpu="H100")
+    for i in range(2):
+        # python, then torch on the CPU, then torch on the GPU (a launch overhead, then flat)
+        values = [2e-4, 2e-2, 2e-5, 2e-4, 3e-5, 3.5e-5]
+        results_tree.add_run("gpubox", commit_hash(i), {ELEMENTWISE: values}, date=commit_date(i))
+    monkeypatch.setenv("TENSORSCOPE_RESULTS_DIR", str(results_tree.root))
+    at = run_page("speedups", {"ssize": "100000"})
+    gpu = next(f for f in charts_of(at) if f["data"] and f["data"][0].get("name") == "torch:cuda vs torch:cpu")
+    assert _values(gpu["data"][0]["y"])[0] == pytest.approx(2e-4 / 3.5e-5)
+
+
+def test_csv_export_keeps_samples_and_defuses_formulas() -> None:
+    import pandas as pd
+
+    from dashboard.app_pages._ui import md, to_csv
+
+    frame = pd.DataFrame({"name": pd.Categorical(["=HYPERLINK(1)", "ok"]), "samples": [[1.0, 2.0], None], "value": [1.5, 2.0]})
+    assert to_csv(frame).decode().splitlines() == ["name,samples,value", "'=HYPERLINK(1),1.0 2.0,1.5", "ok,,2.0"]
+    assert md("[x](javascript:alert(1)) <b>") == "\\[x\\]\\(javascript\\:alert\\(1\\)\\) \\<b\\>"
