@@ -9,7 +9,8 @@ Layout under ``<cache_dir>/<hash of the resolved results_dir>/``:
 * ``final/``         (uncompressed, memory-mapped on read) the finished :class:`~dashboard.data.ResultSet` for one fingerprint of the
   whole tree (every file's key + ordering source): an unchanged tree loads from here alone.
 
-Nothing here is executed or unpickled: the cache is Arrow IPC and JSON only. A cache that cannot be
+Changed result files are parsed by :func:`parse_files`, in worker processes when there are many
+(see :func:`_parse_all`). Nothing here is executed or unpickled: the cache is Arrow IPC and JSON only. A cache that cannot be
 read (other format, corrupted, foreign) is ignored and rebuilt; one that cannot be written is
 skipped silently (loading still works, just not faster next time).
 """

@@ -119,7 +119,7 @@ _HALF_F = _F(0.5)
 _SHIFT_BITS_F = np.int32(0x4B400000)  # bit pattern of _SHIFT_F
 
 
-@register_jitable
+@register_jitable(inline="always")
 def exp_f32(x: Any) -> Any:
     xc = _EXP_HI_F if x > _EXP_HI_F else x  # NaN fails both tests and stays NaN
     xc = _EXP_LO_F if xc < _EXP_LO_F else xc
@@ -273,7 +273,7 @@ _INF = math.inf
 _NAN = math.nan
 
 
-@register_jitable
+@register_jitable(inline="always")
 def exp_f64(x: float) -> float:
     xc = _EXP_HI if x > _EXP_HI else x
     xc = _EXP_LO if xc < _EXP_LO else xc
@@ -310,7 +310,7 @@ _A = tuple(1.0 / (2 * k + 1) for k in range(11))
 _A1, _A2, _A3, _A4, _A5, _A6, _A7, _A8, _A9, _A10 = _A[1:]
 
 
-@register_jitable
+@register_jitable(inline="always")
 def log_f64(x: float) -> float:
     sub = x < _TINY
     xs = x * _TWO54 if sub else x
@@ -344,7 +344,7 @@ def log_f64(x: float) -> float:
     return x if x != x else r
 
 
-@register_jitable
+@register_jitable(inline="always")
 def expm1_f64(x: float) -> float:
     # Taylor: x (1 + x/2 + x^2/6 + ...), |x| < 0.5 -> truncation below 1e-18
     p = _C17 * x + _C16
@@ -384,7 +384,7 @@ _PIO2_3 = 2.02226624871116645580e-21
 SINCOS_LIMIT = 1.0e5  # beyond: the caller recomputes with libm
 
 
-@register_jitable
+@register_jitable(inline="always")
 def _sincos_reduce(x: float) -> tuple[float, Any]:
     z = x * _TWO_OVER_PI + _SHIFT
     n = f64_bits(z) - _SHIFT_BITS
@@ -393,7 +393,7 @@ def _sincos_reduce(x: float) -> tuple[float, Any]:
     return r, n & 3
 
 
-@register_jitable
+@register_jitable(inline="always")
 def _sin_poly(r: float) -> float:
     # sin r = r + r^3 (-1/3! + r^2/5! - ... + r^14/17!); truncation < 1e-19 on |r| <= pi/4
     r2 = r * r
@@ -407,7 +407,7 @@ def _sin_poly(r: float) -> float:
     return r + r * r2 * p
 
 
-@register_jitable
+@register_jitable(inline="always")
 def _cos_poly(r: float) -> float:
     # cos r = 1 - r^2/2 + r^4 (1/4! - r^2/6! + ... - r^14/18!)
     r2 = r * r
@@ -458,7 +458,7 @@ _AT = tuple(1.0 / (2 * k + 1) for k in range(15))
 _T1, _T2, _T3, _T4, _T5, _T6, _T7, _T8, _T9, _T10, _T11, _T12, _T13, _T14 = _AT[1:]
 
 
-@register_jitable
+@register_jitable(inline="always")
 def _atan_pos(a: float) -> float:
     """atan for a >= 0 (inf and NaN included)."""
     inv = a > 1.0
@@ -501,7 +501,7 @@ def acos_f64(x: float) -> float:
     return 2.0 * _atan_pos(math.sqrt((1.0 - x) / (1.0 + x)))
 
 
-@register_jitable
+@register_jitable(inline="always")
 def atan2_f64(y: float, x: float) -> float:
     ax = abs(x)
     ay = abs(y)
@@ -512,9 +512,9 @@ def atan2_f64(y: float, x: float) -> float:
     t = 1.0 if lo == _INF else t
     a = _atan_pos(t)
     a = _PI_2 - a if ay > ax else a
-    a = _PI - a if math.copysign(1.0, x) < 0.0 else a
+    a = _PI - a if f64_bits(x) < 0 else a  # sign bit of x (so -0.0 counts as negative)
     a = math.copysign(a, y)
-    return x + y if (x != x or y != y) else a
+    return x + y if (x != x) | (y != y) else a
 
 
 @register_jitable

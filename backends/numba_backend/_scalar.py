@@ -50,7 +50,7 @@ def _stub(name: str) -> Callable[..., Any]:
 def _float_unary(name: str, f32: Callable[..., Any], f64: Callable[..., Any]) -> Callable[..., Any]:
     stub = _stub(name)
 
-    @overload(stub)
+    @overload(stub, inline="always")
     def _ov(x):
         if _is_float32(x):
             return f32
@@ -199,7 +199,7 @@ LIMIT = M.SINCOS_LIMIT
 
 def _overload_generic(name: str, impl_for: Callable[..., Any]) -> Callable[..., Any]:
     stub = _stub(name)
-    overload(stub)(impl_for)
+    overload(stub, inline="always")(impl_for)
     return stub
 
 

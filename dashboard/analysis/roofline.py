@@ -9,6 +9,8 @@ Public API
     reduction, ordering ops take ``(size,)`` vectors; ``matmul``/``triangular_solve`` two ``n x n``
     matrices; ``cholesky`` one; ``fft``/``ifft`` a ``(size,)`` vector; row-wise fused ops
     ``rows x min(size, 1000)``. Ops whose inputs need more (conv, shape ops...) give ``None``.
+    This copy of the rule is temporary: the size -> input-shapes rule belongs in ``backends/``
+    (next to the cost model it feeds), used by both ``benchmarks/cases.py`` and this function.
 
 ``throughput(table, *, infos=op_infos) -> DataFrame``
     ok ``time`` rows that carry ``param_op``, ``param_size`` and ``param_dtype``, with ``flops``,
