@@ -396,13 +396,13 @@ def _atan2_impl(a, b):
 def _max_impl(a, b):
     if _is_float(a):
         return lambda a, b: a if (a > b or a != a) else b
-    return lambda a, b: a if a > b else b
+    return lambda a, b: max(a, b)
 
 
 def _min_impl(a, b):
     if _is_float(a):
         return lambda a, b: a if (a < b or a != a) else b
-    return lambda a, b: a if a < b else b
+    return lambda a, b: min(a, b)
 
 
 def _shift_impl(left: bool) -> Callable[..., Any]:

@@ -169,3 +169,10 @@ def test_format_value_units() -> None:
 
 def test_ordered_sorts_numbers_numerically() -> None:
     assert charts.ordered(["1000", "10", "abc", "100", "10"]) == ["10", "100", "1000", "abc"]
+
+
+def test_horizontal_bars_for_long_labels() -> None:
+    frame = pd.DataFrame({"label": ["a long benchmark name [size=1000]", "b"], "faster": [2.0, 0.5], "machine": ["m1", "m1"]})
+    fig = charts.bar_figure(frame, x="label", y="faster", colour="machine", horizontal=True)
+    assert fig.data[0].orientation == "h" and list(fig.data[0].x) == [2.0, 0.5]
+    assert fig.layout.shapes[0].x0 == 1.0
