@@ -312,7 +312,7 @@ def curves_figure(
         return empty_figure("No numeric sizes to draw for this selection")
     fig = _base(title)
     for i, (name, group) in enumerate(data.groupby(series, sort=True)):
-        group = group.groupby(x, as_index=False)[y].median().sort_values(x)
+        group = group.groupby(x, as_index=False)[y].median().sort_values(by=x)  # type: ignore[call-overload]  # a DataFrame here; pandas-stubs types it as Series
         fig.add_trace(
             go.Scatter(
                 x=group[x],
@@ -351,7 +351,7 @@ def crossover_points(frame: pd.DataFrame, *, x: str = "size", y: str = "value", 
     data[x] = pd.to_numeric(data[x], errors="coerce")
     data[y] = pd.to_numeric(data[y], errors="coerce")
     data = data[(data[x] > 0) & (data[y] > 0)].dropna()
-    curves = {name: g.groupby(x)[y].median().sort_index() for name, g in data.groupby(series, sort=True)}
+    curves = {str(name): g.groupby(x)[y].median().sort_index() for name, g in data.groupby(series, sort=True)}
     rows: list[dict[str, Any]] = []
     names = sorted(curves)
     for i, a in enumerate(names):
@@ -387,13 +387,17 @@ def bar_figure(
     title: str = "",
     error_low: str | None = None,
     error_high: str | None = None,
+    horizontal: bool = False,
 ) -> go.Figure:
     """Grouped bars of ``y`` per ``x`` (and per ``colour``), with a dashed ``reference`` line.
 
     ``error_low`` / ``error_high`` name columns with the bounds of an interval around ``y``.
+    ``horizontal`` lays the categories down the side (for many or long labels).
     """
     if frame.empty:
         return empty_figure("Nothing to compare for this selection")
+    if horizontal:
+        return _horizontal_bars(frame, x=x, y=y, colour=colour, log_y=log_y, reference=reference, y_title=y_title, title=title)
     fig = _base(title)
     groups = frame.groupby(colour, sort=True) if colour else [("", frame)]
     for i, (name, group) in enumerate(groups):
@@ -420,6 +424,32 @@ def bar_figure(
     fig.update_layout(barmode="group", showlegend=bool(colour))
     fig.update_xaxes(type="category")
     fig.update_yaxes(title=inert(y_title or y), type="log" if log_y else "linear")
+    return fig
+
+
+def _horizontal_bars(
+    frame: pd.DataFrame, *, x: str, y: str, colour: str | None, log_y: bool, reference: float | None, y_title: str, title: str
+) -> go.Figure:
+    n_categories = frame[x].nunique()
+    n_groups = frame[colour].nunique() if colour else 1
+    fig = _base(title, height=min(4000, max(300, 16 * n_categories * max(1, n_groups) + 140)))
+    groups = frame.groupby(colour, sort=True) if colour else [("", frame)]
+    for i, (name, group) in enumerate(groups):
+        fig.add_trace(
+            go.Bar(
+                y=_inert_list(group[x]),
+                x=group[y],
+                orientation="h",
+                name=inert(name) if colour else inert(y_title or y),
+                marker={"color": COLOURS[i % len(COLOURS)]},
+                hovertemplate="%{y}<br>%{x:.4g}<extra></extra>",
+            )
+        )
+    if reference is not None:
+        fig.add_vline(x=reference, line={"dash": "dash", "color": "grey"})
+    fig.update_layout(barmode="group", showlegend=bool(colour))
+    fig.update_yaxes(type="category", autorange="reversed", automargin=True)
+    fig.update_xaxes(title=inert(y_title or y), type="log" if log_y else "linear", side="top")
     return fig
 
 

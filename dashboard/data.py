@@ -1032,11 +1032,11 @@ def _derive(
         cat = pd.Categorical(values)
         return pd.Categorical.from_codes(cat.codes[inverse], categories=cat.categories)
 
-    bench = pd.Categorical.from_codes(bench_codes, categories=bench_names) if bench_names else pd.Categorical([])
+    bench = pd.Categorical.from_codes(bench_codes, categories=pd.Index(bench_names)) if bench_names else pd.Categorical([])
     version_col = raw.column("version").combine_chunks()
     vnames = [str(x) for x in version_col.dictionary.to_pylist()]
     vcodes = version_col.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-    version = pd.Categorical.from_codes(vcodes, categories=vnames)
+    version = pd.Categorical.from_codes(vcodes, categories=pd.Index(vnames))
     # current_version: per (benchmark, version) pair, then broadcast (no per-row Python work)
     current_versions = [(benchmarks.get(name) or {}).get("version") for name in bench_names]
     pair = bench_codes * (len(vnames) + 1) + (vcodes + 1)
@@ -1069,7 +1069,7 @@ def _derive(
     for col in ("value", "ci_99_a", "ci_99_b", "q_25", "q_75", "number", "repeat"):
         frame[col] = raw.column(col).to_numpy()
     frame["samples"] = pd.Series(pd.arrays.ArrowExtensionArray(raw.column("samples").cast(pa.list_(pa.float64()))))
-    frame["status"] = pd.Categorical.from_codes(raw.column("status").to_numpy().astype(np.int64), categories=list(STATUSES))
+    frame["status"] = pd.Categorical.from_codes(raw.column("status").to_numpy().astype(np.int64), categories=pd.Index(list(STATUSES)))
     frame["version"] = version
     frame["current_version"] = current
 

@@ -11,6 +11,7 @@ import argparse
 import json
 import math
 import sys
+from collections.abc import Hashable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,7 @@ def _fmt_value(v: float, unit: str) -> str:
     return f"{v:.4g} {unit}".rstrip()
 
 
-def _table(rows: list[dict[str, Any]], title: str) -> str:
+def _table(rows: Sequence[Mapping[Hashable, Any]], title: str) -> str:
     if not rows:
         return f"{title}: none\n"
     head = ["factor", "before", "after", "commits", "conf", "machine", "benchmark"]

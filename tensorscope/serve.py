@@ -8,6 +8,7 @@ this command line and reach the app as script arguments, never from the page.
 from __future__ import annotations
 
 import argparse
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -90,7 +91,22 @@ def main(args: argparse.Namespace) -> int:
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"tensorscope dashboard: binding {args.host}: anyone who can reach it can read these results.", file=sys.stderr)
     print(f"tensorscope dashboard: http://{args.host}:{args.port}  (results: {results.resolve()})", flush=True)
+    proc = subprocess.Popen(streamlit_command(args))
+
+    def stop(signum: int, _frame: object) -> None:
+        proc.send_signal(signum)  # the server goes down with this command, never orphaned
+
+    previous = signal.signal(signal.SIGTERM, stop)
     try:
-        return subprocess.call(streamlit_command(args))
+        return proc.wait()
     except KeyboardInterrupt:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
         return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if proc.poll() is None:
+            proc.terminate()

@@ -126,7 +126,7 @@ def roofs(table: pd.DataFrame) -> pd.DataFrame:
             dtype = str(getattr(r, "param_dtype", "") or "")
             key = f"{prefix}peak_gflops_{dtype}" if dtype and dtype != "nan" else f"{prefix}peak_gflops"
         row = rows.setdefault(str(r.machine), {"machine": str(r.machine)})
-        row[key] = max(float(r.value), row.get(key, 0.0))
+        row[key] = max(float(r.value), row.get(key, 0.0))  # type: ignore[arg-type]  # itertuples cells are untyped in pandas-stubs
     return pd.DataFrame(list(rows.values()))
 
 

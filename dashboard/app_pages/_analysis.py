@@ -8,6 +8,7 @@ is shown), so a page can say so instead of failing.
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 import pandas as pd
@@ -57,7 +58,7 @@ def op_label(rows: pd.DataFrame) -> pd.Series:
 # Regressions
 
 
-def change_id(row: pd.Series | dict[str, object]) -> str:
+def change_id(row: pd.Series | Mapping[Hashable, object]) -> str:
     """A stable name for one detected change: its series and the first commit at the new level."""
     return f"{row['series']}@{str(row['commit_after'])[:8]}"
 

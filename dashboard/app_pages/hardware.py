@@ -48,7 +48,9 @@ if _ui.require_results():
         top = per.sort_values("faster", key=lambda r: np.abs(np.log(r.clip(lower=1e-12))), ascending=False).head(60)
         st.caption(f"The {len(top)} largest differences of {len(per)} (all in the table below).")
         _ui.chart(
-            charts.bar_figure(top, x="label", y="faster", colour="machine", log_y=log_y, y_title=f"x faster than {reference}"),
+            charts.bar_figure(
+                top, x="label", y="faster", colour="machine", log_y=log_y, y_title=f"x faster than {reference}", horizontal=True
+            ),
             key="hardware_per_benchmark",
         )
         cols = [
