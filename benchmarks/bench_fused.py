@@ -16,7 +16,7 @@ GROUP_OPS = ELEMENT_OPS + LAYER_OPS
 class Fused(OpBenchmark):
     """Row-wise normalisations and gelu over rows of up to 1000 elements."""
 
-    params = (BACKENDS, PROFILE.select(ELEMENT_OPS), PROFILE.element_sizes, PROFILE.float_dtypes)
+    params = (BACKENDS, PROFILE.select(ELEMENT_OPS), PROFILE.element_sizes, PROFILE.compute_dtypes)
 
     def time_op(self, backend: str, op: str, size: int, dtype: str) -> None:
         self.sync(self.run())
@@ -25,7 +25,7 @@ class Fused(OpBenchmark):
 class FusedLayers(OpBenchmark):
     """Dense layers: relu(x @ w + b) and two of them."""
 
-    params = (BACKENDS, PROFILE.select(LAYER_OPS), PROFILE.matrix_sizes, PROFILE.float_dtypes)
+    params = (BACKENDS, PROFILE.select(LAYER_OPS), PROFILE.matrix_sizes, PROFILE.compute_dtypes)
 
     def time_op(self, backend: str, op: str, size: int, dtype: str) -> None:
         self.sync(self.run())
@@ -36,7 +36,7 @@ if ACCURACY_OPS := PROFILE.select_extra(GROUP_OPS):
     class FusedAccuracy(OpAccuracy):
         """Max relative error of fused workloads against NumPy float64."""
 
-        params = (BACKENDS, ACCURACY_OPS, PROFILE.float_dtypes)
+        params = (BACKENDS, ACCURACY_OPS, PROFILE.accuracy_dtypes)
 
         def track_max_rel_error(self, backend: str, op: str, dtype: str) -> float:
             return self.error

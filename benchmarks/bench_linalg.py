@@ -10,7 +10,7 @@ GROUP_OPS = ("matmul", "conv", "cholesky", "triangular_solve")
 class Linalg(OpBenchmark):
     """matmul (n x n @ n x n), conv (1x16xn/4xn/4 with 16x16x3x3), cholesky and triangular_solve (n x n)."""
 
-    params = (BACKENDS, PROFILE.select(GROUP_OPS), PROFILE.matrix_sizes, PROFILE.float_dtypes)
+    params = (BACKENDS, PROFILE.select(GROUP_OPS), PROFILE.matrix_sizes, PROFILE.compute_dtypes)
 
     def time_op(self, backend: str, op: str, size: int, dtype: str) -> None:
         self.sync(self.run())
@@ -21,7 +21,7 @@ if ACCURACY_OPS := PROFILE.select_extra(GROUP_OPS):
     class LinalgAccuracy(OpAccuracy):
         """Max relative error of linear algebra against NumPy float64 (128 x 128)."""
 
-        params = (BACKENDS, ACCURACY_OPS, PROFILE.float_dtypes)
+        params = (BACKENDS, ACCURACY_OPS, PROFILE.accuracy_dtypes)
 
         def track_max_rel_error(self, backend: str, op: str, dtype: str) -> float:
             return self.error

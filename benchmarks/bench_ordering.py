@@ -21,7 +21,7 @@ if ACCURACY_OPS := PROFILE.select_extra(GROUP_OPS):
     class OrderingAccuracy(OpAccuracy):
         """Ordering ops are exact: any value other than 0 is a wrong order."""
 
-        params = (BACKENDS, ACCURACY_OPS, PROFILE.float_dtypes)
+        params = (BACKENDS, ACCURACY_OPS, PROFILE.accuracy_dtypes)
 
         def track_max_rel_error(self, backend: str, op: str, dtype: str) -> float:
             return self.error

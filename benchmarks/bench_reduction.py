@@ -21,7 +21,7 @@ if ACCURACY_OPS := PROFILE.select_extra(GROUP_OPS):
     class ReductionAccuracy(OpAccuracy):
         """Max relative error of reductions against NumPy float64 (accumulation order shows)."""
 
-        params = (BACKENDS, ACCURACY_OPS, PROFILE.float_dtypes)
+        params = (BACKENDS, ACCURACY_OPS, PROFILE.accuracy_dtypes)
 
         def track_max_rel_error(self, backend: str, op: str, dtype: str) -> float:
             return self.error

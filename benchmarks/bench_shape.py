@@ -40,7 +40,7 @@ if ACCURACY_OPS := PROFILE.select_extra(("scatter_add", "astype")):
     class ShapeAccuracy(OpAccuracy):
         """Max relative error of the shape ops that compute (scatter_add, astype)."""
 
-        params = (BACKENDS, ACCURACY_OPS, PROFILE.float_dtypes)
+        params = (BACKENDS, ACCURACY_OPS, PROFILE.accuracy_dtypes)
 
         def track_max_rel_error(self, backend: str, op: str, dtype: str) -> float:
             return self.error

@@ -58,7 +58,7 @@ if ACCURACY_OPS := PROFILE.select_extra(FLOAT_OPS):
     class UnaryAccuracy(OpAccuracy):
         """Max relative error of float unary ops against NumPy float64."""
 
-        params = (BACKENDS, ACCURACY_OPS, PROFILE.float_dtypes)
+        params = (BACKENDS, ACCURACY_OPS, PROFILE.accuracy_dtypes)
 
         def track_max_rel_error(self, backend: str, op: str, dtype: str) -> float:
             return self.error

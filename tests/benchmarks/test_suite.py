@@ -183,9 +183,56 @@ def test_relative_error() -> None:
     assert common.relative_error(np.array([1, 2]), np.array([1, 3])) == math.inf
 
 
+def test_relative_error_of_all_finite_arrays() -> None:
+    ref = np.array([1.0, -2.0, 4.0])
+    assert common.relative_error(np.array([1.0, -2.002, 4.0]), ref) == pytest.approx(1e-3)
+    assert common.relative_error(np.array([1.0, np.nan, 4.0]), ref) == math.inf
+    assert common.relative_error(np.array([1.0, -np.inf, 4.0]), ref) == math.inf
+    # an all-zero reference is judged on the absolute difference
+    assert common.relative_error(np.array([0.0, 1e-5]), np.zeros(2)) == pytest.approx(1e-5)
+    assert common.relative_error(np.zeros(2, dtype=np.float32), np.zeros(2)) == 0.0
+
+
+class _WrongLastRowSoftmax(NumpyBackend):
+    name = "wrong-last-row-softmax"
+
+    def softmax(self, x: np.ndarray, axis: int = -1) -> np.ndarray:
+        out = super().softmax(x, axis).copy()
+        out[-1] *= np.asarray(1.01, dtype=out.dtype)
+        return out
+
+
+def test_row_wise_check_samples_rows_and_still_sees_the_last_one() -> None:
+    from benchmarks.bench_fused import Fused
+
+    backends.register("wronglastrow", _WrongLastRowSoftmax)
+    try:
+        Fused().setup("numpy", "softmax", 1_000_000, "float32")  # sampled rows pass
+        with pytest.raises(common.WrongResult, match="softmax"):
+            Fused().setup("wronglastrow", "softmax", 1_000_000, "float32")
+    finally:
+        from backends import _registry
+
+        _registry._entries.pop("wronglastrow", None)
+        _registry._reset_for_tests()
+
+
+def test_preload_imports_the_same_frameworks_whatever_backends_a_commit_has() -> None:
+    # an old commit's registry knows only numpy: the fork server's baseline must not shrink
+    code = (
+        "import sys, backends; backends.available = lambda: ['numpy']; "
+        "from benchmarks import common; common._preload_frameworks(); "
+        "import importlib.util as u; "
+        "print(all(m in sys.modules for m in common.PRELOAD_MODULES if u.find_spec(m.partition('.')[0])))"
+    )
+    out = _run(code, TENSORSCOPE_PROFILE="quick", TENSORSCOPE_PRELOAD="1")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "True"
+
+
 def _run(code: str, **env: str) -> subprocess.CompletedProcess[str]:
     full = {k: v for k, v in os.environ.items() if k not in ("NPY_DISABLE_CPU_FEATURES", "TENSORSCOPE_SIMD")}
-    full.update(PYTHONPATH=str(ROOT), TENSORSCOPE_PRELOAD="0", **env)
+    full.update({"PYTHONPATH": str(ROOT), "TENSORSCOPE_PRELOAD": "0", **env})
     return subprocess.run([sys.executable, "-c", code], env=full, capture_output=True, text=True, cwd=ROOT)
 
 
