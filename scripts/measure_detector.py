@@ -15,7 +15,7 @@ Each synthetic commit's value and 99% CI are computed from its samples with asv'
 statistics (``asv_runner.statistics.compute_stats``), so both detectors see what asv would store.
 
     .venv/bin/python scripts/measure_detector.py [--noise-from DIR ... | --noise-cv 0.03 [--samples 10]]
-        [--between-ratio R] [--series 400] [--commits 40] [--seed 1]
+        [--profile full] [--between-ratio R] [--series 400] [--commits 40] [--seed 1]
 
 Default noise source: the repo's ``results/`` when it holds runs, else the shared sets
 (``../shared/asv-results/{own-example-tinypkg,numpy-bench}/results``).
@@ -63,9 +63,17 @@ class Noise:
         return math.hypot(self.sigma_between, 1.2533 * self.sigma_within / math.sqrt(self.n_samples))
 
 
-def _series_noise(root: Path) -> list[Noise]:
-    t = load_results(root).results
+def _series_noise(root: Path, profile: str | None = None) -> list[Noise]:
+    rs = load_results(root)
+    t = rs.results
     t = t[(t.status == "ok") & (t.type == "time") & (t.value > 0)]
+    if profile is not None:
+        # only the runs our provenance says that profile produced (others are another noise)
+        column = "env.TENSORSCOPE_PROFILE"
+        prov = rs.provenance
+        runs = prov[prov[column] == profile] if column in prov.columns else prov.iloc[0:0]
+        keys = set(zip(runs["machine"], runs["commit"], runs["env"], strict=True))
+        t = t[[k in keys for k in zip(t["machine"], t["commit"], t["env"], strict=True)]]
     out: list[Noise] = []
     for _, g in t.groupby(["series", "version_segment"], observed=True, sort=False):
         g = g.sort_values("commit_order")
@@ -108,13 +116,15 @@ def _between_ratio(rows: list[Noise]) -> float:
     return float(np.median(r)) if r else math.nan
 
 
-def real_noise(sets: list[Path], between_ratio: float | None = None, rows: list[Noise] | None = None) -> tuple[list[Noise], str]:
+def real_noise(
+    sets: list[Path], between_ratio: float | None = None, rows: list[Noise] | None = None, ratio_source: str = "--between-ratio"
+) -> tuple[list[Noise], str]:
     """Noise rows of every timed series of ``sets`` (or ``rows``), between-run sigma filled in; and how it was."""
     rows = rows if rows is not None else [r for root in sets for r in _series_noise(root)]
     missing = [r for r in rows if r.sigma_between != r.sigma_between]
     how = f"between-run spread measured on {len(rows) - len(missing)} of {len(rows)} series"
     if missing:
-        ratio, source = (between_ratio, "--between-ratio") if between_ratio is not None else (_between_ratio(rows), "the same results")
+        ratio, source = (between_ratio, ratio_source) if between_ratio is not None else (_between_ratio(rows), "the same results")
         if ratio != ratio:
             shared = [SHARED / s / "results" for s in DEFAULT_SETS if (SHARED / s / "results").is_dir()]
             ratio, source = _between_ratio([r for root in shared for r in _series_noise(root)]), "the shared sets"
@@ -185,6 +195,12 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="between-run sigma / spread of a run's median, for series whose history cannot tell (default: measured)",
     )
+    ap.add_argument(
+        "--profile",
+        default=None,
+        help="model the within-run noise on the runs of this tensorscope profile only (e.g. full); "
+        "the between-run ratio then comes from all runs of the same directories",
+    )
     args = ap.parse_args(argv)
     if args.noise_cv is not None:
         sets: list[Path] = []
@@ -195,7 +211,19 @@ def main(argv: list[str] | None = None) -> int:
         if not sets:
             print("no results directory found for the noise model", file=sys.stderr)
             return 2
-        noise, how = real_noise(sets, args.between_ratio)
+        if args.profile is None:
+            noise, how = real_noise(sets, args.between_ratio)
+        else:
+            ratio = args.between_ratio
+            if ratio is None:
+                ratio = _between_ratio([r for root in sets for r in _series_noise(root)])
+            rows = [r for root in sets for r in _series_noise(root, args.profile)]
+            if not rows:
+                print(f"no runs of profile {args.profile!r} (by their provenance) in {', '.join(map(str, sets))}", file=sys.stderr)
+                return 2
+            source = "--between-ratio" if args.between_ratio is not None else "all runs of the same results"
+            noise, how = real_noise([], None if ratio != ratio else ratio, rows, source)
+            how += f" (within-run noise from the {args.profile!r} profile's runs only)"
         print(f"noise model: {len(noise)} real timed series from {', '.join(str(p) for p in sets)}")
     print(f"  {how}")
     sw = np.array([r.sigma_within for r in noise])
