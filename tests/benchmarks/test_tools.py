@@ -92,3 +92,18 @@ def test_cv_report_reads_samples_and_profiles(tmp_path: Path) -> None:
     assert list(summary) == ["quick"]
     assert summary["quick"]["cells"] == 2
     assert summary["quick"]["median_cv"] == pytest.approx(0.05, rel=1e-6)
+
+
+def test_cv_report_splits_by_a_named_parameter(tmp_path: Path) -> None:
+    machine = tmp_path / "box"
+    (machine / "provenance").mkdir(parents=True)
+    (machine / "machine.json").write_text(json.dumps({"machine": "box", "version": 1}))
+    data = _result_file([[1.0, 1.1, 0.9], [2.0, 2.0, 2.0]])
+    data["results"]["m.C.time_op"][data["result_columns"].index("params")] = [["'a'", "'b'"]]
+    (machine / "cccccccc-env.json").write_text(json.dumps(data))
+    (machine / "provenance" / f"{'c' * 40}-env.json").write_text(json.dumps({"env": {"TENSORSCOPE_PROFILE": "full"}}))
+    (tmp_path / "benchmarks.json").write_text(json.dumps({"m.C.time_op": {"param_names": ["backend"]}, "version": 2}))
+    summary = cv_report.report(tmp_path, by="backend")
+    assert set(summary) == {"full backend=a", "full backend=b"}
+    assert summary["full backend=a"]["median_cv"] == pytest.approx(0.1, rel=1e-6)
+    assert summary["full backend=b"]["median_cv"] == 0.0
