@@ -39,7 +39,7 @@ import pandas as pd
 
 __all__ = ["efficiency", "is_gpu_backend", "op_infos", "roofs", "throughput"]
 
-_ROWWISE = {"softmax", "logsumexp", "gelu", "layer_norm"}
+_ROWWISE = {"softmax", "logsumexp", "layer_norm"}
 _MATRIX2 = {"matmul", "triangular_solve"}
 
 
@@ -65,8 +65,9 @@ def op_infos(op: str, size: Any, dtype: str) -> list[Any] | None:
         return [TensorInfo((n, n), dtype)]
     if op in _ROWWISE:
         cols = min(n, 1000)
-        return [TensorInfo((max(n // cols, 1), cols), dtype)]
-    if spec.group in ("unary", "binary", "reduction", "ordering", "fft") and spec.arity in (1, 2):
+        x = TensorInfo((max(n // cols, 1), cols), dtype)
+        return [x, TensorInfo((cols,), dtype), TensorInfo((cols,), dtype)] if op == "layer_norm" else [x]
+    if op == "gelu" or (spec.group in ("unary", "binary", "reduction", "ordering", "fft") and spec.arity in (1, 2)):
         return [TensorInfo((n,), dtype)] * spec.arity
     return None
 

@@ -283,3 +283,26 @@ def test_asv_check_passes(tmp_path: Path) -> None:
     )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "No problems found" in out.stdout
+
+
+def test_roofline_shapes_match_the_inputs_the_suite_builds() -> None:
+    # the dashboard's roofline cannot import the suite (it is not installed with the
+    # package, and older commits' backends lack any shared helper), so it restates the
+    # size -> shape rule for the ops it places; here the two are held equal
+    from dashboard.analysis.roofline import op_infos
+
+    checked = 0
+    for op in backends.OPS:
+        size = {"elements": 10_000, "matrix": 64, "fft": 1024}[cases.SIZE_KIND[op]]
+        dtype = "complex64" if "complex64" in _dtypes_of(op) and "float32" not in _dtypes_of(op) else "float32"
+        infos = op_infos(op, str(size), dtype)
+        if infos is None:
+            continue
+        case = cases.make_case(op, size, dtype)
+        assert [i.shape for i in infos] == [a.shape for a in case.arrays()], op
+        checked += 1
+    assert checked >= 40  # the roofline places most ops
+
+
+def _dtypes_of(op: str) -> tuple[str, ...]:
+    return tuple(backends.OPS[op].dtypes)
