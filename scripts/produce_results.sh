@@ -3,34 +3,38 @@
 # machine (nothing else running: the timings are the product), from a clean checkout
 # of main, then commit results/.
 #
-#   1. quick profile, SIMD on, over the last N commits of main (default 10);
-#   2. full profile at HEAD, SIMD on and SIMD off (the ablation), in one asv run.
+#   1. quick profile, SIMD on, over the last N commits of main (default 10), or over the
+#      commits listed in a file (--hashfile FILE: one hash per line);
+#   2. quick profile, SIMD off, at HEAD (the ablation);
+#   3. full profile, SIMD on, at HEAD.
 #
 # Order matters: asv keeps one results/benchmarks.json describing the last suite it
 # discovered, and the quick grid is a subset of the full one, so the full run comes
 # last. A later quick run at HEAD would replace HEAD's full results.
 #
 # Usage:
-#   scripts/produce_results.sh [--machine NAME] [--commits N] [--existing] [--only quick|full]
+#   scripts/produce_results.sh [--machine NAME] [--commits N | --hashfile FILE] [--existing] [--only quick|full]
 #
 #   --existing   benchmark this checkout's .venv instead of building one virtualenv per
 #                commit (machines without registry access; quick then covers HEAD only)
 #
 # Estimated duration on the 2-core reference machine (quiet): environment builds
-# ~5 min the first time (one per commit after that: ~30 s each), quick ~3 min per
-# commit, full ~20 min per SIMD setting: about 1 h 20 min in all for 10 commits.
+# ~5 min the first time (one install per commit after that: ~30 s each), quick at most
+# 3 min per commit, full at most 20 min: about 1 h in all for 10 commits.
 # The CV of the timings (target: median <= 3 % for full) is printed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 MACHINE="$(hostname)"
 COMMITS=10
+HASHFILE=""
 EXISTING=()
 ONLY=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --machine) MACHINE="$2"; shift 2 ;;
         --commits) COMMITS="$2"; shift 2 ;;
+        --hashfile) HASHFILE="$(realpath "$2")"; shift 2 ;;
         --existing) EXISTING=(--existing); shift ;;
         --only) ONLY="$2"; shift 2 ;;
         *) echo "unknown option: $1" >&2; exit 2 ;;
@@ -50,16 +54,24 @@ if [ "$ONLY" != "full" ]; then
     if [ ${#EXISTING[@]} -gt 0 ]; then
         "${TS[@]}" "${EXISTING[@]}" --profile quick --simd on
     else
-        "${TS[@]}" --profile quick --simd on "HEAD~${COMMITS}..HEAD"
+        RANGE="HEAD~${COMMITS}..HEAD"
+        [ -n "$HASHFILE" ] && RANGE="HASHFILE:$HASHFILE"
+        "${TS[@]}" --profile quick --simd on "$RANGE"
+    fi
+    echo "[$(stamp)] quick profile, SIMD off, at HEAD (the ablation)"
+    if [ ${#EXISTING[@]} -gt 0 ]; then
+        "${TS[@]}" "${EXISTING[@]}" --profile quick --simd off
+    else
+        "${TS[@]}" --profile quick --simd off "HEAD^!"
     fi
 fi
 
 if [ "$ONLY" != "quick" ]; then
-    echo "[$(stamp)] full profile at HEAD, SIMD on and off"
+    echo "[$(stamp)] full profile at HEAD, SIMD on"
     if [ ${#EXISTING[@]} -gt 0 ]; then
-        "${TS[@]}" "${EXISTING[@]}" --profile full --simd both
+        "${TS[@]}" "${EXISTING[@]}" --profile full --simd on
     else
-        "${TS[@]}" --profile full --simd both "HEAD^!"
+        "${TS[@]}" --profile full --simd on "HEAD^!"
     fi
 fi
 
