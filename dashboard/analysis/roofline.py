@@ -63,6 +63,12 @@ def op_infos(op: str, size: Any, dtype: str) -> list[Any] | None:
         return [TensorInfo((n, n), dtype), TensorInfo((n, n), dtype)]
     if op == "cholesky":
         return [TensorInfo((n, n), dtype)]
+    if op in ("dense", "mlp_forward"):  # x @ w + b (and a second layer)
+        layer = [TensorInfo((n, n), dtype), TensorInfo((n,), dtype)]
+        return [TensorInfo((n, n), dtype), *layer, *(layer if op == "mlp_forward" else [])]
+    if op == "conv":  # 16 -> 16 channels, 3x3 kernel, on an (n/4)^2 image
+        side = max(n // 4, 8)
+        return [TensorInfo((1, 16, side, side), dtype), TensorInfo((16, 16, 3, 3), dtype)]
     if op in _ROWWISE:
         cols = min(n, 1000)
         x = TensorInfo((max(n // cols, 1), cols), dtype)
