@@ -8,7 +8,7 @@ Public API
     the rule in ``benchmarks/cases.py`` (the dashboard never imports benchmarks/): element-wise,
     reduction, ordering ops take ``(size,)`` vectors; ``matmul``/``triangular_solve`` two ``n x n``
     matrices; ``cholesky`` one; ``fft``/``ifft`` a ``(size,)`` vector; row-wise fused ops
-    ``rows x min(size, 1000)``. Ops whose inputs need more (conv, shape ops...) give ``None``.
+    ``rows x min(size, 1000)``. Ops whose inputs need more (shape ops, windows...) give ``None``.
     This copy of the rule is temporary: the size -> input-shapes rule belongs in ``backends/``
     (next to the cost model it feeds), used by both ``benchmarks/cases.py`` and this function.
 

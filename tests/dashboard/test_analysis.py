@@ -83,7 +83,7 @@ def test_roofline(results_tree: ResultsTree) -> None:
     infos = op_infos("add", "1000", "float64")
     assert infos is not None and [i.shape for i in infos] == [(1000,), (1000,)]
     assert [i.shape for i in op_infos("matmul", "64", "float32") or []] == [(64, 64), (64, 64)]
-    assert op_infos("conv", "64", "float32") is None
+    assert op_infos("reshape", "64", "float32") is None  # inputs beyond this mapping: no point
     tp = throughput(t)
     row = tp[(tp.machine == "fast") & (tp.param_backend == "numpy") & (tp.param_size == "10000") & tp.env.str.endswith("SIMDon")].iloc[0]
     assert row.flops == 10000 and row.bytes == 3 * 8 * 10000
