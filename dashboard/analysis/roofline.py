@@ -9,8 +9,10 @@ Public API
     reduction, ordering ops take ``(size,)`` vectors; ``matmul``/``triangular_solve`` two ``n x n``
     matrices; ``cholesky`` one; ``fft``/``ifft`` a ``(size,)`` vector; row-wise fused ops
     ``rows x min(size, 1000)``. Ops whose inputs need more (shape ops, windows...) give ``None``.
-    This copy of the rule is temporary: the size -> input-shapes rule belongs in ``backends/``
-    (next to the cost model it feeds), used by both ``benchmarks/cases.py`` and this function.
+    Why a copy: the suite benchmarks older commits' ``backends`` too, so it cannot rely on a
+    helper that only newer commits have, and the dashboard cannot import the (uninstalled,
+    side-effecting) suite. ``tests/benchmarks/test_suite.py`` holds the two rules equal for
+    every op placed here.
 
 ``throughput(table, *, infos=op_infos) -> DataFrame``
     ok ``time`` rows that carry ``param_op``, ``param_size`` and ``param_dtype``, with ``flops``,
