@@ -41,8 +41,9 @@ def sidebar() -> None:
     """Shared filters (bound to the URL) and where the data comes from."""
     cfg = state.config()
     with st.sidebar:
-        st.caption("Results directory")
-        st.code(str(cfg.results_dir), language=None, wrap_lines=True)
+        # inline code, not st.code: a code block makes every new browser fetch and compile
+        # Streamlit's 1.5 MB syntax highlighter before anything below it renders
+        st.caption(f"Results directory: `{_ui.code(cfg.results_dir)}`")
         try:
             summary = state.summary()
         except Exception as exc:  # the data layer failing must not take the app down

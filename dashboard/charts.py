@@ -514,26 +514,46 @@ def roofline_figure(
 # Overview
 
 
-def status_figure(counts: Mapping[str, int] | pd.Series) -> go.Figure:
-    """Horizontal bar of ok / skipped / failed result counts."""
+STATUS_COLOURS = {"ok": IMPROVEMENT_COLOUR, "skipped": "#bab0ac", "failed": REGRESSION_COLOUR}
+
+
+def status_html(counts: Mapping[str, int] | pd.Series) -> str:
+    """ok / skipped / failed result counts as one stacked bar with a legend, in plain HTML.
+
+    The Overview shows this instead of a plotly figure: it is the only chart there, and
+    drawing it with plotly would make every new visitor's browser fetch and compile
+    plotly.js (4.6 MB, about a second of main-thread time) before the first page is up.
+    Labels are escaped; the HTML has no script and no links (st.html also sanitises it).
+    """
     order = ["ok", "skipped", "failed"]
-    colours = {"ok": IMPROVEMENT_COLOUR, "skipped": "#bab0ac", "failed": REGRESSION_COLOUR}
-    items = [(k, int(counts.get(k, 0))) for k in order] + [(k, int(v)) for k, v in dict(counts).items() if k not in order]
-    fig = _base(height=200)
-    fig.add_trace(
-        go.Bar(
-            x=[v for _, v in items],
-            y=[inert(k) for k, _ in items],
-            orientation="h",
-            marker={"color": [colours.get(k, COLOURS[0]) for k, _ in items]},
-            text=[f"{v:,}" for _, v in items],
-            textposition="auto",
-            hovertemplate="%{y}: %{x:,}<extra></extra>",
-        )
+    items = [(k, int(counts.get(k, 0))) for k in order] + [(str(k), int(v)) for k, v in dict(counts).items() if k not in order]
+    total = sum(v for _, v in items)
+    colour = {k: STATUS_COLOURS.get(k, COLOURS[i % len(COLOURS)]) for i, (k, _) in enumerate(items)}
+
+    def share(value: int) -> str:
+        if not total or not value:
+            return "0%"
+        return f"{100 * value / total:.1f}%" if 1000 * value >= total else "&lt;0.1%"
+
+    segments = "".join(
+        f'<div title="{inert(k)}: {v:,} ({share(v)})" style="flex:{v} 1 0;min-width:3px;background:{colour[k]}"></div>'
+        for k, v in items
+        if v > 0
     )
-    fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(title="results")
-    return fig
+    if not segments:
+        segments = '<div style="flex:1;background:#eee"></div>'
+    legend = "".join(
+        f'<span style="white-space:nowrap"><span style="display:inline-block;width:0.8em;height:0.8em;'
+        f'margin-right:0.3em;border-radius:2px;background:{colour[k]}"></span>{inert(k)} <b>{v:,}</b> ({share(v)})</span>'
+        for k, v in items
+    )
+    summary = "; ".join(f"{inert(k)} {v:,}" for k, v in items)
+    return (
+        f'<div class="ts-status" role="img" aria-label="Result status: {summary}">'
+        f'<div style="display:flex;gap:2px;height:1.8em;border-radius:4px;overflow:hidden">{segments}</div>'
+        f'<div style="display:flex;flex-wrap:wrap;gap:0.4em 1.2em;margin-top:0.5em;font-size:0.9rem">{legend}</div>'
+        "</div>"
+    )
 
 
 def changes_figure(changes: pd.DataFrame, *, title: str = "") -> go.Figure:

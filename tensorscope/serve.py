@@ -67,6 +67,11 @@ def streamlit_command(args: argparse.Namespace) -> list[str]:
         "false",
         "--client.toolbarMode",
         "viewer",
+        # no watching of the app's source files: each new session would otherwise walk
+        # sys.modules after every run to register watchers (server time per session, for
+        # an edit-and-reload workflow that serving results does not need)
+        "--server.fileWatcherType",
+        "none",
         "--browser.serverAddress",
         str(args.host),
         "--",

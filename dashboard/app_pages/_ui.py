@@ -31,6 +31,20 @@ def md(text: object) -> str:
     return _MD_LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), _MD_SPECIAL.sub(r"\\\1", flat))
 
 
+def code(text: object) -> str:
+    """The inside of an inline code span showing ``text`` literally: use as f"`{code(x)}`".
+
+    Markdown acts on nothing inside a code span but a backtick, so backticks in ``text``
+    get a longer fence around them (CommonMark's rule) and line breaks become spaces.
+    """
+    flat = " ".join(str(text).split())
+    if "`" not in flat:
+        return flat
+    longest = max(len(run) for run in re.findall(r"`+", flat))
+    fence = "`" * longest  # plus the caller's own backtick: one longer than any run inside
+    return f"{fence} {flat} {fence}"
+
+
 def select(
     label: str,
     options: Sequence[Any],

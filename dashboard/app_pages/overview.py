@@ -33,7 +33,7 @@ if _ui.require_results():
     left, right = st.columns([2, 3])
     with left:
         st.subheader("Result status")
-        _ui.chart(charts.status_figure(counts), key="overview_status")
+        st.html(charts.status_html(counts))
         st.caption("ok = measured; skipped = the cell does not apply (asv wrote NaN); failed = an error or timeout (asv wrote null).")
     with right:
         st.subheader("Machines and hardware")

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -176,11 +179,44 @@ def test_overview(suite_tree: Path) -> None:
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Machines"] == "2" and metrics["Commits"] == str(N_COMMITS)
     assert metrics["Latest run"] != "n/a"
-    status = charts_of(at)[0]["data"][0]
-    assert dict(zip(status["y"], status["x"], strict=True))["failed"] > 0
+    # the status bar is plain HTML (no plotly.js on the first page), with a count per status
+    assert not charts_of(at)
+    (status,) = [h.proto.body for h in at.get("html") if "ts-status" in h.proto.body]
+    assert re.search(r"failed <b>[1-9][0-9,]*</b>", status) and re.search(r"ok <b>[1-9][0-9,]*</b>", status)
     assert len(at.dataframe) >= 3
     assert all(b.proto.label.startswith("Download") for b in at.get("download_button"))
     assert len(at.get("download_button")) == len(at.dataframe)
+
+
+def test_sessions_share_the_loaded_results_and_the_analysis(
+    suite_tree: Path, results_tree: ResultsTree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """New sessions (each AppTest is one) and filter changes reuse the server's results and analysis;
+    a new result file makes the next session read and analyse again."""
+    from dashboard import data
+    from dashboard.analysis import regressions, speedups
+
+    calls: Counter[str] = Counter()
+
+    def counting(name: str, fn: Callable[..., object]) -> Callable[..., object]:
+        def wrapper(*args: object, **kwargs: object) -> object:
+            calls[name] += 1
+            return fn(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(data, "load_results", counting("load", data.load_results))
+    monkeypatch.setattr(regressions, "detect_changes", counting("detect_changes", regressions.detect_changes))
+    monkeypatch.setattr(speedups, "speedups", counting("speedups", speedups.speedups))
+    run_page("overview")
+    assert calls == {"load": 1, "detect_changes": 1, "speedups": 1}
+    run_page("overview")
+    run_page("overview", {"machine": "box", "env": "virtualenv-py3.11-TENSORSCOPE_SIMDon"})  # filters apply after the cache
+    run_page("regressions")  # another page, same analysis
+    assert calls == {"load": 1, "detect_changes": 1, "speedups": 1}
+    results_tree.add_run("box", commit_hash(N_COMMITS), {MATMUL: [1e-3] * 4}, date=commit_date(N_COMMITS))
+    run_page("overview")
+    assert calls == {"load": 2, "detect_changes": 2, "speedups": 2}
 
 
 def test_regressions_finds_and_shows_the_step(suite_tree: Path) -> None:
@@ -337,6 +373,13 @@ def test_speedups_gpu_against_cpu(results_tree: ResultsTree, monkeypatch: pytest
     at = run_page("speedups", {"ssize": "100000"})
     gpu = next(f for f in charts_of(at) if f["data"] and f["data"][0].get("name") == "torch:cuda vs torch:cpu")
     assert _values(gpu["data"][0]["y"])[0] == pytest.approx(2e-4 / 3.5e-5)
+
+
+def test_inline_code_shows_any_path_literally() -> None:
+    from dashboard.app_pages._ui import code
+
+    assert code("/srv/results") == "/srv/results"
+    assert code("/a`b``c\nd") == "`` /a`b``c d ``"  # with the caller's backtick: a fence longer than any run inside
 
 
 def test_csv_export_keeps_samples_and_defuses_formulas() -> None:

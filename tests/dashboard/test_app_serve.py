@@ -27,6 +27,7 @@ def test_defaults_bind_loopback_on_8501_over_the_project_results(tmp_path: Path,
     script_args = cmd[cmd.index("--") + 1 :]
     assert script_args[:2] == ["--results-dir", str(serve.REPO_ROOT / "results")]
     assert cmd[cmd.index("run") + 1] == str(serve.APP)
+    assert cmd[cmd.index("--server.fileWatcherType") + 1] == "none"  # no per-session source watching
 
 
 def test_results_dir_port_cache_and_repo_reach_the_app(tmp_path: Path) -> None:

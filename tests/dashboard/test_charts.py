@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import subprocess
@@ -132,9 +133,14 @@ def test_bar_figure_with_error_bars_and_reference() -> None:
     assert fig.layout.shapes[0].y0 == 1.0
 
 
-def test_status_and_changes_figures() -> None:
-    fig = charts.status_figure({"ok": 10, "skipped": 2, "failed": 1})
-    assert list(fig.data[0].x) == [10, 2, 1]
+def test_status_bar_and_changes_figure() -> None:
+    bar = charts.status_html({"ok": 10_000, "skipped": 2, "failed": 0, EVIL: 1})
+    assert "ok <b>10,000</b>" in bar and "skipped <b>2</b>" in bar and "failed <b>0</b>" in bar
+    assert bar.count(" title=") == 3  # one segment per non-zero count
+    assert "skipped <b>2</b> (&lt;0.1%)" in bar
+    assert EVIL not in bar and html.escape(EVIL) in bar
+    assert "<script" not in bar and "href" not in bar
+    assert "flex:1;background:#eee" in charts.status_html({})  # nothing counted: an empty bar
     changes = charts.changes_figure(pd.DataFrame({"label": ["a", "b"], "ratio": [1.5, 0.5]}))
     assert list(changes.data[0].marker.color) == [charts.IMPROVEMENT_COLOUR, charts.REGRESSION_COLOUR]
 
