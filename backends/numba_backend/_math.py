@@ -24,6 +24,31 @@ sincos_f32  rint(2x/pi) and fdlibm 3-part pi/2 in float64 (exact for |x| < 1e5, 
             sinf/cosf polynomials in float32; |x| >= 1e5 recomputed with libm
 tanh_f32    Cephes tanhf: odd degree-11 minimax polynomial on |x| < 0.625, else    2 ULP
             1 - 2/(exp_f32(2|x|) + 1); 1 beyond 9.5
+expm1_f32   k = rint(x/ln2), 2-part ln2, Taylor expm1(r) to r**8 on |r| <= ln2/2,  1.41 ULP
+            then 2**k expm1(r) + (2**k - 1) (exact 2**k - 1 for k <= 24), else
+            (expm1(r) + 1) 2**k in two exponent scalings; clamped to [-20, 89]
+log1p_f32   u = 1 + x, Cephes logf of u plus the rounding correction              0.82 ULP
+            (x - (u - 1))/u, so small x keep full precision
+tan_f32     sincos_f32's float64 reduction by pi/2 (|x| >= 1e5: libm fix-up),     2.53 ULP
+            Cephes tanf degree-13 odd polynomial, -1/tan for odd quadrants
+atan_f32    Cephes atanf: |x| > tan(3pi/8) -> pi/2 + atan(-1/x), > tan(pi/8) ->   2.24 ULP
+            pi/4 + atan((x-1)/(x+1)) (one division, operands chosen by select),
+            odd degree-9 polynomial; pi/2, pi/4 added as float32 hi + lo
+asin_f32    Cephes asinf: |x| > 1/2 -> pi/2 - 2 asin(sqrt((1-|x|)/2)), odd         1.90 ULP
+            degree-11 polynomial on |t| <= 1/2
+acos_f32    Cephes acosf: 2 asin(sqrt((1-x)/2)), pi - 2 asin(sqrt((1+x)/2)) or     1.27 ULP
+            pi/2 - asin(x), same polynomial, pi and pi/2 as hi + lo
+sinh_f32    Cephes sinhf: odd degree-7 polynomial on |x| <= 1, else h - 1/(4h),    1.61 ULP
+            h = exp(|x|)/2 scaled inside exp (finite up to 89.4, like sinhf)
+cosh_f32    h + 1/(4h), h = exp(|x|)/2 as for sinh_f32                             1.46 ULP
+atan2_f32   atan_f32's core on min/max(|x|,|y|), quadrant by pi/2 - a, pi - a     2.52 ULP
+            (hi + lo constants) and the sign of y, IEEE zero/inf/NaN cases
+pow_f32     w = y log2|x| in float64 (bit split of the widened float32, so        1.03 ULP
+            subnormals are exact; 2 atanh(s) series to s**11, |log2 error| <
+            5e-11 relative), w clamped to +-200, 2**rint(w) by two exponent
+            scalings times Cephes exp2f of the float32 remainder; sign of
+            negative x by integer/odd tests on y. x or y zero/inf, y NaN: the
+            caller recomputes them with libm (bitwise-or special test, vectorized)
 exp_f64     rint(x/ln2), fdlibm 2-part ln2, Taylor series to degree 13 on           1 ULP
             |r| <= ln2/2 (truncation 1.7e-16 relative), 2-step 2**n
 log_f64     bit-cast split, m in [sqrt(1/2), sqrt(2)), log m = 2 atanh(s),         1 ULP
@@ -37,11 +62,19 @@ atan_f64    |x| > 1 -> pi/2 - atan(1/|x|); > tan(pi/12) -> pi/6 + atan((sqrt3 t-
             /(sqrt3+t)); odd Taylor series to t**29 on |t| <= 0.268
 ==========  =====================================================================  ==========
 
-The float32 ops other than exp/log/tanh/sin/cos (and their fused users) evaluate the float64 kernels on
+float32 sigmoid (and the fused users of the float64 kernels) evaluate the float64 kernels on
 the widened value and round once, so they are correctly rounded but for double rounding
-(<= 0.5 ULP + 2**-29). Derived float64 functions (tan, asin, acos, atan2, sinh, cosh,
+(<= 0.5 ULP + 2**-29). Every other float32 op has a float32-native kernel above (16
+float32 lanes per zmm instead of 8 float64 lanes, short Cephes polynomials instead of
+long Taylor series). Derived float64 functions (tan, asin, acos, atan2, sinh, cosh,
 tanh, sigmoid) add at most a few ULP to the kernels they call; the test file states each
 bound it checks.
+
+Vectorization checked in the assembly (``Kernel.inspect_asm`` of the serial elementwise
+kernels, znver4): ``acos``/``asin``/``expm1``/``sinh``/``log1p``/``atan2`` float32 are
+``vfmadd*ps zmm`` chains with ``vsqrtps``/``vdivps zmm`` and masked ``vblendmps`` for the
+selects; ``pow`` float32 mixes ``vdivpd``/``vfmadd*pd zmm`` (the float64 log2) with
+``ps`` ymm/zmm code for exp2, no libm calls in the main loop.
 """
 
 from __future__ import annotations
@@ -55,24 +88,34 @@ from numba import types
 from numba.extending import intrinsic, register_jitable
 
 __all__ = [
+    "acos_f32",
     "acos_f64",
+    "asin_f32",
     "asin_f64",
+    "atan2_f32",
     "atan2_f64",
+    "atan_f32",
     "atan_f64",
     "cos_f32",
     "cos_f64",
+    "cosh_f32",
     "cosh_f64",
     "exp_f32",
     "exp_f64",
+    "expm1_f32",
     "expm1_f64",
+    "log1p_f32",
     "log1p_f64",
     "log_f32",
     "log_f64",
+    "pow_f32",
     "sigmoid_f32",
     "sigmoid_f64",
     "sin_f32",
     "sin_f64",
+    "sinh_f32",
     "sinh_f64",
+    "tan_f32",
     "tan_f64",
     "tanh_f32",
     "tanh_f64",
@@ -555,3 +598,303 @@ def tanh_f64(x: float) -> float:
 @register_jitable
 def sigmoid_f64(x: float) -> float:
     return 1.0 / (1.0 + exp_f64(-x))
+
+
+# ---------------------------------------------------------------------------
+# more float32 kernels (Cephes *f.c coefficients), float32 arithmetic unless noted
+
+_SIGN_F = np.int32(-0x80000000)  # float32 sign bit as int32
+_PIO2_HI_F = _F(1.5707963705062866)  # float32(pi/2); + _PIO2_LO_F gives pi/2 to ~2**-50
+_PIO2_LO_F = _F(math.pi / 2 - 1.5707963705062866)
+_PIO4_HI_F = _F(0.7853981852531433)
+_PIO4_LO_F = _F(math.pi / 4 - 0.7853981852531433)
+_PI_HI_F = _F(3.1415927410125732)
+_PI_LO_F = _F(math.pi - 3.1415927410125732)
+_ZERO_F = _F(0.0)
+
+
+@register_jitable(inline="always")
+def _copysign_f32(a: Any, x: Any) -> Any:
+    """|a| with the sign of x, for a >= 0 (bit ops: vectorizes to vpternlogd)."""
+    return bits_f32(np.int32(f32_bits(a) ^ (f32_bits(x) & _SIGN_F)))
+
+
+@register_jitable(inline="always")
+def _exp_scaled_f32(xc: Any, k: Any) -> Any:
+    """exp(xc) * 2**k for xc already clamped to [-104, 90] (exp_f32's method)."""
+    z = xc * _LOG2E_F + _SHIFT_F
+    n = f32_bits(z) - _SHIFT_BITS_F + k
+    fn = z - _SHIFT_F
+    r = xc - fn * _LN2HI_F
+    r = r - fn * _LN2LO_F
+    p = _EP0 * r + _EP1
+    p = p * r + _EP2
+    p = p * r + _EP3
+    p = p * r + _EP4
+    p = p * r + _EP5
+    y = p * (r * r) + r + _ONE_F
+    n1 = n >> 1
+    n2 = n - n1
+    s1 = bits_f32(np.int32((n1 + 127) << 23))
+    s2 = bits_f32(np.int32((n2 + 127) << 23))
+    return (y * s1) * s2
+
+
+_EM_LO_F = _F(-20.0)  # expm1(x) rounds to -1 below -17.4
+_C2F, _C3F, _C4F, _C5F = _F(1 / 2), _F(1 / 6), _F(1 / 24), _F(1 / 120)
+_C6F, _C7F, _C8F = _F(1 / 720), _F(1 / 5040), _F(1 / 40320)
+
+
+@register_jitable
+def expm1_f32(x: Any) -> Any:
+    """expm1 = 2**k expm1(r) + (2**k - 1), r = x - k ln2; Taylor to r**8 on |r| <= ln2/2."""
+    xc = _EXP_HI_F if x > _EXP_HI_F else x
+    xc = _EM_LO_F if xc < _EM_LO_F else xc
+    z = xc * _LOG2E_F + _SHIFT_F
+    n = f32_bits(z) - _SHIFT_BITS_F
+    fn = z - _SHIFT_F
+    r = xc - fn * _LN2HI_F
+    r = r - fn * _LN2LO_F
+    p = _C8F * r + _C7F
+    p = p * r + _C6F
+    p = p * r + _C5F
+    p = p * r + _C4F
+    p = p * r + _C3F
+    p = p * r + _C2F
+    u = p * (r * r) + r  # expm1(r)
+    n1 = n >> 1
+    n2 = n - n1
+    s1 = bits_f32(np.int32((n1 + 127) << 23))
+    s2 = bits_f32(np.int32((n2 + 127) << 23))
+    s = s1 * s2  # 2**k: exact for k <= 127 (only used for k <= 24)
+    small = s * u + (s - _ONE_F)  # 2**k - 1 is exact for -24 <= k <= 24
+    large = ((u + _ONE_F) * s1) * s2  # k > 24: the -1 is below half an ULP
+    r = large if n > 24 else small
+    return x if x == 0 else r  # keeps -0.0
+
+
+@register_jitable
+def log1p_f32(x: Any) -> Any:
+    """u = 1 + x, Cephes logf of u plus the rounding correction (x - (u - 1)) / u."""
+    u = x + _ONE_F
+    c = (x - (u - _ONE_F)) / u
+    bits = f32_bits(u)
+    e = ((bits >> 23) & 0xFF) - 126
+    m = bits_f32(np.int32((bits & 0x007FFFFF) | 0x3F000000))  # mantissa in [0.5, 1)
+    small = m < _SQRTH_F
+    e = e - 1 if small else e
+    m = (m + m - _ONE_F) if small else (m - _ONE_F)
+    fe = _F(e)
+    z = m * m
+    p = _LP0 * m + _LP1
+    p = p * m + _LP2
+    p = p * m + _LP3
+    p = p * m + _LP4
+    p = p * m + _LP5
+    p = p * m + _LP6
+    p = p * m + _LP7
+    p = p * m + _LP8
+    y = m * z * p
+    y = y + (fe * _LN2LO_F + c)
+    y = y - _HALF_F * z
+    r = m + y + fe * _LN2HI_F
+    r = -_INF_F if u == 0 else r
+    r = _NAN_F if x < -_ONE_F else r
+    r = x if x == _INF_F else r
+    r = x if x != x else r
+    return x if x == 0 else r  # keeps -0.0
+
+
+_TP0, _TP1, _TP2 = _F(9.38540185543e-3), _F(3.11992232697e-3), _F(2.44301354525e-2)
+_TP3, _TP4, _TP5 = _F(5.34112807005e-2), _F(1.33387994085e-1), _F(3.33331568548e-1)
+
+
+@register_jitable
+def tan_f32(x: Any) -> Any:
+    """sin/cos's float64 reduction by pi/2 (|x| < 1e5), Cephes tanf polynomial, -1/tan on odd n."""
+    xd = np.float64(x)
+    z = xd * _TWO_OVER_PI + _SHIFT
+    n = f64_bits(z) - _SHIFT_BITS
+    fn = z - _SHIFT
+    r = _F(((xd - fn * _PIO2_1) - fn * _PIO2_2) - fn * _PIO2_3)
+    rr = r * r
+    p = _TP0 * rr + _TP1
+    p = p * rr + _TP2
+    p = p * rr + _TP3
+    p = p * rr + _TP4
+    p = p * rr + _TP5
+    t = p * rr * r + r
+    t = -_ONE_F / t if (n & 1) == 1 else t
+    return x if x == 0 else t  # keeps -0.0
+
+
+_AT0, _AT1, _AT2, _AT3 = _F(8.05374449538e-2), _F(-1.38776856032e-1), _F(1.99777106478e-1), _F(-3.33329491539e-1)
+_TAN3PI8_F = _F(2.414213562373095)
+_TANPI8_F = _F(0.4142135623730950)
+
+
+@register_jitable(inline="always")
+def _atan_pos_f32(a: Any) -> Any:
+    """Cephes atanf for a >= 0 (inf and NaN included); one division, chosen by selects."""
+    big = a > _TAN3PI8_F
+    mid = a > _TANPI8_F
+    num = -_ONE_F if big else (a - _ONE_F if mid else a)
+    den = a if big else (a + _ONE_F if mid else _ONE_F)
+    t = num / den
+    z = t * t
+    p = _AT0 * z + _AT1
+    p = p * z + _AT2
+    p = p * z + _AT3
+    v = p * z * t + t
+    hi = _PIO2_HI_F if big else (_PIO4_HI_F if mid else _ZERO_F)
+    lo = _PIO2_LO_F if big else (_PIO4_LO_F if mid else _ZERO_F)
+    return hi + (v + lo)
+
+
+@register_jitable
+def atan_f32(x: Any) -> Any:
+    return _copysign_f32(_atan_pos_f32(abs(x)), x)
+
+
+_AS0, _AS1, _AS2 = _F(4.2163199048e-2), _F(2.4181311049e-2), _F(4.5470025998e-2)
+_AS3, _AS4 = _F(7.4953002686e-2), _F(1.6666752422e-1)
+
+
+@register_jitable(inline="always")
+def _asin_poly_f32(t: Any, z: Any) -> Any:
+    """Cephes asinf polynomial: asin(t) for |t| <= 0.5, z = t*t."""
+    p = _AS0 * z + _AS1
+    p = p * z + _AS2
+    p = p * z + _AS3
+    p = p * z + _AS4
+    return p * z * t + t
+
+
+@register_jitable
+def asin_f32(x: Any) -> Any:
+    """|x| > 0.5: pi/2 - 2 asin(sqrt((1 - |x|)/2)); else the polynomial."""
+    a = abs(x)
+    big = a > _HALF_F
+    z = _HALF_F * (_ONE_F - a) if big else a * a
+    t = np.sqrt(z) if big else a  # sqrt of a negative z (|x| > 1) is NaN
+    v = _asin_poly_f32(t, z)
+    r = ((_PIO2_HI_F - (v + v)) + _PIO2_LO_F) if big else v
+    return _copysign_f32(r, x)
+
+
+@register_jitable
+def acos_f32(x: Any) -> Any:
+    """x > 0.5: 2 asin(sqrt((1-x)/2)); x < -0.5: pi - 2 asin(sqrt((1+x)/2)); else pi/2 - asin x."""
+    hi = x > _HALF_F
+    lo = x < -_HALF_F
+    z = _HALF_F * (_ONE_F - x) if hi else (_HALF_F * (_ONE_F + x) if lo else x * x)
+    t = np.sqrt(z) if (hi | lo) else x
+    v = _asin_poly_f32(t, z)
+    mid = (_PIO2_HI_F - v) + _PIO2_LO_F
+    r = (v + v) if hi else ((_PI_HI_F - (v + v)) + _PI_LO_F if lo else mid)
+    return r
+
+
+_SH0, _SH1, _SH2 = _F(2.03721912945e-4), _F(8.33028376239e-3), _F(1.66667160211e-1)
+_COSH_HI_F = _F(90.0)  # cosh/sinh overflow at 89.416
+
+
+@register_jitable
+def sinh_f32(x: Any) -> Any:
+    """Cephes sinhf: odd polynomial for |x| <= 1, else h - 1/(4h) with h = exp(|x|)/2."""
+    a = abs(x)
+    z = a * a
+    p = _SH0 * z + _SH1
+    p = p * z + _SH2
+    small = p * z * a + a
+    ac = _COSH_HI_F if a > _COSH_HI_F else a  # NaN stays NaN
+    h = _exp_scaled_f32(ac, -1)
+    large = h - _F(0.25) / h
+    r = small if a <= _ONE_F else large
+    return _copysign_f32(r, x)
+
+
+@register_jitable
+def cosh_f32(x: Any) -> Any:
+    """h + 1/(4h) with h = exp(|x|)/2 (scaled inside exp, so no overflow before 89.4)."""
+    a = abs(x)
+    ac = _COSH_HI_F if a > _COSH_HI_F else a
+    h = _exp_scaled_f32(ac, -1)
+    return h + _F(0.25) / h
+
+
+@register_jitable(inline="always")
+def atan2_f32(y: Any, x: Any) -> Any:
+    ax = abs(x)
+    ay = abs(y)
+    swap = ay > ax
+    hi = ay if swap else ax
+    lo = ax if swap else ay
+    t = lo / hi
+    t = _ZERO_F if hi == 0 else t
+    t = _ONE_F if lo == _INF_F else t
+    a = _atan_pos_f32(t)
+    a = ((_PIO2_HI_F - a) + _PIO2_LO_F) if swap else a
+    a = ((_PI_HI_F - a) + _PI_LO_F) if f32_bits(x) < 0 else a  # sign bit of x (-0.0 too)
+    a = _copysign_f32(a, y)
+    return x + y if (x != x) | (y != y) else a
+
+
+_E2P0, _E2P1, _E2P2 = _F(1.535336188319500e-4), _F(1.339887440266574e-3), _F(9.618437357674640e-3)
+_E2P3, _E2P4, _E2P5 = _F(5.550332471162809e-2), _F(2.402264791363012e-1), _F(6.931472028550421e-1)
+_LOG2E_D = 1.4426950408889634
+_POW_W_MAX = 200.0
+
+
+@register_jitable(inline="always")
+def _log2_f64_short(xd: float) -> float:
+    """log2 of a positive normal float64 to 5e-11 relative (plenty for float32 pow): 2 atanh(s) series to s**11."""
+    bits = f64_bits(xd)
+    e = ((bits >> 52) & 0x7FF) - 1023
+    m = bits_f64((bits & _MANT) | _ONE_BITS)  # [1, 2)
+    big = m > _SQRT2
+    m = m * 0.5 if big else m
+    e = e + 1 if big else e
+    f = m - 1.0
+    s = f / (2.0 + f)
+    s2 = s * s
+    p = _A5 * s2 + _A4
+    p = p * s2 + _A3
+    p = p * s2 + _A2
+    p = p * s2 + _A1
+    lm = (s + s) * (1.0 + s2 * p)
+    return float(e) + lm * _LOG2E_D
+
+
+@register_jitable(inline="always")
+def pow_f32(x: Any, y: Any) -> Any:
+    """x**y = 2**(y log2|x|): log2 and the product in float64 (error < 1e-8 absolute
+    for |y log2|x|| < 150), 2**w as 2**rint(w) times Cephes exp2f of the float32 remainder.
+
+    Sign: negative x with odd integer y negates, with non-integer y gives NaN. Zero and
+    infinite x, zero/infinite/NaN y are left to the caller (elementwise's libm fix-up pass).
+    """
+    w: Any = np.float64(y) * _log2_f64_short(np.float64(abs(x)))
+    w = _POW_W_MAX if w > _POW_W_MAX else w  # NaN stays NaN
+    w = -_POW_W_MAX if w < -_POW_W_MAX else w
+    z = w + _SHIFT
+    n = f64_bits(z) - _SHIFT_BITS
+    r = _F(w - (z - _SHIFT))  # |r| <= 1/2, exact before the rounding to float32
+    p = _E2P0 * r + _E2P1
+    p = p * r + _E2P2
+    p = p * r + _E2P3
+    p = p * r + _E2P4
+    p = p * r + _E2P5
+    v = p * r + _ONE_F
+    n32 = np.int32(n)
+    n1 = n32 >> 1
+    n2 = n32 - n1
+    s1 = bits_f32(np.int32((n1 + 127) << 23))
+    s2 = bits_f32(np.int32((n2 + 127) << 23))
+    v = (v * s1) * s2
+    fy = np.floor(y)
+    yodd = (fy == y) & (np.floor(y * _HALF_F) * _TWO_F != y)
+    neg = x < 0
+    v = -v if (neg & yodd) else v
+    v = _NAN_F if (neg & (fy != y)) else v
+    return x if x != x else v  # log2's bit split reads a NaN as a number

@@ -1,8 +1,9 @@
 """Per-element scalar functions of every element-wise op, dispatched on the element type.
 
 Each op is a stub whose Numba ``overload`` picks an implementation from the argument's
-type when a kernel is compiled: float32 calls the float32 kernels of ``_math`` where they
-exist (exp, log) and otherwise widens to float64, runs the float64 kernel and rounds once;
+type when a kernel is compiled: float32 calls the float32-native kernels of ``_math``
+(exp, expm1, log, log1p, sin, cos, tan, asin, acos, atan, atan2, sinh, cosh, tanh, pow)
+and otherwise (sigmoid) widens to float64, runs the float64 kernel and rounds once;
 integers get their own (wrap-around) forms. Nothing here runs in Python; the kernels in
 ``elementwise.py`` call these functions inside their loops, and Numba inlines them.
 
@@ -158,11 +159,25 @@ cos = _float_unary("cos", _cos32, _cos64)
 rsqrt = _float_unary("rsqrt", _rsqrt32, _rsqrt64)
 
 # widened to float64 for float32 inputs
-_WIDENED = ("expm1", "log1p", "tan", "asin", "acos", "atan", "sinh", "cosh", "sigmoid")
+_WIDENED = ("sigmoid",)
 _g = globals()
 for _n in _WIDENED:
     _c = _core(_n)
     _g[_n] = _float_unary(_n, _widened(_c), _wrap64(_c))
+
+
+def _native32(fn: Callable[..., Any]) -> Callable[..., Any]:
+    def f32(x):
+        return fn(x)
+
+    return f32
+
+
+# float32-native kernels of _math (float32 SIMD lanes)
+_NATIVE32 = ("expm1", "log1p", "tan", "asin", "acos", "atan", "sinh", "cosh")
+for _n in _NATIVE32:
+    _c = _core(_n)
+    _g[_n] = _float_unary(_n, _native32(getattr(M, _n + "_f32")), _wrap64(_c))
 
 expm1: Any
 log1p: Any
@@ -342,18 +357,7 @@ def _remainder_impl(a, b):
 
 def _pow_impl(a, b):
     if _is_float32(a):
-
-        def f32(a, b):
-            xd = _f64(a)
-            yd = _f64(b)
-            r = M.exp_f64(yd * M.log_f64(abs(xd)))
-            yint = np.floor(yd) == yd
-            yodd = yint and (np.floor(yd * 0.5) * 2.0 != yd)
-            r = -r if (xd < 0.0 and yodd) else r
-            r = math.nan if (xd < 0.0 and not yint) else r
-            return _f32(r)
-
-        return f32
+        return lambda a, b: M.pow_f32(a, b)
     if _is_float(a):
         return lambda a, b: a**b
     return None
@@ -368,7 +372,8 @@ def _pow_special_ov(a, b):
     if _is_float32(a):
 
         def f(a, b):
-            return (b == 0) or (a == 0) or (abs(a) == np.inf) or (abs(b) == np.inf) or (b != b)
+            # bitwise ors (no short-circuit branches) so the counting loop vectorizes
+            return (b == 0) | (a == 0) | (abs(a) == np.inf) | (not (abs(b) < np.inf))
 
         return f
     return lambda a, b: False
@@ -387,7 +392,7 @@ def _pow_libm_ov(a, b):
 
 def _atan2_impl(a, b):
     if _is_float32(a):
-        return lambda a, b: _f32(M.atan2_f64(_f64(a), _f64(b)))
+        return lambda a, b: M.atan2_f32(a, b)
     if _is_float(a):
         return lambda a, b: M.atan2_f64(a, b)
     return None

@@ -8,7 +8,8 @@ Accuracy: float sums add 1024-element blocks with ``reassoc`` (LLVM keeps 64 par
 in 4 zmm registers) and accumulate the block sums in float64, so a 4M-element float32 sum
 is as accurate as NumPy's pairwise sum or better. Strided (``inner > 1``) float32 sums
 accumulate in a float64 row. Integer and bool sums/products accumulate in int64 (wrapping).
-max/min propagate NaN by OR-ing a NaN flag beside a vectorized compare-select.
+max/min/argmax/argmin reduce float bit patterns with integer max/min (see below) beside
+a NaN flag, so they vectorize without ``nnan``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 from numba import prange
 
 from ._jit import CHEAP, FM, FM_REDUCE, Kernel, jit
+from ._scalar import like
 from .elementwise import contiguous
 
 __all__ = ["argreduce", "bool_reduce", "cumulative_sum", "extreme", "mean", "prod", "sum_", "window"]
@@ -218,47 +220,62 @@ def _max_rows(x: Any, out: Any, sign: int) -> None:
 
 
 # Floats: a compare-select max over floats does not vectorize without ``nnan`` (which we
-# never use), so floats are reduced as integers: key(b) = b ^ ((b >> 31) & 0x7FFFFFFF)
-# orders float bit patterns like the floats (for -0.0 < +0.0 too), and a separate count of
-# NaN bit patterns makes the result NaN when any is present. c = [shift, magnitude mask,
-# inf bits, NaN bits] in the integer type of the same width.
+# never use), so floats are reduced as integers of the same width. Signed integer order is
+# float order on non-negative floats and reversed on negative ones (-0.0 is the smallest
+# signed pattern), so per block: max float = signed max if that is >= 0, else signed min;
+# min float = signed min if that is >= 0, else the unsigned max (the negative float of
+# largest magnitude). Each is a plain integer max/min reduction (checked in the assembly on
+# znver4: ``vpmaxsd``/``vpminsd``/``vpmaxud zmm``, no per-element key transform, no int64
+# lanes), and -0.0 < +0.0 falls out. NaN: from the
+# same three reductions (see _key_block). The block result is returned as an
+# ordering key, key(b) = b ^ ((b >> 31) & 0x7FFFFFFF), to compare blocks. c = [shift,
+# magnitude mask, inf bits, NaN bits] in the integer type of the same width.
 
 
-def _key_block(blk: Any, c: Any, sign: int) -> tuple[Any, Any]:
+def _key_block(blk: Any, blku: Any, c: Any, sign: int) -> tuple[Any, Any]:
+    """(key of the block's max (sign > 0) or min float, 1 if it holds a NaN); blku: unsigned view.
+
+    Three integer reductions of the raw patterns (no per-element arithmetic, so no widening
+    to int64 lanes): signed max, signed min, unsigned max. A NaN is present iff the signed
+    max exceeds +inf's pattern (positive NaN) or the unsigned max, read as signed, lies
+    strictly between -inf's pattern and 0 (negative NaN).
+    """
     shift = c[0]
     mag = c[1]
     inf = c[2]
-    m = blk[0] ^ ((blk[0] >> shift) & mag)
-    cnt = 0
-    if sign > 0:
-        for i in range(blk.size):
-            b = blk[i]
-            m = max(m, b ^ ((b >> shift) & mag))
-            cnt += (b & mag) > inf
-    else:
-        for i in range(blk.size):
-            b = blk[i]
-            m = min(m, b ^ ((b >> shift) & mag))
-            cnt += (b & mag) > inf
-    return m, cnt
+    hi = blk[0]
+    lo = blk[0]
+    hu = blku[0]
+    for i in range(blk.size):
+        b = blk[i]
+        hi = max(hi, b)
+        lo = min(lo, b)
+        hu = max(hu, blku[i])
+    hs = like(blk, hu)  # same bits, signed type
+    ninf = inf | ~mag  # -inf's pattern as a signed integer
+    nan = (hi > inf) or (hs < 0 and hs > ninf)
+    r = (hi if hi >= 0 else lo) if sign > 0 else (lo if lo >= 0 else hs)
+    return r ^ ((r >> shift) & mag), 1 if nan else 0
 
 
-def _ext_rows(xi: Any, c: Any, sign: int, outi: Any) -> None:
+def _ext_rows(xi: Any, xu: Any, c: Any, sign: int, outi: Any) -> None:
     rows = xi.shape[0]
     shift = c[0]
     mag = c[1]
     for r in prange(rows):
-        k, cnt = _key_block_j(xi[r], c, sign)
+        k, cnt = _key_block_j(xi[r], xu[r], c, sign)
         outi[r] = c[3] if cnt else k ^ ((k >> shift) & mag)
 
 
-def _ext_flat(xi: Any, c: Any, sign: int, outi: Any) -> None:
+def _ext_flat(xi: Any, xu: Any, c: Any, sign: int, outi: Any) -> None:
     n = xi.size
     nb = (n + 4095) // 4096
     keys = np.empty(nb, dtype=xi.dtype)
     nans = np.empty(nb, dtype=np.int64)
     for b in prange(nb):
-        k, cnt = _key_block_j(xi[b * 4096 : min(b * 4096 + 4096, n)], c, sign)
+        b0 = b * 4096
+        b1 = min(b0 + 4096, n)
+        k, cnt = _key_block_j(xi[b0:b1], xu[b0:b1], c, sign)
         keys[b] = k
         nans[b] = cnt
     m = keys[0]
@@ -291,10 +308,11 @@ _ext_flat_k = Kernel(_ext_flat, CHEAP, FM)
 _max_inner_k = Kernel(_max_inner, CHEAP, FM)
 
 
-def _key_consts(dt: np.dtype[Any]) -> tuple[np.ndarray, Any]:
+def _key_consts(dt: np.dtype[Any]) -> tuple[np.ndarray, Any, Any]:
+    """Constants c, and the signed and unsigned integer types of the float's width."""
     if dt == np.float32:
-        return np.asarray([31, 0x7FFFFFFF, 0x7F800000, 0x7FC00000], dtype=np.int32), np.int32
-    return np.asarray([63, 0x7FFFFFFFFFFFFFFF, 0x7FF0000000000000, 0x7FF8000000000000], dtype=np.int64), np.int64
+        return np.asarray([31, 0x7FFFFFFF, 0x7F800000, 0x7FC00000], dtype=np.int32), np.int32, np.uint32
+    return np.asarray([63, 0x7FFFFFFFFFFFFFFF, 0x7FF0000000000000, 0x7FF8000000000000], dtype=np.int64), np.int64, np.uint64
 
 
 def extreme(x: np.ndarray, axis: int | None, keepdims: bool, sign: int) -> np.ndarray:
@@ -308,12 +326,13 @@ def extreme(x: np.ndarray, axis: int | None, keepdims: bool, sign: int) -> np.nd
     if outer * inner == 0:
         pass
     elif inner == 1 and isf:
-        c, it = _key_consts(xw.dtype)
+        c, it, ut = _key_consts(xw.dtype)
         xi = x3.reshape(outer, n).view(it)
+        xu = xi.view(ut)
         if outer == 1:
-            _ext_flat_k(n, xi.reshape(-1), c, sign, res.view(it))
+            _ext_flat_k(n, xi.reshape(-1), xu.reshape(-1), c, sign, res.view(it))
         else:
-            _ext_rows_k(outer * n, xi, c, sign, res.view(it))
+            _ext_rows_k(outer * n, xi, xu, c, sign, res.view(it))
     elif inner == 1:
         _max_rows_k(outer * n, x3.reshape(outer, n), res, sign)
     else:
@@ -343,14 +362,16 @@ def _arg_rows(x: Any, out: Any, sign: int) -> None:
         out[r] = bi
 
 
-def _arg_flat(x: Any, xi: Any, c: Any, sign: int) -> int:
+def _arg_flat(x: Any, xi: Any, xu: Any, c: Any, sign: int) -> int:
     """First index of the max/min (first NaN if any): block keys in parallel, one block searched."""
     n = x.size
     nb = (n + 4095) // 4096
     keys = np.empty(nb, dtype=xi.dtype)
     nans = np.empty(nb, dtype=np.int64)
     for b in prange(nb):
-        k, cnt = _key_block_j(xi[b * 4096 : min(b * 4096 + 4096, n)], c, sign)
+        b0 = b * 4096
+        b1 = min(b0 + 4096, n)
+        k, cnt = _key_block_j(xi[b0:b1], xu[b0:b1], c, sign)
         keys[b] = k
         nans[b] = cnt
     win = 0
@@ -409,9 +430,9 @@ def argreduce(x: np.ndarray, axis: int | None, keepdims: bool, sign: int) -> np.
         res = np.empty(0, dtype=np.int64)
     elif outer == 1 and inner == 1:
         if xw.dtype.kind == "f":
-            c, it = _key_consts(xw.dtype)
+            c, it, ut = _key_consts(xw.dtype)
             flat = x3.reshape(-1)
-            res = np.asarray([_arg_flat_k(n, flat, flat.view(it), c, sign)], dtype=np.int64)
+            res = np.asarray([_arg_flat_k(n, flat, flat.view(it), flat.view(ut), c, sign)], dtype=np.int64)
         else:
             res = np.empty(1, dtype=np.int64)
             _arg_rows_k(n, x3.reshape(1, n), res, sign)
