@@ -48,33 +48,38 @@ if ! git diff --quiet HEAD -- backends benchmarks pyproject.toml asv.conf.json; 
 fi
 
 stamp() { date -u +%H:%M:%S; }
+# asv exits non-zero when any cell failed (an op missing at an old commit, a timeout):
+# note it and go on to the next step rather than stopping the whole production.
+STATUS=0
+step() { "$@" || { rc=$?; STATUS=$rc; echo "[$(stamp)] warning: '$*' exited with status $rc; going on" >&2; }; }
 
 if [ "$ONLY" != "full" ]; then
     echo "[$(stamp)] quick profile, SIMD on"
     if [ ${#EXISTING[@]} -gt 0 ]; then
-        "${TS[@]}" "${EXISTING[@]}" --profile quick --simd on
+        step "${TS[@]}" "${EXISTING[@]}" --profile quick --simd on
     else
         RANGE="HEAD~${COMMITS}..HEAD"
         [ -n "$HASHFILE" ] && RANGE="HASHFILE:$HASHFILE"
-        "${TS[@]}" --profile quick --simd on "$RANGE"
+        step "${TS[@]}" --profile quick --simd on "$RANGE"
     fi
     echo "[$(stamp)] quick profile, SIMD off, at HEAD (the ablation)"
     if [ ${#EXISTING[@]} -gt 0 ]; then
-        "${TS[@]}" "${EXISTING[@]}" --profile quick --simd off
+        step "${TS[@]}" "${EXISTING[@]}" --profile quick --simd off
     else
-        "${TS[@]}" --profile quick --simd off "HEAD^!"
+        step "${TS[@]}" --profile quick --simd off "HEAD^!"
     fi
 fi
 
 if [ "$ONLY" != "quick" ]; then
     echo "[$(stamp)] full profile at HEAD, SIMD on"
     if [ ${#EXISTING[@]} -gt 0 ]; then
-        "${TS[@]}" "${EXISTING[@]}" --profile full --simd on
+        step "${TS[@]}" "${EXISTING[@]}" --profile full --simd on
     else
-        "${TS[@]}" --profile full --simd on "HEAD^!"
+        step "${TS[@]}" --profile full --simd on "HEAD^!"
     fi
 fi
 
 echo "[$(stamp)] done; coefficient of variation per profile:"
 .venv/bin/python scripts/cv_report.py results --machine "$MACHINE" || true
 echo "Check 'git status results/' and commit results/ (benchmarks.json, $MACHINE/)."
+exit "$STATUS"
