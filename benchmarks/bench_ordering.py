@@ -10,7 +10,7 @@ GROUP_OPS = ("sort", "argsort", "top_k")
 class Ordering(OpBenchmark):
     """Sorting random floats (no presorted runs)."""
 
-    params = (BACKENDS, PROFILE.select(GROUP_OPS), PROFILE.element_sizes, PROFILE.float_dtypes)
+    params = (BACKENDS, PROFILE.select(GROUP_OPS), PROFILE.sort_sizes, PROFILE.float_dtypes)
 
     def time_op(self, backend: str, op: str, size: int, dtype: str) -> None:
         self.sync(self.run())

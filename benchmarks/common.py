@@ -23,18 +23,21 @@ profile    grid                                        sampling per cell
 =========  ==========================================  ==========================
 quick      representative ops (:data:`QUICK_OPS`),      (min 3, max 7 samples, 0.15 s)
            2 sizes, float32                            5 ms per sample
-full       every op, 4 sizes; float32 timed for the    (min 5, max 10 samples, 0.2 s)
-           memory-bound groups, float32 + float64 for  10 ms per sample
-           linalg, fft and fused workloads; accuracy
-           tracked in float32 and float64 for every op
+full       every op, 4 sizes (sorting 3: 1e2-1e6);      (min 5, max 10 samples, 0.2 s)
+           float32 (int32) timed for the memory-bound  10 ms per sample
+           groups, float32 + float64 for linalg and
+           fused workloads, complex64 + complex128
+           for FFTs; accuracy tracked in float32 and
+           float64 for every op
 =========  ==========================================  ==========================
 
-Why element-wise float64 is not timed in ``full``: one cell costs about 0.3 s on the
-2-core reference machine (a fork, inputs, the reference check, 5-10 samples), and the
-whole grid in both float widths took 40 minutes there, twice the 20-minute budget.
-Element-wise float64 runs the same kernels at half the SIMD width over twice the
-bytes; where float64 changes the bound that matters (BLAS dgemm vs sgemm, FFTs,
-fused workloads) it is timed.
+Why ``full`` is not every op x size x dtype: one cell costs about 0.3 s on the 2-core
+reference machine (a fork, inputs, the reference check, 5-10 samples), and the whole
+grid in both widths took 40 minutes there, twice the 20-minute budget; float32-only
+element-wise timing still took 23 minutes, 4.5 of them sorting 1e7 elements (about a
+second per call, at least 5 samples per cell). Element-wise float64 and int64 run the
+same kernels at half the SIMD width over twice the bytes; where the wider type changes
+the bound that matters (BLAS dgemm vs sgemm, FFTs, fused workloads) it is timed.
 
 Timing honesty
 --------------
@@ -101,7 +104,7 @@ BACKENDS = ("python", "numpy", "numba", "torch:cpu", "torch:cuda", "jax:cpu", "j
 #: Backends that compile on first call (their compile time is tracked).
 JIT_BACKENDS = frozenset({"numba", "jax:cpu", "jax:gpu"})
 #: Sizes of the peak-memory classes (the full profile's largest, in both profiles).
-MEMORY_SIZES = {"elements": 10_000_000, "matrix": 2048, "fft": 2**23}
+MEMORY_SIZES = {"elements": 10_000_000, "matrix": 2048, "fft": 2**22}
 #: Pure Python runs a cell only below both limits: FLOPs, and elements read + written.
 PYTHON_MAX_WORK = (10_000_000, 200_000)
 
@@ -170,6 +173,7 @@ class Profile:
 
     name: str
     element_sizes: tuple[int, ...]
+    sort_sizes: tuple[int, ...]  # ordering ops: n log n, so the element grid without its largest
     matrix_sizes: tuple[int, ...]
     fft_sizes: tuple[int, ...]
     float_dtypes: tuple[str, ...]  # time grid of memory-bound groups (element-wise, shape, ...)
@@ -207,6 +211,7 @@ PROFILES = {
     "quick": Profile(
         name="quick",
         element_sizes=(10_000, 1_000_000),
+        sort_sizes=(10_000, 1_000_000),
         matrix_sizes=(128, 512),
         fft_sizes=(2**14, 2**20),
         float_dtypes=("float32",),
@@ -224,12 +229,13 @@ PROFILES = {
     "full": Profile(
         name="full",
         element_sizes=(100, 10_000, 1_000_000, 10_000_000),
+        sort_sizes=(100, 10_000, 1_000_000),
         matrix_sizes=(32, 128, 512, 2048),
-        fft_sizes=(2**7, 2**14, 2**20, 2**23),
+        fft_sizes=(2**7, 2**14, 2**20, 2**22),
         float_dtypes=("float32",),
         compute_dtypes=("float32", "float64"),
         accuracy_dtypes=("float32", "float64"),
-        int_dtypes=("int32", "int64"),
+        int_dtypes=("int32",),
         complex_dtypes=("complex64", "complex128"),
         ops=None,
         extra_ops=None,
