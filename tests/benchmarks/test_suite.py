@@ -306,3 +306,16 @@ def test_roofline_shapes_match_the_inputs_the_suite_builds() -> None:
 
 def _dtypes_of(op: str) -> tuple[str, ...]:
     return tuple(backends.OPS[op].dtypes)
+
+
+def test_a_torch_cell_resets_the_thread_pool_once_keeping_its_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    torch = pytest.importorskip("torch", reason="torch is not installed")
+    from benchmarks.bench_unary import Unary
+
+    calls: list[int] = []
+    monkeypatch.setattr(torch, "set_num_threads", calls.append)
+    monkeypatch.setattr(common, "_torch_threads_reset", False)
+    Unary().setup("torch:cpu", "exp", 100, "float32")
+    Unary().setup("torch:cpu", "sqrt", 100, "float32")
+    Unary().setup("numpy", "exp", 100, "float32")
+    assert calls == [torch.get_num_threads()]
