@@ -526,10 +526,12 @@ _torch_threads_reset = False
 def _reset_torch_threads() -> None:
     """Re-create torch's intra-op thread pool once in this (forked) cell.
 
-    Measured here: with torch imported by the fork server, a forked cell's 2-thread pool
-    stalled about 16 ms per call in 1 of 4-8 cells (torch ``relu(x @ w + b)`` at 128x128:
-    16 ms instead of 70 us, for the whole cell); no stall in an unforked process, and
-    none in 12 forked cells that set the thread count again first. The count is kept.
+    A trial against a stall seen here: with torch imported by the fork server, a forked
+    cell's 2-thread pool stalled about 16 ms per call in 1 of 4-8 cells (torch
+    ``relu(x @ w + b)`` at 128x128: 16 ms instead of 70 us, for the whole cell); no stall
+    in an unforked process, none in 12 forked cells that set the thread count again
+    first. Not a proven fix: in the full run at 46a1719 the float32 dense-128 cell was
+    back to 0.11 ms but the float64 one stalled (12 ms). The thread count is kept.
     """
     global _torch_threads_reset
     torch = sys.modules.get("torch")
