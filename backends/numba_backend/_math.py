@@ -166,22 +166,7 @@ _SHIFT_BITS_F = np.int32(0x4B400000)  # bit pattern of _SHIFT_F
 def exp_f32(x: Any) -> Any:
     xc = _EXP_HI_F if x > _EXP_HI_F else x  # NaN fails both tests and stays NaN
     xc = _EXP_LO_F if xc < _EXP_LO_F else xc
-    z = xc * _LOG2E_F + _SHIFT_F
-    n = f32_bits(z) - _SHIFT_BITS_F  # rint(x / ln2) as an integer, no float->int conversion
-    fn = z - _SHIFT_F
-    r = xc - fn * _LN2HI_F
-    r = r - fn * _LN2LO_F
-    p = _EP0 * r + _EP1
-    p = p * r + _EP2
-    p = p * r + _EP3
-    p = p * r + _EP4
-    p = p * r + _EP5
-    y = p * (r * r) + r + _ONE_F
-    n1 = n >> 1
-    n2 = n - n1
-    s1 = bits_f32(np.int32((n1 + 127) << 23))
-    s2 = bits_f32(np.int32((n2 + 127) << 23))
-    return (y * s1) * s2
+    return _exp_scaled_f32(xc, np.int32(0))
 
 
 _SQRTH_F = _F(0.707106781186547524)
@@ -623,7 +608,7 @@ def _copysign_f32(a: Any, x: Any) -> Any:
 def _exp_scaled_f32(xc: Any, k: Any) -> Any:
     """exp(xc) * 2**k for xc already clamped to [-104, 90] (exp_f32's method)."""
     z = xc * _LOG2E_F + _SHIFT_F
-    n = f32_bits(z) - _SHIFT_BITS_F + k
+    n = f32_bits(z) - _SHIFT_BITS_F + k  # rint(x / ln2) + k as an integer, no float->int conversion
     fn = z - _SHIFT_F
     r = xc - fn * _LN2HI_F
     r = r - fn * _LN2LO_F
