@@ -19,6 +19,7 @@ values that could not be found are ``null``; readers must ignore unknown keys)::
       "captured_at": "2025-01-31T12:00:00+00:00",     # UTC, ISO 8601
       "commit_hash": "...", "env_name": "...", "machine": "...",  # null outside asv
       "simd_setting": "on" | "off",                     # TENSORSCOPE_SIMD as applied
+      "thread_setting": "all" | "<N>",                  # TENSORSCOPE_THREADS as applied
       "platform": {"system", "release", "machine", "python_implementation",
                    "python_version", "python_executable", "hostname"},
       "cpu": {"model", "vendor", "logical_cores", "physical_cores",
@@ -281,6 +282,7 @@ def probe(
         "env_name": env_name or os.environ.get("ASV_ENV_NAME"),
         "machine": machine,
         "simd_setting": os.environ.get("TENSORSCOPE_SIMD", "on"),
+        "thread_setting": os.environ.get("TENSORSCOPE_THREADS", "all"),
         "platform": {
             "system": platform.system(),
             "release": platform.release(),

@@ -1,4 +1,4 @@
-"""Process-level settings for the asv suite: the SIMD switch and provenance.
+"""Process-level settings for the asv suite: the SIMD switch, the thread count and provenance.
 
 This file is also installed, as the top-level module ``tensorscope_simd_hook`` plus a
 ``.pth`` line, into asv's virtualenvs (``install_command`` in ``asv.conf.json`` runs
@@ -25,6 +25,22 @@ the suite, so the switch must happen when the interpreter starts.
   target makes every cell fail (:func:`simd_problem`), so no time is mislabelled.
   Where no hook is installed (``--python=same``), export the variables before asv
   starts: ``tensorscope run --existing --simd off`` does, or see ``--print-env``.
+
+* **Thread count** (``TENSORSCOPE_THREADS=all|N``, default ``all``: each library's own
+  choice, every core here). A number holds every backend to that many threads, set at
+  interpreter start, before any framework is imported, overriding values already set
+  (the run asked for this count; provenance records what was in force):
+  ``OMP_NUM_THREADS`` (PyTorch, numba's OpenMP layer, OpenMP BLAS), ``OPENBLAS_NUM_THREADS``,
+  ``MKL_NUM_THREADS``, ``BLIS_NUM_THREADS``, ``NUMBA_NUM_THREADS``; for ``1`` also
+  ``--xla_cpu_multi_thread_eigen=false`` in ``XLA_FLAGS`` (XLA has no flag for another
+  count; above 1 it keeps its own pool). ``tensorscope run --threads N`` adds the variable
+  to asv's ``env_nobuild`` matrix, so those environment names end in
+  ``-TENSORSCOPE_THREADS<N>`` and share the virtualenv of the default ones. Why: on a
+  small shared VM, multi-threaded timings move with the other vCPUs' availability (a
+  2-thread numba ``exp`` on 1e5 float32 drifted 27-45 us between 100 ms windows where the
+  1-thread one held 43 us), so one thread gives the steadier series to gate
+  regressions on, and ``all`` the speed users see. The suite checks numba's and
+  PyTorch's counts and fails the cell when the setting is not in force.
 
 * **Provenance**: once per asv run of one (commit, environment), the suite writes
   ``<results_dir>/<machine>/provenance/<commit>-<env>.json`` with
@@ -56,17 +72,26 @@ from pathlib import Path
 __all__ = [
     "HOOK_MODULE",
     "SIMD_VARIABLE",
+    "THREADS_VARIABLE",
     "apply_simd_setting",
+    "apply_thread_setting",
     "install_hook",
     "numpy_dispatch_targets",
     "provenance_path",
     "simd_off_variables",
     "simd_problem",
     "simd_setting",
+    "thread_problem",
+    "thread_setting",
+    "thread_variables",
     "write_provenance_once",
 ]
 
 SIMD_VARIABLE = "TENSORSCOPE_SIMD"
+THREADS_VARIABLE = "TENSORSCOPE_THREADS"
+#: the variables that cap a library's thread pool, each read once when it loads
+_THREAD_COUNT_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS", "NUMBA_NUM_THREADS")
+_XLA_ONE_THREAD = "--xla_cpu_multi_thread_eigen=false"
 HOOK_MODULE = "tensorscope_simd_hook"
 #: cache of the computed dispatch list, inherited by child processes
 _DISPATCH_CACHE_VARIABLE = "TENSORSCOPE_NPY_DISPATCH"
@@ -141,6 +166,65 @@ def apply_simd_setting() -> dict[str, str]:
     return wanted
 
 
+def thread_setting() -> int | None:
+    """Threads per backend from ``TENSORSCOPE_THREADS``: None for ``all`` (the default), else N >= 1.
+
+    ValueError, naming the variable, for anything else.
+    """
+    value = os.environ.get(THREADS_VARIABLE, "all").strip().lower() or "all"
+    if value == "all":
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{THREADS_VARIABLE} must be 'all' or a whole number of threads >= 1, got {value!r}")
+    return int(value)
+
+
+def thread_variables(threads: int, xla_flags: str | None = None) -> dict[str, str]:
+    """The variables that hold every backend to ``threads`` threads (``xla_flags``: the current ``XLA_FLAGS``)."""
+    wanted = {name: str(threads) for name in _THREAD_COUNT_VARIABLES}
+    if threads == 1:
+        flags = (os.environ.get("XLA_FLAGS", "") if xla_flags is None else xla_flags).split()
+        if _XLA_ONE_THREAD not in flags:
+            flags = [f for f in flags if not f.startswith("--xla_cpu_multi_thread_eigen")] + [_XLA_ONE_THREAD]
+        wanted["XLA_FLAGS"] = " ".join(flags)
+    return wanted
+
+
+def apply_thread_setting() -> dict[str, str]:
+    """Set the thread-count variables when ``TENSORSCOPE_THREADS`` is a number; returns what it set."""
+    threads = thread_setting()
+    if threads is None:
+        return {}
+    wanted = thread_variables(threads)
+    os.environ.update(wanted)
+    return wanted
+
+
+def thread_problem(backend: str) -> str | None:
+    """Why the requested thread count is not in force for ``backend``, or None when it is (or cannot be told).
+
+    Checks the frameworks that report their pool size (numba, PyTorch) as already imported.
+    """
+    try:
+        threads = thread_setting()
+    except ValueError as exc:
+        return str(exc)
+    if threads is None:
+        return None
+    framework = "numba" if backend == "numba" else "torch" if backend.startswith("torch") else None
+    module = sys.modules.get(framework) if framework else None
+    if module is None:
+        return None
+    actual = int(module.get_num_threads())
+    if actual == threads:
+        return None
+    return (
+        f"{THREADS_VARIABLE}={threads}, but {framework} runs {actual} threads: the thread variables must be set "
+        "before Python starts. Use `tensorscope run --threads N`, or "
+        f"`eval $(python benchmarks/_env.py --print-threads {threads})` before `asv run`."
+    )
+
+
 def simd_problem() -> str | None:
     """Why the requested SIMD setting is not in force, or None when it is (imports NumPy)."""
     if simd_setting() == "on":
@@ -161,11 +245,12 @@ def simd_problem() -> str | None:
 
 
 def startup() -> None:
-    """Interpreter-startup entry point (the ``.pth`` hook): apply the SIMD setting, never fail."""
-    try:
-        apply_simd_setting()
-    except Exception as exc:  # a broken hook must not break the interpreter
-        print(f"{HOOK_MODULE}: could not apply {SIMD_VARIABLE}: {exc}", file=sys.stderr)
+    """Interpreter-startup entry point (the ``.pth`` hook): apply the SIMD and thread settings, never fail."""
+    for variable, apply in ((SIMD_VARIABLE, apply_simd_setting), (THREADS_VARIABLE, apply_thread_setting)):
+        try:
+            apply()
+        except Exception as exc:  # a broken hook must not break the interpreter
+            print(f"{HOOK_MODULE}: could not apply {variable}: {exc}", file=sys.stderr)
 
 
 def install_hook(site_packages: str | None = None) -> Path:
@@ -255,14 +340,20 @@ def write_provenance_once(max_age_s: float = 3600.0) -> Path | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="tensorscope's SIMD switch for asv environments")
+    parser = argparse.ArgumentParser(description="tensorscope's SIMD switch and thread count for asv environments")
     parser.add_argument("--install-hook", action="store_true", help="install the startup hook into this interpreter")
     parser.add_argument("--print-env", action="store_true", help="print the variables SIMD off sets, as shell exports")
+    parser.add_argument("--print-threads", type=int, metavar="N", help="print the variables that hold backends to N threads")
     args = parser.parse_args(argv)
     if args.install_hook:
         print(f"installed {install_hook()}")
     if args.print_env:
         for key, value in simd_off_variables().items():
+            print(f"export {key}={shlex.quote(value)}")
+    if args.print_threads is not None:
+        if args.print_threads < 1:
+            parser.error("--print-threads needs a whole number >= 1")
+        for key, value in thread_variables(args.print_threads).items():
             print(f"export {key}={shlex.quote(value)}")
     return 0
 

@@ -75,7 +75,7 @@ import numpy as np
 import backends
 from backends import OPS, BackendUnavailable, TensorInfo, UnsupportedDType, UnsupportedOperation
 
-from ._env import simd_problem
+from ._env import simd_problem, thread_problem
 from .cases import SIZE_KIND, Case, make_case
 
 __all__ = [
@@ -572,6 +572,9 @@ class BackendBenchmark:
             raise NotImplementedError(str(exc)) from exc
         if name.startswith("torch"):
             _reset_torch_threads()
+        problem = thread_problem(name)
+        if problem:
+            raise RuntimeError(problem)
         return be
 
 

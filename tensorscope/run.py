@@ -19,6 +19,11 @@ no hook there, so each SIMD setting runs as its own ``asv run`` with a generated
 configuration whose matrix holds that setting only, and ``off`` exports the variables
 (``NPY_DISABLE_CPU_FEATURES`` computed by that interpreter) before asv starts.
 
+``--threads N`` holds every backend to N threads (``TENSORSCOPE_THREADS``, see
+``benchmarks/_env.py``): it runs a generated configuration whose ``env_nobuild`` matrix
+also has ``TENSORSCOPE_THREADS=N``, so those results are environments of their own
+(``...-TENSORSCOPE_THREADS1``) beside the default all-threads ones, in the same virtualenv.
+
 Plain asv commands keep working (``asv run``, ``asv run --python=same``,
 ``asv publish``, ``asv compare``); this command only chooses their arguments.
 """
@@ -49,6 +54,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("range", nargs="?", default=None, help="commit or range, as asv takes it (default: HEAD only, 'HEAD^!')")
     parser.add_argument("--profile", choices=PROFILES, default="quick", help="benchmark grid (default: quick)")
     parser.add_argument("--simd", choices=("on", "off", "both"), default="on", help="SIMD setting(s) to run (default: on)")
+    parser.add_argument(
+        "--threads",
+        type=_thread_count,
+        default="all",
+        metavar="N",
+        help="threads per backend: 'all' (default, each library's choice) or a number, e.g. 1 for steadier timings",
+    )
     env = parser.add_mutually_exclusive_group()
     env.add_argument("--existing", action="store_true", help="benchmark this interpreter as installed, no env builds (asv --python=same)")
     env.add_argument("--python", default=None, help="benchmark this existing interpreter ('same': this one); implies --existing")
@@ -63,6 +75,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 # ---------------------------------------------------------------------------
 # machine registration
+
+
+def _thread_count(value: str) -> str:
+    """argparse type of ``--threads``: 'all' or a whole number >= 1, returned as text."""
+    text = value.strip().lower()
+    if text == "all" or (text.isdigit() and int(text) >= 1):
+        return text
+    raise argparse.ArgumentTypeError(f"must be 'all' or a whole number of threads >= 1, got {value!r}")
 
 
 def machine_details(name: str | None = None) -> dict[str, str]:
@@ -97,8 +117,12 @@ def machine_command(asv: list[str], config: str, details: dict[str, str]) -> lis
 # environments
 
 
-def single_setting_config(config: str, setting: str) -> Path:
-    """A copy of ``config`` whose matrix runs ``TENSORSCOPE_SIMD=setting`` only (paths made absolute)."""
+def single_setting_config(config: str, setting: str | list[str], threads: str = "all") -> Path:
+    """A copy of ``config`` whose matrix runs ``TENSORSCOPE_SIMD=setting`` only (paths made absolute).
+
+    ``setting`` may be a list of SIMD settings; ``threads`` other than ``all`` adds
+    ``TENSORSCOPE_THREADS=threads`` to the matrix.
+    """
     source = Path(config).resolve()
     conf: dict[str, Any] = json.loads(source.read_text())
     base = source.parent
@@ -111,8 +135,14 @@ def single_setting_config(config: str, setting: str) -> Path:
     ):
         conf[key] = str((base / conf.get(key, default)).resolve())
     matrix = conf.setdefault("matrix", {})
-    matrix.setdefault("env_nobuild", {})["TENSORSCOPE_SIMD"] = [setting]
-    target = base / ".asv" / f"tensorscope-run-simd-{setting}.json"
+    settings = [setting] if isinstance(setting, str) else list(setting)
+    nobuild = matrix.setdefault("env_nobuild", {})
+    nobuild["TENSORSCOPE_SIMD"] = settings
+    if threads != "all":
+        nobuild["TENSORSCOPE_THREADS"] = [threads]
+    else:
+        nobuild.pop("TENSORSCOPE_THREADS", None)
+    target = base / ".asv" / f"tensorscope-run-simd-{'-'.join(settings)}-threads-{threads}.json"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(conf, indent=4) + "\n")
     return target
@@ -157,7 +187,7 @@ def asv_commands(args: argparse.Namespace, asv: list[str]) -> list[tuple[list[st
         # that interpreter runs asv itself; results are saved under --set-commit-hash
         commit = _commit_hash(args.config, args.range or "HEAD")
         for setting in settings:
-            config = str(single_setting_config(args.config, setting))
+            config = str(single_setting_config(args.config, setting, args.threads))
             cmd = [*base(config, [python, "-m", "asv"]), "--python=same", "--set-commit-hash", commit, *extra]
             variables = {
                 "TENSORSCOPE_SIMD": setting,
@@ -167,12 +197,17 @@ def asv_commands(args: argparse.Namespace, asv: list[str]) -> list[tuple[list[st
             if setting == "off":
                 off = _simd_module(args.config).simd_off_variables(python)
                 variables.update({k: v for k, v in off.items() if k not in os.environ})
+            if args.threads != "all":
+                # no startup hook in an existing interpreter: export the thread variables
+                variables["TENSORSCOPE_THREADS"] = args.threads
+                variables.update(_simd_module(args.config).thread_variables(int(args.threads)))
             runs.append((cmd, variables))
         return runs
-    envs = matrix_environments(args.config, settings)
+    config = args.config if args.threads == "all" else str(single_setting_config(args.config, list(settings), args.threads))
+    envs = matrix_environments(config, settings)
     if not envs:
         raise SystemExit(f"no asv environment in {args.config} has TENSORSCOPE_SIMD in {settings}")
-    cmd = base(args.config)
+    cmd = base(config)
     for name in envs:
         cmd += ["-E", name]
     cmd += [*extra, args.range or "HEAD^!"]
@@ -232,6 +267,7 @@ _OWN_OPTIONS = frozenset(
     {
         "--profile",
         "--simd",
+        "--threads",
         "--existing",
         "--python",
         "--machine",
@@ -272,6 +308,7 @@ def main(args: argparse.Namespace) -> int:
     env["TENSORSCOPE_PROFILE"] = args.profile
     env["TENSORSCOPE_PROVENANCE_DIR"] = str(_results_dir(str(config)) / args.machine / "provenance")
     env.pop("TENSORSCOPE_SIMD", None)  # the matrix sets it per environment
+    env.pop("TENSORSCOPE_THREADS", None)
     runs = asv_commands(args, asv)
     if args.print_command:
         print(shlex.join(register))

@@ -270,6 +270,55 @@ def test_startup_hook_switches_simd_off(tmp_path: Path) -> None:
     assert _run(code, TENSORSCOPE_SIMD="on").stdout.strip() == _run(_ACTIVE).stdout.strip()
 
 
+_THREADS = (
+    "import numba, torch, os; numba.config.THREADING_LAYER; "
+    "print(numba.get_num_threads(), torch.get_num_threads(), os.environ.get('XLA_FLAGS', ''))"
+)
+
+
+def test_startup_hook_holds_every_backend_to_the_thread_count(tmp_path: Path) -> None:
+    pytest.importorskip("numba")
+    pytest.importorskip("torch")
+    from benchmarks import _env
+
+    _env.install_hook(str(tmp_path))
+    code = f"import site; site.addsitedir({str(tmp_path)!r}); {_THREADS}"
+    default = _run(code)
+    assert default.returncode == 0, default.stderr
+    cores = os.cpu_count() or 1
+    one = _run(code, TENSORSCOPE_THREADS="1", OMP_NUM_THREADS="3", XLA_FLAGS="--xla_dump_to=/tmp/x")
+    assert one.returncode == 0, one.stderr
+    numba_threads, torch_threads, xla = one.stdout.split(maxsplit=2)
+    # the run asked for one thread: a value already set is overridden, other XLA flags kept
+    assert (numba_threads, torch_threads) == ("1", "1")
+    assert xla.split() == ["--xla_dump_to=/tmp/x", "--xla_cpu_multi_thread_eigen=false"]
+    if cores > 1 and "OMP_NUM_THREADS" not in os.environ:
+        assert default.stdout.split()[:2] == [str(cores), str(cores)]
+
+
+def test_a_thread_count_not_in_force_fails_the_cell() -> None:
+    pytest.importorskip("numba")
+    # numba imported before the variables are set: the suite must refuse to time it
+    code = (
+        "import numba, os; os.environ['TENSORSCOPE_THREADS'] = '1'; n = numba.config.NUMBA_NUM_THREADS\n"
+        "import benchmarks.bench_unary as u\n"
+        "try:\n    u.Unary().setup('numba', 'exp', 100, 'float32')\nexcept RuntimeError as e:\n    print('failed', 'TENSORSCOPE_THREADS=1' in str(e))\n"
+    )
+    out = _run(code, NUMBA_NUM_THREADS="2")
+    assert out.stdout.strip() == "failed True", out.stdout + out.stderr
+
+
+def test_a_bad_thread_count_is_a_clear_error() -> None:
+    from benchmarks import _env
+
+    for bad in ("0", "-2", "two"):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("TENSORSCOPE_THREADS", bad)
+            with pytest.raises(ValueError, match="TENSORSCOPE_THREADS must be 'all' or a whole number"):
+                _env.thread_setting()
+            assert "TENSORSCOPE_THREADS" in (_env.thread_problem("numba") or "")
+
+
 @pytest.mark.slow
 def test_asv_check_passes(tmp_path: Path) -> None:
     env = dict(os.environ, HOME=str(tmp_path), TENSORSCOPE_PROFILE="quick")

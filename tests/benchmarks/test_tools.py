@@ -42,6 +42,32 @@ def test_virtualenv_runs_select_the_matrix_environments() -> None:
     assert cmd[-1] == "HEAD~3..HEAD"
 
 
+def test_threads_add_an_environment_of_their_own_in_the_same_virtualenv() -> None:
+    (cmd, variables), *rest = run.asv_commands(_args("--threads", "1", "--simd", "both"), ["asv"])
+    assert not rest and variables == {}
+    envs = sorted(cmd[i + 1] for i, a in enumerate(cmd) if a == "-E")
+    assert envs and all(e.endswith("-TENSORSCOPE_THREADS1") for e in envs)
+    assert any("SIMDon" in e for e in envs) and any("SIMDoff" in e for e in envs)
+    config = json.loads(Path(cmd[cmd.index("--config") + 1]).read_text())
+    assert config["matrix"]["env_nobuild"]["TENSORSCOPE_THREADS"] == ["1"]
+    assert config["env_dir"] == str((ROOT / ".asv" / "env").resolve())  # shared with the default envs
+    (default, _), *_rest = run.asv_commands(_args(), ["asv"])
+    assert not any("THREADS" in a for a in default)
+
+
+def test_existing_exports_the_thread_variables() -> None:
+    (_cmd, variables), *_rest = run.asv_commands(_args("--existing", "--threads", "1"), ["asv"])
+    assert variables["TENSORSCOPE_THREADS"] == "1" and variables["NUMBA_NUM_THREADS"] == "1" and variables["OMP_NUM_THREADS"] == "1"
+    assert variables["TENSORSCOPE_ENV_NAME"].endswith("-TENSORSCOPE_THREADS1")
+
+
+def test_a_bad_thread_count_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        _args("--threads", "0")
+    assert exc.value.code == 2
+    assert "whole number of threads" in capsys.readouterr().err
+
+
 def test_existing_refuses_a_range(capsys: pytest.CaptureFixture[str]) -> None:
     assert run.main(_args("--existing", "HEAD~3..HEAD")) == 2
 
