@@ -134,6 +134,10 @@ def single_setting_config(config: str, setting: str | list[str], threads: str = 
         ("html_dir", "html"),
     ):
         conf[key] = str((base / conf.get(key, default)).resolve())
+    for key in ("install_command", "uninstall_command", "build_command"):
+        # the copy lives in .asv/: {conf_dir} must still name the original's folder
+        if key in conf:
+            conf[key] = [command.replace("{conf_dir}", str(base)) for command in conf[key]]
     matrix = conf.setdefault("matrix", {})
     settings = [setting] if isinstance(setting, str) else list(setting)
     nobuild = matrix.setdefault("env_nobuild", {})

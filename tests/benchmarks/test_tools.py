@@ -51,6 +51,9 @@ def test_threads_add_an_environment_of_their_own_in_the_same_virtualenv() -> Non
     config = json.loads(Path(cmd[cmd.index("--config") + 1]).read_text())
     assert config["matrix"]["env_nobuild"]["TENSORSCOPE_THREADS"] == ["1"]
     assert config["env_dir"] == str((ROOT / ".asv" / "env").resolve())  # shared with the default envs
+    # the copy lives in .asv/: its commands must still find benchmarks/_env.py
+    assert all("{conf_dir}" not in c for c in config["install_command"])
+    assert any(str(ROOT / "benchmarks" / "_env.py") in c for c in config["install_command"])
     (default, _), *_rest = run.asv_commands(_args(), ["asv"])
     assert not any("THREADS" in a for a in default)
 
