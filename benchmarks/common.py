@@ -21,9 +21,9 @@ when both write into one results folder (``scripts/produce_results.sh`` does).
 =========  ==========================================  ==========================
 profile    grid                                        sampling per cell
 =========  ==========================================  ==========================
-quick      representative ops (:data:`QUICK_OPS`),      (min 3, max 7 samples, 0.15 s)
+quick      representative ops (:data:`QUICK_OPS`),      2 rounds x (2-4 samples, 0.08 s)
            2 sizes, float32                            5 ms per sample
-full       every op, 4 sizes (sorting 3: 1e2-1e6);      (min 5, max 10 samples, 0.2 s)
+full       every op, 4 sizes (sorting 3: 1e2-1e6);      2 rounds x (3-5 samples, 0.1 s)
            float32 (int32) timed for the memory-bound  10 ms per sample
            groups, float32 + float64 for linalg and
            fused workloads, complex64 + complex128
@@ -38,6 +38,15 @@ element-wise timing still took 23 minutes, 4.5 of them sorting 1e7 elements (abo
 second per call, at least 5 samples per cell). Element-wise float64 and int64 run the
 same kernels at half the SIMD width over twice the bytes; where the wider type changes
 the bound that matters (BLAS dgemm vs sgemm, FFTs, fused workloads) it is timed.
+
+Why two rounds: asv runs each cell in one process per round, the rounds in separate passes
+over the suite, and pools their samples. On the 2-vCPU reference VM a cell's median moved
+between processes far more than its samples within one process did (8 fresh processes each:
+numba ``exp`` on 1e6 float32 spread 6% against 2% predicted by its samples, pure-Python
+``tan`` 2% against 0.7%, jax ``softmax`` on 1e4 float32 2.2x), and two full runs of the same
+code differed by 4.4x the spread their samples predicted; so the samples are split over two
+processes (asv's default) instead of one. Their within-cell spread (the CV) then includes
+that process-to-process part, which one process hid.
 
 Timing honesty
 --------------
@@ -165,6 +174,12 @@ ACCUMULATING_OPS = frozenset(
 TOLERANCE = {"float16": 1e-2, "bfloat16": 4e-2, "float32": 1e-4, "float64": 1e-10, "complex64": 1e-4, "complex128": 1e-10}
 #: Factor applied to TOLERANCE for ACCUMULATING_OPS.
 ACCUMULATING_FACTOR = 100.0
+#: Ops whose usual formula cancels: gelu as x/2 * (1 + erf(x/sqrt 2)) loses digits where erf
+#: nears -1. PyTorch and JAX compute it so (1.0e-4 to 2.0e-4 of the output's scale in float32,
+#: measured on the suite's inputs); a wrong kernel is off by far more. The accuracy track
+#: still records each backend's own error.
+CANCELLING_OPS = frozenset({"gelu"})
+CANCELLING_FACTOR = 10.0
 
 
 @dataclass(frozen=True)
@@ -184,7 +199,8 @@ class Profile:
     ops: frozenset[str] | None  # time grid; None: every op
     extra_ops: frozenset[str] | None  # accuracy and peak-memory classes; None: every op listed
     compile_ops: frozenset[str]  # JIT compile-time classes
-    repeat: tuple[int, int, float]  # asv's (min_repeat, max_repeat, max_time)
+    rounds: int  # asv's rounds: processes per cell, run in interleaved passes over the suite
+    repeat: tuple[int, int, float]  # asv's (min_repeat, max_repeat, max_time), per round
     sample_time: float  # seconds per sample; number is calibrated to it
     timeout: float  # seconds per cell before asv records a failure
 
@@ -222,7 +238,8 @@ PROFILES = {
         ops=QUICK_OPS,
         extra_ops=frozenset({"exp", "add", "sum", "matmul", "sort", "fft", "softmax"}),
         compile_ops=frozenset({"exp", "matmul", "softmax"}),
-        repeat=(3, 7, 0.15),
+        rounds=2,
+        repeat=(2, 4, 0.08),
         sample_time=0.005,
         timeout=120.0,
     ),
@@ -240,7 +257,8 @@ PROFILES = {
         ops=None,
         extra_ops=None,
         compile_ops=COMPILE_OPS,
-        repeat=(5, 10, 0.2),
+        rounds=2,
+        repeat=(3, 5, 0.1),
         sample_time=0.01,
         timeout=180.0,
     ),
@@ -389,7 +407,9 @@ def _max_scaled_error(out: np.ndarray, ref: np.ndarray) -> float:
 def tolerance(op: str, dtype: str) -> float:
     """Largest relative error the check accepts for ``op`` producing ``dtype``."""
     tol = TOLERANCE.get(dtype, 0.0)
-    return tol * ACCUMULATING_FACTOR if op in ACCUMULATING_OPS else tol
+    if op in ACCUMULATING_OPS:
+        return tol * ACCUMULATING_FACTOR
+    return tol * CANCELLING_FACTOR if op in CANCELLING_OPS else tol
 
 
 def check_against_reference(op: str, case: Case, outputs: Sequence[np.ndarray], *, strict: bool = True) -> float:
@@ -544,13 +564,13 @@ def _reset_torch_threads() -> None:
 class BackendBenchmark:
     """Base of every benchmark class: backend lookup, sampling settings, skip rules.
 
-    asv attributes set here apply to every subclass: one round (process) per cell,
-    the profile's ``repeat`` and ``timeout``, no asv warm-up phase (``setup`` warms up).
+    asv attributes set here apply to every subclass: the profile's ``rounds`` (processes
+    per cell), ``repeat`` and ``timeout``, no asv warm-up phase (``setup`` warms up).
     """
 
     param_names: tuple[str, ...] = ("backend",)
     params: tuple[Sequence[Any], ...] = (BACKENDS,)
-    rounds = 1
+    rounds = PROFILE.rounds
     repeat = PROFILE.repeat
     timeout = PROFILE.timeout
     warmup_time = 0.0

@@ -6,7 +6,8 @@ CV is ``stdev / mean`` of the raw samples when asv stored them (``--record-sampl
 the robust estimate (less moved by one slow sample) is also printed for every cell.
 ``--by backend`` splits the figures by a benchmark parameter (names from benchmarks.json).
 Files are grouped by the profile that produced them, read from the provenance file
-beside them (``env.TENSORSCOPE_PROFILE``; ``unknown`` without one).
+beside them (``env.TENSORSCOPE_PROFILE``; ``unknown`` without one), and by its thread
+setting when that held the backends to N threads (``full/threads=1``).
 
     python scripts/cv_report.py [RESULTS_DIR] [--machine NAME] [--by PARAM] [--json]
 
@@ -71,11 +72,15 @@ def cell_cvs(result_file: dict[str, Any]) -> list[float]:
 
 
 def _profile_of(machine_dir: Path, data: dict[str, Any]) -> str:
+    """The run's profile from its provenance, with ``threads=N`` when it held backends to N threads."""
     prov = machine_dir / "provenance" / f"{data.get('commit_hash')}-{data.get('env_name')}.json"
     try:
-        return str(json.loads(prov.read_text()).get("env", {}).get("TENSORSCOPE_PROFILE", "full"))
+        record = json.loads(prov.read_text())
     except (OSError, ValueError):
         return "unknown"
+    profile = str(record.get("env", {}).get("TENSORSCOPE_PROFILE", "full"))
+    threads = str(record.get("thread_setting") or "all")
+    return profile if threads == "all" else f"{profile}/threads={threads}"
 
 
 def _param_names(results: Path) -> dict[str, list[str]]:

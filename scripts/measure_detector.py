@@ -10,12 +10,20 @@ series, from a real asv results directory (``--noise-from``):
 * between runs: what the series' successive commits vary beyond the within-run spread (series
   with >= 4 commits); series with fewer commits get the median between/within ratio of the
   series that have them, from the same directory or, when it has none, from the shared sets.
+  A history also holds real code changes, so this overstates the noise; ``--same-code A B ...``
+  instead measures it where nothing changed: on runs of commits whose benchmarked code is the
+  same (e.g. two full runs at commits that differ only in documentation), per backend, as
+  the spread of the differences between those runs beyond what their own samples explain,
+  and gives every series its backend's ratio.
+
+``--env PATTERN`` keeps the runs of matching environments only (e.g. ``THREADS1``).
 
 Each synthetic commit's value and 99% CI are computed from its samples with asv's own
 statistics (``asv_runner.statistics.compute_stats``), so both detectors see what asv would store.
 
     .venv/bin/python scripts/measure_detector.py [--noise-from DIR ... | --noise-cv 0.03 [--samples 10]]
-        [--profile full] [--between-ratio R] [--series 400] [--commits 40] [--seed 1]
+        [--profile full] [--env PATTERN] [--between-ratio R | --same-code COMMIT COMMIT ...]
+        [--series 400] [--commits 40] [--seed 1]
 
 Default noise source: the repo's ``results/`` when it holds runs, else the shared sets
 (``../shared/asv-results/{own-example-tinypkg,numpy-bench}/results``).
@@ -36,6 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from asv_runner.statistics import compute_stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -57,13 +66,15 @@ class Noise:
     sigma_within: float
     n_samples: int
     sigma_between: float  # NaN until known
+    backend: str = "-"
 
     def commit_sigma(self) -> float:
         """Sigma of one commit's value (log units): between-run plus the median's own spread."""
         return math.hypot(self.sigma_between, 1.2533 * self.sigma_within / math.sqrt(self.n_samples))
 
 
-def _series_noise(root: Path, profile: str | None = None) -> list[Noise]:
+def _timed_runs(root: Path, profile: str | None = None, env: str | None = None, commits: list[str] | None = None) -> pd.DataFrame:
+    """The ok timing rows of ``root``; only runs of ``profile`` (by provenance), of envs matching ``env``, at ``commits``."""
     rs = load_results(root)
     t = rs.results
     t = t[(t.status == "ok") & (t.type == "time") & (t.value > 0)]
@@ -74,22 +85,37 @@ def _series_noise(root: Path, profile: str | None = None) -> list[Noise]:
         runs = prov[prov[column] == profile] if column in prov.columns else prov.iloc[0:0]
         keys = set(zip(runs["machine"], runs["commit"], runs["env"], strict=True))
         t = t[[k in keys for k in zip(t["machine"], t["commit"], t["env"], strict=True)]]
+    if env is not None:
+        t = t[t["env"].astype(str).str.contains(env, regex=True)]
+    if commits is not None:
+        t = t[[any(str(c).startswith(p) for p in commits) for c in t["commit"]]]
+    return t
+
+
+def _within(samples: object) -> np.ndarray | None:
+    """log(sample / median) of one run's raw samples (None without 3 or more)."""
+    if isinstance(samples, list | np.ndarray) and len(samples) >= 3:
+        s = np.asarray(samples, dtype=float)
+        s = s[np.isfinite(s) & (s > 0)]
+        if len(s) >= 3:
+            return np.log(s / np.median(s))
+    return None
+
+
+def _backend(g: pd.DataFrame) -> str:
+    return str(g["param_backend"].iloc[0]).strip("'") if "param_backend" in g.columns else "-"
+
+
+def _series_noise(root: Path, profile: str | None = None, env: str | None = None) -> list[Noise]:
+    t = _timed_runs(root, profile, env)
     out: list[Noise] = []
     for _, g in t.groupby(["series", "version_segment"], observed=True, sort=False):
         g = g.sort_values("commit_order")
-        res: list[np.ndarray] = []
-        counts: list[int] = []
-        for samples in g["samples"]:
-            if isinstance(samples, list | np.ndarray) and len(samples) >= 3:
-                s = np.asarray(samples, dtype=float)
-                s = s[np.isfinite(s) & (s > 0)]
-                if len(s) >= 3:
-                    res.append(np.log(s / np.median(s)))
-                    counts.append(len(s))
+        res = [r for r in map(_within, g["samples"]) if r is not None]
         if res:
             pool = np.concatenate(res)
             q25, q75 = np.percentile(pool, [25, 75])
-            sw, n, residuals = float(q75 - q25) / _IQR_SIGMA, int(np.median(counts)), pool
+            sw, n, residuals = float(q75 - q25) / _IQR_SIGMA, int(np.median([len(r) for r in res])), pool
         else:
             iqr = ((g["q_75"] - g["q_25"]) / g["value"]).to_numpy(dtype=float)
             iqr = iqr[np.isfinite(iqr) & (iqr >= 0)]
@@ -102,8 +128,48 @@ def _series_noise(root: Path, profile: str | None = None) -> list[Noise]:
             d = np.abs(np.diff(np.log(g["value"].to_numpy(dtype=float))))
             total = float(np.median(d)) / 0.6745 / math.sqrt(2.0)
             sb = math.sqrt(max(total * total - (1.2533 * sw / math.sqrt(n)) ** 2, 0.0))
-        out.append(Noise(residuals, sw, max(n, 1), sb))
+        out.append(Noise(residuals, sw, max(n, 1), sb, _backend(g)))
     return out
+
+
+def same_code_ratios(
+    roots: list[Path], commits: list[str], profile: str | None = None, env: str | None = None
+) -> tuple[dict[str, float], dict[str, int]]:
+    """Between-run sigma / spread of a run's median, per backend, from runs of the same code at ``commits``.
+
+    For every series run at two of those commits (same benchmark version), the difference of the
+    two log values is divided by what the two runs' own samples explain
+    (``sqrt(s_a^2 + s_b^2)``, ``s`` = 1.2533 sigma_within / sqrt(n) each); with a between-run
+    part ``r * s`` the result spreads as ``sqrt(1 + r^2)``, so ``r`` follows from its robust
+    spread (MAD). Returns (ratio, pairs) per backend and ``"all"``.
+    """
+    z_by: dict[str, list[float]] = {}
+    for root in roots:
+        t = _timed_runs(root, profile, env, commits)
+        for _, g in t.groupby(["series", "version_segment"], observed=True, sort=False):
+            if g["commit"].nunique() < 2:
+                continue
+            g = g.sort_values("commit_order").drop_duplicates("commit")
+            spreads = []
+            for samples, q25, q75, value in zip(g["samples"], g["q_25"], g["q_75"], g["value"], strict=True):
+                r = _within(samples)
+                if r is not None:
+                    lo, hi = np.percentile(r, [25, 75])
+                    spreads.append(1.2533 * float(hi - lo) / _IQR_SIGMA / math.sqrt(len(r)))
+                else:
+                    spreads.append(math.nan if not value else 1.2533 * float(q75 - q25) / _IQR_SIGMA / value / math.sqrt(10))
+            logs = np.log(g["value"].to_numpy(dtype=float))
+            for i in range(len(logs) - 1):
+                scale = math.hypot(spreads[i], spreads[i + 1])
+                if scale > 0 and math.isfinite(scale):
+                    z = float((logs[i + 1] - logs[i]) / scale)
+                    z_by.setdefault(_backend(g), []).append(z)
+                    z_by.setdefault("all", []).append(z)
+    ratios, pairs = {}, {}
+    for key, zs in z_by.items():
+        spread = float(np.median(np.abs(zs))) / 0.6745
+        ratios[key], pairs[key] = math.sqrt(max(spread * spread - 1.0, 0.0)), len(zs)
+    return ratios, pairs
 
 
 def _between_ratio(rows: list[Noise]) -> float:
@@ -196,6 +262,15 @@ def main(argv: list[str] | None = None) -> int:
         help="between-run sigma / spread of a run's median, for series whose history cannot tell (default: measured)",
     )
     ap.add_argument(
+        "--same-code",
+        nargs="+",
+        metavar="COMMIT",
+        default=None,
+        help="measure the between-run spread, per backend, on the runs of these commits (whose benchmarked code is "
+        "the same) instead of from histories; every series gets its backend's ratio",
+    )
+    ap.add_argument("--env", default=None, metavar="PATTERN", help="only runs of asv environments matching this regex (e.g. THREADS1)")
+    ap.add_argument(
         "--profile",
         default=None,
         help="model the within-run noise on the runs of this tensorscope profile only (e.g. full); "
@@ -211,15 +286,35 @@ def main(argv: list[str] | None = None) -> int:
         if not sets:
             print("no results directory found for the noise model", file=sys.stderr)
             return 2
-        if args.profile is None:
+        if args.same_code:
+            if args.between_ratio is not None:
+                print("--same-code and --between-ratio are alternatives: give one", file=sys.stderr)
+                return 2
+            ratios, pairs = same_code_ratios(sets, args.same_code, args.profile, args.env)
+            if not ratios:
+                print(f"no series was run at two of {' '.join(args.same_code)} (with --profile/--env as given)", file=sys.stderr)
+                return 2
+            rows = [r for root in sets for r in _series_noise(root, args.profile, args.env)]
+            for r in rows:
+                ratio = ratios.get(r.backend, ratios["all"])
+                r.sigma_between = ratio * 1.2533 * r.sigma_within / math.sqrt(r.n_samples)
+            noise = rows
+            how = (
+                f"between-run spread measured on runs of the same code at {' '.join(args.same_code)}, per backend: "
+                + ", ".join(f"{k} {v:.2f} x ({pairs[k]} pairs)" for k, v in sorted(ratios.items()))
+                + " the run median's spread"
+            )
+            if args.profile:
+                how += f"; within-run noise from the {args.profile!r} profile's runs only"
+        elif args.profile is None and args.env is None:
             noise, how = real_noise(sets, args.between_ratio)
         else:
             ratio = args.between_ratio
             if ratio is None:
                 ratio = _between_ratio([r for root in sets for r in _series_noise(root)])
-            rows = [r for root in sets for r in _series_noise(root, args.profile)]
+            rows = [r for root in sets for r in _series_noise(root, args.profile, args.env)]
             if not rows:
-                print(f"no runs of profile {args.profile!r} (by their provenance) in {', '.join(map(str, sets))}", file=sys.stderr)
+                print(f"no runs of profile {args.profile!r} / env {args.env!r} in {', '.join(map(str, sets))}", file=sys.stderr)
                 return 2
             source = "--between-ratio" if args.between_ratio is not None else "all runs of the same results"
             noise, how = real_noise([], None if ratio != ratio else ratio, rows, source)

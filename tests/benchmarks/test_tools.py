@@ -136,3 +136,19 @@ def test_cv_report_splits_by_a_named_parameter(tmp_path: Path) -> None:
     assert set(summary) == {"full backend=a", "full backend=b"}
     assert summary["full backend=a"]["median_cv"] == pytest.approx(0.1, rel=1e-6)
     assert summary["full backend=b"]["median_cv"] == 0.0
+
+
+def test_cv_report_keeps_runs_held_to_n_threads_apart(tmp_path: Path) -> None:
+    machine = tmp_path / "box"
+    (machine / "provenance").mkdir(parents=True)
+    (machine / "machine.json").write_text(json.dumps({"machine": "box", "version": 1}))
+    for env, threads, samples in (("all", "all", [[1.0, 1.1, 0.9]]), ("one", "1", [[1.0, 1.0, 1.0]])):
+        data = _result_file(samples)
+        data["env_name"] = env
+        (machine / f"cccccccc-{env}.json").write_text(json.dumps(data))
+        record = {"env": {"TENSORSCOPE_PROFILE": "full"}, "thread_setting": threads}
+        (machine / "provenance" / f"{'c' * 40}-{env}.json").write_text(json.dumps(record))
+    summary = cv_report.report(tmp_path)
+    assert set(summary) == {"full", "full/threads=1"}
+    assert summary["full"]["median_cv"] == pytest.approx(0.1, rel=1e-6)
+    assert summary["full/threads=1"]["median_cv"] == 0.0
