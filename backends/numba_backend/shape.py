@@ -21,7 +21,7 @@ import numpy as np
 from numba import prange
 
 from .._errors import IndexOutOfRange
-from ._jit import CHEAP, FM, Kernel
+from ._jit import CHEAP, FM, Kernel, jit
 from .elementwise import contiguous
 
 __all__ = ["astype", "concat", "pad", "put_slice", "scatter_add", "stack", "take"]
@@ -35,34 +35,40 @@ def _copy_rows(src: Any, dst: Any, col0: int) -> None:
             dst[r, col0 + c] = src[r, c]
 
 
+@jit
+def _row_offset(row: int, shape: Any, dstrides: Any, off: int) -> int:
+    """Flat offset in dst of src's row ``row`` (all axes but the last, C order).
+
+    A function of its own because the row index is divided down in place: inside a
+    ``prange`` body numba's parfor pass rejects that as an overwrite of the loop index.
+    The int64 casts matter: a parallel loop's index is unsigned, and numba types unsigned
+    with signed arithmetic as float64.
+    """
+    rem = np.int64(row)
+    o = np.int64(off)
+    for d in range(shape.size - 2, -1, -1):
+        k = rem % shape[d]
+        rem //= shape[d]
+        o += k * dstrides[d]
+    return o
+
+
 def _region(src: Any, shape: Any, dst: Any, dstrides: Any, off: int) -> None:
     """Write contiguous src (C order, ``shape``) into flat dst at ``off`` with ``dstrides``."""
-    nd = shape.size
-    inner = shape[nd - 1]
+    inner = shape[shape.size - 1]
     rows = src.size // inner
     for r in prange(rows):
-        rem = r
-        o = off
-        for d in range(nd - 2, -1, -1):
-            k = rem % shape[d]
-            rem //= shape[d]
-            o += k * dstrides[d]
+        o = _row_offset(r, shape, dstrides, off)
         base = r * inner
         for j in range(inner):
             dst[o + j] = src[base + j]
 
 
 def _region_add(src: Any, shape: Any, dst: Any, dstrides: Any, off: int) -> None:
-    nd = shape.size
-    inner = shape[nd - 1]
+    inner = shape[shape.size - 1]
     rows = src.size // inner
     for r in range(rows):
-        rem = r
-        o = off
-        for d in range(nd - 2, -1, -1):
-            k = rem % shape[d]
-            rem //= shape[d]
-            o += k * dstrides[d]
+        o = _row_offset(r, shape, dstrides, off)
         base = r * inner
         for j in range(inner):
             dst[o + j] += src[base + j]

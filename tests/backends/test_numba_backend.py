@@ -137,3 +137,29 @@ def test_asm_of_add_is_packed() -> None:
     exp = E.UNARY["exp"].kernel.inspect_asm(x, x)
     assert len(re.findall(r"vfmadd\d+ps\s.*%zmm", exp)) >= 5  # the polynomial, 16 lanes at a time
     assert not re.search(r"call.*exp", exp)  # no libm call left in the loop
+
+
+def test_region_copies_agree_in_both_twins_above_the_parallel_threshold() -> None:
+    # the conformance cases are small, so they run the serial twins; the parallel twin of
+    # the region copy once failed to compile (numba: "overwrite of parallel loop index")
+    from backends.numba_backend import shape as S
+
+    rng = np.random.default_rng(5)
+    src = rng.standard_normal((3, 200, 150)).astype(np.float32)  # 90k elements > CHEAP
+    starts = (1, 7, 11)
+    want = np.zeros((5, 210, 170), dtype=np.float32)
+    want[1:4, 7:207, 11:161] = src
+    strides = np.array([210 * 170, 170, 1], dtype=np.int64)
+    off = int(np.dot(starts, strides))
+    shape = np.array(src.shape, dtype=np.int64)
+    for twin in (S._region_k._ser, S._region_k._par):
+        got = np.zeros_like(want)
+        twin(src.reshape(-1), shape, got.reshape(-1), strides, off)
+        np.testing.assert_array_equal(got, want)
+    be = backends.get("numba")
+    x = rng.standard_normal((400, 300)).astype(np.float32)
+    update = rng.standard_normal((300, 200)).astype(np.float32)
+    expected = x.copy()
+    expected[50:350, 60:260] = update
+    np.testing.assert_array_equal(np.asarray(be.op("put_slice")(x, update, (50, 60))), expected)
+    np.testing.assert_array_equal(np.asarray(be.op("pad")(x, ((2, 3), (4, 5)), 1.5)), np.pad(x, ((2, 3), (4, 5)), constant_values=1.5))
