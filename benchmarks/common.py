@@ -21,9 +21,9 @@ when both write into one results folder (``scripts/produce_results.sh`` does).
 =========  ==========================================  ==========================
 profile    grid                                        sampling per cell
 =========  ==========================================  ==========================
-quick      representative ops (:data:`QUICK_OPS`),      2 rounds x (2-4 samples, 0.08 s)
+quick      representative ops (:data:`QUICK_OPS`),      (min 3, max 7 samples, 0.15 s)
            2 sizes, float32                            5 ms per sample
-full       every op, 4 sizes (sorting 3: 1e2-1e6);      2 rounds x (3-5 samples, 0.1 s)
+full       every op, 4 sizes (sorting 3: 1e2-1e6);      (min 5, max 10 samples, 0.2 s)
            float32 (int32) timed for the memory-bound  10 ms per sample
            groups, float32 + float64 for linalg and
            fused workloads, complex64 + complex128
@@ -39,14 +39,14 @@ second per call, at least 5 samples per cell). Element-wise float64 and int64 ru
 same kernels at half the SIMD width over twice the bytes; where the wider type changes
 the bound that matters (BLAS dgemm vs sgemm, FFTs, fused workloads) it is timed.
 
-Why two rounds: asv runs each cell in one process per round, the rounds in separate passes
-over the suite, and pools their samples. On the 2-vCPU reference VM a cell's median moved
-between processes far more than its samples within one process did (8 fresh processes each:
-numba ``exp`` on 1e6 float32 spread 6% against 2% predicted by its samples, pure-Python
-``tan`` 2% against 0.7%, jax ``softmax`` on 1e4 float32 2.2x), and two full runs of the same
-code differed by 4.4x the spread their samples predicted; so the samples are split over two
-processes (asv's default) instead of one. Their within-cell spread (the CV) then includes
-that process-to-process part, which one process hid.
+Why one round (one process per cell): two full runs of the same code on the 2-vCPU
+reference VM differ by a median of 11% per cell (numpy 5%, jax 20%), and whole groups shift
+together (every pure-Python binary cell +55% in one run): the host slows for minutes at a
+time, far beyond the spread of a cell's samples. asv's default of two rounds (each cell in
+two processes, in two passes over the suite, samples pooled) was measured against it: the
+same-code pair then differed by a median of 9.8% against 11.2% (one pair each, within this
+noise), and the run took 24.5 min against 16.4 the same day, over the 20-minute budget. One
+round it is; :class:`Profile` keeps ``rounds`` for machines where it pays.
 
 Timing honesty
 --------------
@@ -238,8 +238,8 @@ PROFILES = {
         ops=QUICK_OPS,
         extra_ops=frozenset({"exp", "add", "sum", "matmul", "sort", "fft", "softmax"}),
         compile_ops=frozenset({"exp", "matmul", "softmax"}),
-        rounds=2,
-        repeat=(2, 4, 0.08),
+        rounds=1,
+        repeat=(3, 7, 0.15),
         sample_time=0.005,
         timeout=120.0,
     ),
@@ -257,8 +257,8 @@ PROFILES = {
         ops=None,
         extra_ops=None,
         compile_ops=COMPILE_OPS,
-        rounds=2,
-        repeat=(3, 5, 0.1),
+        rounds=1,
+        repeat=(5, 10, 0.2),
         sample_time=0.01,
         timeout=180.0,
     ),
