@@ -14,7 +14,8 @@ series, from a real asv results directory (``--noise-from``):
   instead measures it where nothing changed: on runs of commits whose benchmarked code is the
   same (e.g. two full runs at commits that differ only in documentation), per backend, as
   the spread of the differences between those runs beyond what their own samples explain,
-  and gives every series its backend's ratio.
+  and gives every series its backend's ratio; the within-run noise then comes from those
+  runs too.
 
 ``--env PATTERN`` keeps the runs of matching environments only (e.g. ``THREADS1``).
 
@@ -106,8 +107,8 @@ def _backend(g: pd.DataFrame) -> str:
     return str(g["param_backend"].iloc[0]).strip("'") if "param_backend" in g.columns else "-"
 
 
-def _series_noise(root: Path, profile: str | None = None, env: str | None = None) -> list[Noise]:
-    t = _timed_runs(root, profile, env)
+def _series_noise(root: Path, profile: str | None = None, env: str | None = None, commits: list[str] | None = None) -> list[Noise]:
+    t = _timed_runs(root, profile, env, commits)
     out: list[Noise] = []
     for _, g in t.groupby(["series", "version_segment"], observed=True, sort=False):
         g = g.sort_values("commit_order")
@@ -294,7 +295,8 @@ def main(argv: list[str] | None = None) -> int:
             if not ratios:
                 print(f"no series was run at two of {' '.join(args.same_code)} (with --profile/--env as given)", file=sys.stderr)
                 return 2
-            rows = [r for root in sets for r in _series_noise(root, args.profile, args.env)]
+            # the noise model is that of those runs: within-run spread from them too
+            rows = [r for root in sets for r in _series_noise(root, args.profile, args.env, args.same_code)]
             for r in rows:
                 ratio = ratios.get(r.backend, ratios["all"])
                 r.sigma_between = ratio * 1.2533 * r.sigma_within / math.sqrt(r.n_samples)
@@ -304,8 +306,7 @@ def main(argv: list[str] | None = None) -> int:
                 + ", ".join(f"{k} {v:.2f} x ({pairs[k]} pairs)" for k, v in sorted(ratios.items()))
                 + " the run median's spread"
             )
-            if args.profile:
-                how += f"; within-run noise from the {args.profile!r} profile's runs only"
+            how += "; within-run noise from the same runs"
         elif args.profile is None and args.env is None:
             noise, how = real_noise(sets, args.between_ratio)
         else:
