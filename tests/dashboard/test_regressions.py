@@ -143,3 +143,15 @@ def test_false_alarm_rate_on_no_change_series() -> None:
         noise = rng.normal(0, 0.03, 40) if i % 2 else rng.standard_t(3, 40) * 0.02
         alarms += bool(find_steps(np.exp(noise)))
     assert alarms <= 4
+
+
+def test_wide_cis_do_not_hide_a_clear_step_in_a_long_series() -> None:
+    # 99% CIs of a median from a few heavy-tailed samples span far more than the commits
+    # actually move; a long series is judged on its own spread, a short one is held to its CIs
+    y = _noisy([1.0] * 20 + [1.2] * 20, sigma=0.01, seed=7)
+    wide_a, wide_b = y * 0.4, y * 1.6
+    (step,) = find_steps(y, ci_a=wide_a, ci_b=wide_b)
+    assert (step.before, step.after) == (19, 20)
+    short = _noisy([1.0] * 3 + [1.2] * 3, sigma=0.01, seed=7)
+    assert find_steps(short, ci_a=short * 0.4, ci_b=short * 1.6) == []
+    assert len(find_steps(short)) == 1  # without CIs the same six points are a step
