@@ -50,7 +50,7 @@ def _row_offset(row: int, shape: Any, dstrides: Any, off: int) -> int:
         k = rem % shape[d]
         rem //= shape[d]
         o += k * dstrides[d]
-    return o
+    return int(o)
 
 
 def _region(src: Any, shape: Any, dst: Any, dstrides: Any, off: int) -> None:
