@@ -22,6 +22,7 @@ KEYS = {
     "env_name",
     "machine",
     "simd_setting",
+    "thread_setting",
     "platform",
     "cpu",
     "memory",
@@ -39,11 +40,13 @@ KEYS = {
 def test_probe_reports_every_section(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
     monkeypatch.setenv("TENSORSCOPE_SIMD", "off")
+    monkeypatch.setenv("TENSORSCOPE_THREADS", "1")
     monkeypatch.setenv("UNRELATED_VARIABLE", "x")
     data = provenance.probe(commit_hash="abc", env_name="env", machine="box", with_backends=False)
     assert set(data) == KEYS
     assert data["schema"] == provenance.SCHEMA
     assert (data["commit_hash"], data["env_name"], data["machine"], data["simd_setting"]) == ("abc", "env", "box", "off")
+    assert data["thread_setting"] == "1" and data["env"]["TENSORSCOPE_THREADS"] == "1"
     assert data["env"]["OMP_NUM_THREADS"] == "3" and "UNRELATED_VARIABLE" not in data["env"]
     assert data["numpy"]["version"] and isinstance(data["numpy"]["simd_dispatch"], list)
     assert set(data["numpy"]["simd_active"]) <= set(data["numpy"]["simd_dispatch"])
