@@ -189,17 +189,19 @@ _NAN_F = _F(np.nan)
 
 
 @register_jitable
-def log_f32(x: Any) -> Any:
-    sub = x < _TINY_F
-    xs = x * _TWO23_F if sub else x  # subnormals: scale up first
-    bits = f32_bits(xs)
-    e = ((bits >> 23) & 0xFF) - 126
-    e = e - 23 if sub else e
+def _log_reduced(bits: Any, bias: Any) -> Any:
+    """Cephes logf's reduction and polynomial for a positive normal float given by its ``bits``.
+
+    ``bias`` is subtracted from the biased exponent field (126; 149 for a subnormal scaled
+    up by 2**23). Returns ``(m, fe, z, y)`` with ``log = m + (y + fe*ln2_lo - z/2) + fe*ln2_hi``:
+    m the mantissa minus 1 in [sqrt(1/2) - 1, sqrt(2) - 1), fe the exponent, z = m*m and
+    y = m*z*P(m); log_f32 and log1p_f32 each add their own correction to that sum.
+    """
+    e = ((bits >> 23) & 0xFF) - bias
     m = bits_f32(np.int32((bits & 0x007FFFFF) | 0x3F000000))  # mantissa in [0.5, 1)
     small = m < _SQRTH_F
     e = e - 1 if small else e
     m = (m + m - _ONE_F) if small else (m - _ONE_F)
-    fe = _F(e)
     z = m * m
     p = _LP0 * m + _LP1
     p = p * m + _LP2
@@ -209,7 +211,14 @@ def log_f32(x: Any) -> Any:
     p = p * m + _LP6
     p = p * m + _LP7
     p = p * m + _LP8
-    y = m * z * p
+    return m, _F(e), z, m * z * p
+
+
+@register_jitable
+def log_f32(x: Any) -> Any:
+    sub = x < _TINY_F
+    xs = x * _TWO23_F if sub else x  # subnormals: scale up first
+    m, fe, z, y = _log_reduced(f32_bits(xs), 149 if sub else 126)
     y = y + fe * _LN2LO_F
     y = y - _HALF_F * z
     r = m + y + fe * _LN2HI_F
@@ -663,23 +672,7 @@ def log1p_f32(x: Any) -> Any:
     """u = 1 + x, Cephes logf of u plus the rounding correction (x - (u - 1)) / u."""
     u = x + _ONE_F
     c = (x - (u - _ONE_F)) / u
-    bits = f32_bits(u)
-    e = ((bits >> 23) & 0xFF) - 126
-    m = bits_f32(np.int32((bits & 0x007FFFFF) | 0x3F000000))  # mantissa in [0.5, 1)
-    small = m < _SQRTH_F
-    e = e - 1 if small else e
-    m = (m + m - _ONE_F) if small else (m - _ONE_F)
-    fe = _F(e)
-    z = m * m
-    p = _LP0 * m + _LP1
-    p = p * m + _LP2
-    p = p * m + _LP3
-    p = p * m + _LP4
-    p = p * m + _LP5
-    p = p * m + _LP6
-    p = p * m + _LP7
-    p = p * m + _LP8
-    y = m * z * p
+    m, fe, z, y = _log_reduced(f32_bits(u), 126)
     y = y + (fe * _LN2LO_F + c)
     y = y - _HALF_F * z
     r = m + y + fe * _LN2HI_F
