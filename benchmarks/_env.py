@@ -179,11 +179,11 @@ def thread_setting() -> int | None:
     return int(value)
 
 
-def thread_variables(threads: int, xla_flags: str | None = None) -> dict[str, str]:
-    """The variables that hold every backend to ``threads`` threads (``xla_flags``: the current ``XLA_FLAGS``)."""
+def thread_variables(threads: int) -> dict[str, str]:
+    """The variables that hold every backend to ``threads`` threads (XLA's flag added to the current ``XLA_FLAGS``)."""
     wanted = {name: str(threads) for name in _THREAD_COUNT_VARIABLES}
     if threads == 1:
-        flags = (os.environ.get("XLA_FLAGS", "") if xla_flags is None else xla_flags).split()
+        flags = os.environ.get("XLA_FLAGS", "").split()
         if _XLA_ONE_THREAD not in flags:
             flags = [f for f in flags if not f.startswith("--xla_cpu_multi_thread_eigen")] + [_XLA_ONE_THREAD]
         wanted["XLA_FLAGS"] = " ".join(flags)

@@ -59,6 +59,17 @@ DEFAULT_SETS = ("own-example-tinypkg", "numpy-bench")
 _IQR_SIGMA = 1.349  # interquartile range of a unit normal
 
 
+def _median_spread(sigma_within: float, n_samples: float) -> float:
+    """Sigma of a run's median (log units) from its samples' sigma and count (1.2533: the median's efficiency)."""
+    return 1.2533 * sigma_within / math.sqrt(n_samples)
+
+
+def _iqr_sigma(residuals: np.ndarray) -> float:
+    """Normal-equivalent sigma of ``residuals`` from their interquartile range."""
+    q25, q75 = np.percentile(residuals, [25, 75])
+    return float(q75 - q25) / _IQR_SIGMA
+
+
 @dataclass
 class Noise:
     """One real series' noise: within-run log deviations (or sigma), samples per run, between-run sigma."""
@@ -69,9 +80,13 @@ class Noise:
     sigma_between: float  # NaN until known
     backend: str = "-"
 
+    def median_spread(self) -> float:
+        """Sigma of one run's median (log units), from the within-run spread."""
+        return _median_spread(self.sigma_within, self.n_samples)
+
     def commit_sigma(self) -> float:
         """Sigma of one commit's value (log units): between-run plus the median's own spread."""
-        return math.hypot(self.sigma_between, 1.2533 * self.sigma_within / math.sqrt(self.n_samples))
+        return math.hypot(self.sigma_between, self.median_spread())
 
 
 def _timed_runs(root: Path, profile: str | None = None, env: str | None = None, commits: list[str] | None = None) -> pd.DataFrame:
@@ -115,8 +130,7 @@ def _series_noise(root: Path, profile: str | None = None, env: str | None = None
         res = [r for r in map(_within, g["samples"]) if r is not None]
         if res:
             pool = np.concatenate(res)
-            q25, q75 = np.percentile(pool, [25, 75])
-            sw, n, residuals = float(q75 - q25) / _IQR_SIGMA, int(np.median([len(r) for r in res])), pool
+            sw, n, residuals = _iqr_sigma(pool), int(np.median([len(r) for r in res])), pool
         else:
             iqr = ((g["q_75"] - g["q_25"]) / g["value"]).to_numpy(dtype=float)
             iqr = iqr[np.isfinite(iqr) & (iqr >= 0)]
@@ -128,7 +142,7 @@ def _series_noise(root: Path, profile: str | None = None, env: str | None = None
         if len(g) >= 4:
             d = np.abs(np.diff(np.log(g["value"].to_numpy(dtype=float))))
             total = float(np.median(d)) / 0.6745 / math.sqrt(2.0)
-            sb = math.sqrt(max(total * total - (1.2533 * sw / math.sqrt(n)) ** 2, 0.0))
+            sb = math.sqrt(max(total * total - _median_spread(sw, n) ** 2, 0.0))
         out.append(Noise(residuals, sw, max(n, 1), sb, _backend(g)))
     return out
 
@@ -152,13 +166,13 @@ def same_code_ratios(
                 continue
             g = g.sort_values("commit_order").drop_duplicates("commit")
             spreads = []
-            for samples, q25, q75, value in zip(g["samples"], g["q_25"], g["q_75"], g["value"], strict=True):
+            for samples, q25, q75, value, repeat in zip(g["samples"], g["q_25"], g["q_75"], g["value"], g["repeat"], strict=True):
                 r = _within(samples)
                 if r is not None:
-                    lo, hi = np.percentile(r, [25, 75])
-                    spreads.append(1.2533 * float(hi - lo) / _IQR_SIGMA / math.sqrt(len(r)))
-                else:
-                    spreads.append(math.nan if not value else 1.2533 * float(q75 - q25) / _IQR_SIGMA / value / math.sqrt(10))
+                    spreads.append(_median_spread(_iqr_sigma(r), len(r)))
+                else:  # quartiles only: the sample count asv recorded (10, the full profile's most, if none)
+                    n = repeat if repeat == repeat and repeat >= 1 else 10
+                    spreads.append(math.nan if not value else _median_spread(float(q75 - q25) / _IQR_SIGMA / value, n))
             logs = np.log(g["value"].to_numpy(dtype=float))
             for i in range(len(logs) - 1):
                 scale = math.hypot(spreads[i], spreads[i + 1])
@@ -175,11 +189,7 @@ def same_code_ratios(
 
 def _between_ratio(rows: list[Noise]) -> float:
     """Median of sigma_between / (spread of one run's median) over the series that have both."""
-    r = [
-        x.sigma_between / (1.2533 * x.sigma_within / math.sqrt(x.n_samples))
-        for x in rows
-        if x.sigma_between == x.sigma_between and x.sigma_within > 0
-    ]
+    r = [x.sigma_between / x.median_spread() for x in rows if x.sigma_between == x.sigma_between and x.sigma_within > 0]
     return float(np.median(r)) if r else math.nan
 
 
@@ -198,7 +208,7 @@ def real_noise(
         if ratio != ratio:
             ratio, source = 1.0, "a default"
         for r in missing:
-            r.sigma_between = ratio * 1.2533 * r.sigma_within / math.sqrt(r.n_samples)
+            r.sigma_between = ratio * r.median_spread()
         how += f"; the other {len(missing)} get {ratio:.2f} x their run median's spread (ratio from {source})"
     return rows or [Noise(None, 0.01, 10, 0.01)], how
 
@@ -299,14 +309,13 @@ def main(argv: list[str] | None = None) -> int:
             rows = [r for root in sets for r in _series_noise(root, args.profile, args.env, args.same_code)]
             for r in rows:
                 ratio = ratios.get(r.backend, ratios["all"])
-                r.sigma_between = ratio * 1.2533 * r.sigma_within / math.sqrt(r.n_samples)
+                r.sigma_between = ratio * r.median_spread()
             noise = rows
             how = (
                 f"between-run spread measured on runs of the same code at {' '.join(args.same_code)}, per backend: "
                 + ", ".join(f"{k} {v:.2f} x ({pairs[k]} pairs)" for k, v in sorted(ratios.items()))
-                + " the run median's spread"
+                + " the run median's spread; within-run noise from the same runs"
             )
-            how += "; within-run noise from the same runs"
         elif args.profile is None and args.env is None:
             noise, how = real_noise(sets, args.between_ratio)
         else:

@@ -49,8 +49,8 @@ of the log values proposes level changes generously (penalty 2 sigma^2 log n);
 each proposed boundary is then tested as a z-test of the difference between the two levels' medians
 against the series' noise (robust: the median absolute successive difference, floored by the
 measurements' own 99% CIs in series shorter than 8 points, and raised by one standard error of
-that estimate, 1/sqrt(n), so an
-underestimated noise does not pass for a step), Bonferroni-corrected for the places the boundary
+that estimate, 1/sqrt(n), so an underestimated noise does not pass for a step),
+Bonferroni-corrected for the places the boundary
 could have been; the least significant boundary is merged away until every remaining one has
 p < ``alpha``, at least ``min_points`` on each side and a change >= ``min_change``. One-off
 outliers therefore never form a step. Each surviving step's position is reported as the set of
