@@ -7,19 +7,15 @@ list of files that could not be read; then the chosen page runs.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-# `streamlit run dashboard/app.py` puts dashboard/ (not the checkout) on sys.path.
-_ROOT = str(Path(__file__).resolve().parents[1])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
-
-from dashboard import state  # noqa: E402 - after the sys.path fix above
-from dashboard.app_pages import _ui  # noqa: E402
+# `dashboard` and `tensorscope` are imported as installed packages (pip install -e .),
+# whatever folder `streamlit run` puts on sys.path.
+from dashboard import state
+from dashboard.app_pages import _ui
 
 PAGES_DIR = Path(__file__).resolve().parent / "app_pages"
 

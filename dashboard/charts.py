@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from tensorscope import units
+
 # A scatter trace with more points than this is drawn with WebGL.
 WEBGL_POINTS = 5000
 COLOURS = (
@@ -77,18 +79,8 @@ def _finite(frame: pd.DataFrame, column: str) -> pd.DataFrame:
 
 
 def format_value(value: float, unit: str = "") -> str:
-    """A human figure in asv's units: seconds become ns/us/ms/s, bytes become KiB/MiB/GiB."""
-    if value is None or not math.isfinite(value):
-        return "n/a"
-    if unit == "seconds":
-        for scale, suffix in ((1e-9, "ns"), (1e-6, "us"), (1e-3, "ms"), (1.0, "s")):
-            if abs(value) < scale * 1000 or suffix == "s":
-                return f"{value / scale:.3g} {suffix}"
-    if unit == "bytes":
-        for scale, suffix in ((1, "B"), (1024, "KiB"), (1024**2, "MiB"), (1024**3, "GiB")):
-            if abs(value) < scale * 1024 or suffix == "GiB":
-                return f"{value / scale:.3g} {suffix}"
-    return f"{value:.4g} {inert(unit)}".strip()
+    """:func:`tensorscope.units.format_value`, with the unit made inert for plotly's HTML labels."""
+    return inert(units.format_value(value, unit))
 
 
 # --------------------------------------------------------------------------------------
@@ -589,11 +581,6 @@ def changes_figure(changes: pd.DataFrame, *, title: str = "") -> go.Figure:
 def lines_over_commits(frame: pd.DataFrame, *, unit: str = "", log_y: bool = False, title: str = "") -> go.Figure:
     """Many series over commits without bands (the explorer view); see :func:`series_figure`."""
     return series_figure(frame.drop(columns=["ci_99_a", "ci_99_b"], errors="ignore"), unit=unit, log_y=log_y, title=title)
-
-
-def ratio_matrix(frame: pd.DataFrame, *, index: str, columns: str, values: str) -> pd.DataFrame:
-    """Pivot helper used by several pages: median ``values`` per ``index`` x ``columns``."""
-    return frame.pivot_table(index=index, columns=columns, values=values, aggfunc="median")
 
 
 def ordered(values: Sequence[Any]) -> list[Any]:

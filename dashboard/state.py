@@ -17,7 +17,6 @@ from anything typed into a page.
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import subprocess
 import sys
@@ -27,6 +26,10 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
+
+from tensorscope.analysis import machines as machines_analysis
+from tensorscope.analysis import regressions, roofline, speedups
+from tensorscope.results import ResultSet, load_results
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # Keys carry a stamp of the results directory, so new files are seen at once; the ttl
@@ -84,18 +87,6 @@ def stamp(results_dir: Path) -> str:
         return "missing"
 
 
-def _data_module() -> Any:
-    return importlib.import_module("dashboard.data")
-
-
-def _analysis(name: str) -> Any | None:
-    """``dashboard.analysis.<name>``, or None while that module does not exist."""
-    try:
-        return importlib.import_module(f"dashboard.analysis.{name}")
-    except ImportError:
-        return None
-
-
 # --------------------------------------------------------------------------------------
 # Cached loads, keyed by strings and the stamp.
 #
@@ -107,9 +98,8 @@ def _analysis(name: str) -> Any | None:
 
 
 @st.cache_resource(ttl=TTL, max_entries=2, show_spinner="Reading asv results…")
-def _load(results_dir: str, cache_dir: str | None, repo: str | None, stamp_: str) -> Any:
-    data = _data_module()
-    return data.load_results(Path(results_dir), cache_dir=Path(cache_dir) if cache_dir else None, repo=Path(repo) if repo else None)
+def _load(results_dir: str, cache_dir: str | None, repo: str | None, stamp_: str) -> ResultSet:
+    return load_results(Path(results_dir), cache_dir=Path(cache_dir) if cache_dir else None, repo=Path(repo) if repo else None)
 
 
 def _key(cfg: Config | None = None) -> tuple[str, str | None, str | None, str]:
@@ -276,24 +266,6 @@ def latest() -> pd.DataFrame:
     return _latest(*_key())
 
 
-# --------------------------------------------------------------------------------------
-# Analysis (each returns None when the analysis module or function is not there)
-
-
-def _call(module: str, function: str, *args: Any, **kwargs: Any) -> Any:
-    mod = _analysis(module)
-    fn = getattr(mod, function, None) if mod is not None else None
-    if fn is None:
-        return None
-    return fn(*args, **kwargs)
-
-
-def has_analysis(module: str, function: str) -> bool:
-    """Whether ``dashboard.analysis.<module>.<function>`` exists in this checkout."""
-    mod = _analysis(module)
-    return mod is not None and hasattr(mod, function)
-
-
 def _filters(filters: dict[str, Any]) -> Filters:
     items: list[tuple[str, tuple[str, ...]]] = []
     for column, values in sorted(filters.items()):
@@ -303,47 +275,96 @@ def _filters(filters: dict[str, Any]) -> Filters:
     return tuple(items)
 
 
-def _rows(results_dir: str, cache_dir: str | None, repo: str | None, stamp_: str, scope: str, filters: Filters) -> pd.DataFrame:
-    if scope == "latest":
-        return _latest(results_dir, cache_dir, repo, stamp_)
+# --------------------------------------------------------------------------------------
+# Analysis: one typed, cached function per question the pages ask (the library does the work)
+
+
+def _where(results_dir: str, cache_dir: str | None, repo: str | None, stamp_: str, filters: Filters) -> pd.DataFrame:
     if filters:
         return _subset(results_dir, cache_dir, repo, stamp_, filters)
     return _load(results_dir, cache_dir, repo, stamp_).table
 
 
+@st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner="Analysing…")
+def _detected_changes(results_dir: str, cache_dir: str | None, repo: str | None, stamp_: str) -> pd.DataFrame:
+    return regressions.detect_changes(_load(results_dir, cache_dir, repo, stamp_).table)
+
+
+def detected_changes() -> pd.DataFrame:
+    """Every step :func:`tensorscope.analysis.regressions.detect_changes` finds in the whole table."""
+    return _detected_changes(*_key())
+
+
 @st.cache_data(ttl=TTL, max_entries=MAX_SELECTIONS, show_spinner="Analysing…")
-def _analyse(
-    results_dir: str,
-    cache_dir: str | None,
-    repo: str | None,
-    stamp_: str,
-    module: str,
-    function: str,
-    scope: str,
-    filters: Filters,
-    kwargs: tuple[tuple[str, Any], ...],
-) -> Any:
-    rs = _load(results_dir, cache_dir, repo, stamp_)
-    if scope == "resultset":
-        return _call(module, function, rs, **dict(kwargs))
-    rows = _rows(results_dir, cache_dir, repo, stamp_, scope, filters)
-    if scope == "envs":
-        return _call(module, function, rows, rs.envs, **dict(kwargs))
-    return _call(module, function, rows, **dict(kwargs))
+def _speedups(
+    results_dir: str, cache_dir: str | None, repo: str | None, stamp_: str, filters: Filters, latest_only: bool, baseline: str
+) -> pd.DataFrame:
+    rows = _latest(results_dir, cache_dir, repo, stamp_) if latest_only else _where(results_dir, cache_dir, repo, stamp_, filters)
+    return speedups.speedups(rows, baseline=baseline)
 
 
-def analyse(
-    module: str, function: str, *, scope: str = "table", where: dict[str, Any] | None = None, kwargs: dict[str, Any] | None = None
-) -> Any:
-    """``dashboard.analysis.<module>.<function>(rows, **kwargs)``, cached; None when absent.
+def speedups_latest(baseline: str) -> pd.DataFrame:
+    """Speedups over ``baseline`` at each series' newest measurement."""
+    return _speedups(*_key(), (), True, baseline)
 
-    ``scope``: "table" (the tidy table, restricted to ``where`` = {column: value(s)}),
-    "latest" (each series' newest measurement), "envs" (rows and ``ResultSet.envs``),
-    "resultset" (the whole :class:`ResultSet`). ``kwargs`` values must be hashable.
-    """
-    if not has_analysis(module, function):
-        return None
-    return _analyse(*_key(), module, function, scope, _filters(where or {}), tuple(sorted((kwargs or {}).items())))
+
+def speedups_where(baseline: str, **where: str | None) -> pd.DataFrame:
+    """Speedups over ``baseline`` in the rows matching ``where`` (column=value; None is no filter)."""
+    return _speedups(*_key(), _filters(where), False, baseline)
+
+
+@st.cache_data(ttl=TTL, max_entries=MAX_SELECTIONS, show_spinner="Analysing…")
+def _env_ratios(results_dir: str, cache_dir: str | None, repo: str | None, stamp_: str, filters: Filters, var: str) -> pd.DataFrame:
+    rows = _where(results_dir, cache_dir, repo, stamp_, filters)
+    return speedups.env_ratios(rows, _load(results_dir, cache_dir, repo, stamp_).envs, var=var)
+
+
+def env_ratios(var: str, **where: str | None) -> pd.DataFrame:
+    """Ratios between environments that differ only in the matrix variable ``var``."""
+    return _env_ratios(*_key(), _filters(where), var)
+
+
+@st.cache_data(ttl=TTL, max_entries=MAX_SELECTIONS, show_spinner="Analysing…")
+def _device_speedups(results_dir: str, cache_dir: str | None, repo: str | None, stamp_: str, filters: Filters) -> pd.DataFrame:
+    return speedups.device_speedups(_where(results_dir, cache_dir, repo, stamp_, filters))
+
+
+def device_speedups(**where: str | None) -> pd.DataFrame:
+    """GPU backends over their CPU counterparts in the rows matching ``where``."""
+    return _device_speedups(*_key(), _filters(where))
+
+
+@st.cache_data(ttl=TTL, max_entries=MAX_SELECTIONS, show_spinner="Analysing…")
+def _roofline(
+    results_dir: str, cache_dir: str | None, repo: str | None, stamp_: str, filters: Filters
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rows = _where(results_dir, cache_dir, repo, stamp_, filters)
+    return roofline.efficiency(rows), roofline.roofs(rows)
+
+
+def roofline_points(machine: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(efficiency points, roofs) of one machine."""
+    return _roofline(*_key(), _filters({"machine": machine}))
+
+
+@st.cache_data(ttl=TTL, max_entries=MAX_SELECTIONS, show_spinner="Analysing…")
+def _compare_machines(results_dir: str, cache_dir: str | None, repo: str | None, stamp_: str, reference: str) -> pd.DataFrame:
+    return machines_analysis.compare_machines(_load(results_dir, cache_dir, repo, stamp_).table, reference=reference)
+
+
+def compare_machines(reference: str) -> pd.DataFrame:
+    """Every machine's newest values as ratios to ``reference`` (like with like)."""
+    return _compare_machines(*_key(), reference)
+
+
+@st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner=False)
+def _machine_details(results_dir: str, cache_dir: str | None, repo: str | None, stamp_: str) -> pd.DataFrame:
+    return machines_analysis.machine_details(_load(results_dir, cache_dir, repo, stamp_))
+
+
+def machine_details() -> pd.DataFrame:
+    """One row per machine.json / provenance field, one column per machine."""
+    return _machine_details(*_key())
 
 
 # --------------------------------------------------------------------------------------

@@ -19,8 +19,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dashboard.analysis.regressions import latest_regressions
-from dashboard.data import load_results
+from tensorscope.analysis.regressions import latest_regressions
+from tensorscope.results import load_results
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "asv-results"
 DEFAULT = ("numpy-bench", "BLAS-Benchmarks", "mjwarp-asv", "own-example-tinypkg")

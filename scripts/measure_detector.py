@@ -50,8 +50,8 @@ from asv_runner.statistics import compute_stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dashboard.analysis.regressions import DEFAULT_ALPHA, Step, asv_steps, find_steps
-from dashboard.data import load_results
+from tensorscope.analysis.regressions import DEFAULT_ALPHA, Step, asv_steps, find_steps
+from tensorscope.results import load_results
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "asv-results"

@@ -1,4 +1,4 @@
-"""Measure cold load, warm load, a one-file-changed load, and peak memory of dashboard.data.load_results.
+"""Measure cold load, warm load, a one-file-changed load, and peak memory of tensorscope.results.load_results.
 
     .venv/bin/python scripts/measure_load.py RESULTS_DIR [--cache-dir DIR]
 
@@ -21,7 +21,7 @@ PHASE = r"""
 import json, resource, sys, time
 sys.path.insert(0, {repo!r})
 t0 = time.perf_counter()
-from dashboard.data import load_results
+from tensorscope.results import load_results
 t1 = time.perf_counter()
 rs = load_results({results!r}, cache_dir={cache!r})
 t2 = time.perf_counter()

@@ -3,13 +3,22 @@
 Each subcommand lives in its own module exposing ``add_arguments(parser)`` and
 ``main(args) -> int``; they are imported only when chosen, so ``tensorscope --help``
 stays fast and needs no optional framework.
+
+Exit codes, the same for every subcommand: 0 success (no regression found), 1 a
+regression was found (``report``, ``compare``), 2 usage error, 3 internal error (a bug:
+the traceback is printed), 141 the reader of our output went away (``... | head``).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import traceback
+
+EXIT_INTERNAL_ERROR = 3
+EXIT_BROKEN_PIPE = 128 + 13  # as a Unix tool killed by SIGPIPE
 
 # name -> (module, one-line help)
 SUBCOMMANDS = {
@@ -32,7 +41,24 @@ def main(argv: list[str] | None = None) -> int:
             module.add_arguments(sub_parser)
             modules[name] = module
     args = parser.parse_args(argv)
-    return int(modules[args.command].main(args))
+    try:
+        return int(modules[args.command].main(args))
+    except BrokenPipeError:
+        # The reader closed the pipe (`tensorscope report | head`): stop quietly. Python would
+        # otherwise report the failed flush of stdout at exit too, so point stdout at /dev/null.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:
+        return 130
+    except Exception:
+        # Never the code that means "regression found" (1) for a crash of ours.
+        traceback.print_exc()
+        print(
+            f"tensorscope {args.command}: internal error (exit code {EXIT_INTERNAL_ERROR}); please report it with the traceback above",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL_ERROR
 
 
 if __name__ == "__main__":

@@ -15,6 +15,8 @@ from collections.abc import Hashable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from tensorscope.units import format_value
+
 __all__ = ["add_arguments", "main"]
 
 
@@ -33,20 +35,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--all", action="store_true", help="also list regressions later undone (default: only the latest state)")
 
 
-def _fmt_value(v: float, unit: str) -> str:
-    if not math.isfinite(v):
-        return str(v)
-    if unit == "seconds":
-        for scale, name in ((1.0, "s"), (1e-3, "ms"), (1e-6, "us"), (1e-9, "ns")):
-            if abs(v) >= scale or scale == 1e-9:
-                return f"{v / scale:.3g}{name}"
-    if unit == "bytes":
-        for scale, name in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB"), (1, "B")):
-            if abs(v) >= scale or scale == 1:
-                return f"{v / scale:.3g}{name}"
-    return f"{v:.4g} {unit}".rstrip()
-
-
 def _table(rows: Sequence[Mapping[Hashable, Any]], title: str) -> str:
     if not rows:
         return f"{title}: none\n"
@@ -56,8 +44,8 @@ def _table(rows: Sequence[Mapping[Hashable, Any]], title: str) -> str:
         body.append(
             [
                 f"{r['factor']:.2f}x",
-                _fmt_value(r["value_before"], r["unit"]),
-                _fmt_value(r["value_after"], r["unit"]),
+                format_value(r["value_before"], r["unit"]),
+                format_value(r["value_after"], r["unit"]),
                 f"{r['commit_before'][:8]}..{r['commit_after'][:8]}",
                 f"{r['confidence']:.3f}",
                 r["machine"],
@@ -72,8 +60,8 @@ def _table(rows: Sequence[Mapping[Hashable, Any]], title: str) -> str:
 
 def main(args: argparse.Namespace) -> int:
     """Run the report; returns 0 (no regression), 1 (regression found) or 2 (usage error)."""
-    from dashboard.analysis import regressions as reg
-    from dashboard.data import default_cache_dir, load_results
+    from tensorscope.analysis import regressions as reg
+    from tensorscope.results import default_cache_dir, load_results
 
     results_dir = args.results_dir or Path("results")
     if not results_dir.is_dir():

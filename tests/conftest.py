@@ -1,4 +1,10 @@
-"""Test-wide settings: the ``gpu`` marker skips CUDA-only tests where no NVIDIA GPU is present."""
+"""Test-wide settings and fixtures.
+
+* the ``gpu`` marker skips CUDA-only tests where no NVIDIA GPU is present;
+* ``results_tree`` -> :class:`asv_builder.ResultsTree` rooted at ``tmp_path / "results"``
+  (test modules import helpers with ``from asv_builder import NAN, ResultsTree, commit_hash, commit_date``);
+* ``shared_sets``  -> ``../shared/asv-results`` (skips, with the reason, when absent).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from asv_builder import SHARED_SETS, ResultsTree
 
 # pytest puts tests/ first on sys.path, where tests/backends would shadow the real
 # ``backends`` package as a namespace package; the repository root must come first.
@@ -38,3 +45,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     skip = pytest.mark.skip(reason="needs an NVIDIA GPU: no NVIDIA driver/GPU found on this machine")
     for item in gpu_items:
         item.add_marker(skip)
+
+
+@pytest.fixture
+def results_tree(tmp_path: Path) -> ResultsTree:
+    return ResultsTree(tmp_path / "results")
+
+
+@pytest.fixture
+def shared_sets() -> Path:
+    if not SHARED_SETS.is_dir():
+        pytest.skip(f"shared asv result sets not present at {SHARED_SETS}")
+    return SHARED_SETS

@@ -1,6 +1,6 @@
 """Adapters from the analysis layer's answers to the frames the pages show.
 
-The analysis runs in :mod:`dashboard.state` (cached, keyed by the selection); here its
+The analysis runs in :mod:`dashboard.state` (typed, cached functions of the library); here its
 answers are restricted to the sidebar's filters and given display columns. Every
 function returns ``None`` when the analysis it needs is missing or failed (the failure
 is shown), so a page can say so instead of failing.
@@ -8,7 +8,7 @@ is shown), so a page can say so instead of failing.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
 import pandas as pd
@@ -16,20 +16,21 @@ import streamlit as st
 
 from dashboard import state
 from dashboard.app_pages._ui import md
+from tensorscope.analysis import speedups as speedups_analysis
 
 BASELINE = "python"
 SIMD_VARIABLE = "TENSORSCOPE_SIMD"
 
 
-def guarded(module: str, function: str, **options: Any) -> Any:
-    """``state.analyse(module, function, **options)``, or None (with a visible error) when it raised.
+def guarded(what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)`` (a cached function of :mod:`dashboard.state`), or None with a visible error when it raised.
 
     A bug or a surprise in one analysis must cost one panel, not the page.
     """
     try:
-        return state.analyse(module, function, **options)
+        return fn(*args, **kwargs)
     except Exception as exc:
-        st.error(f"The {md(module)}.{md(function)} analysis failed on these results: {type(exc).__name__}: {md(exc)}")
+        st.error(f"The {md(what)} analysis failed on these results: {type(exc).__name__}: {md(exc)}")
         return None
 
 
@@ -65,7 +66,7 @@ def change_id(row: pd.Series | Mapping[Hashable, object]) -> str:
 
 def changes(machines: list[str], envs: list[str]) -> pd.DataFrame | None:
     """Every detected step (regressions and improvements) in the filtered series."""
-    found = guarded("regressions", "detect_changes")
+    found = guarded("regression", state.detected_changes)
     if found is None:
         return None
     found = _restrict(found, machines, envs).copy()
@@ -118,7 +119,7 @@ SPEEDUP_COLUMNS = [
 
 def speedup_table(machines: list[str], envs: list[str]) -> pd.DataFrame | None:
     """Speedups over python at each series' newest measurement (for the overview)."""
-    found = guarded("speedups", "speedups", scope="latest", kwargs={"baseline": BASELINE})
+    found = guarded("speedup", state.speedups_latest, BASELINE)
     if found is None:
         return None
     found = _restrict(found, machines, envs)
@@ -130,7 +131,7 @@ def speedup_table(machines: list[str], envs: list[str]) -> pd.DataFrame | None:
 
 def speedups_at(machine: str, env: str | None, commit: str | None) -> pd.DataFrame | None:
     """Speedups over python for one machine, environment and commit."""
-    found = guarded("speedups", "speedups", where={"machine": machine, "env": env, "commit": commit}, kwargs={"baseline": BASELINE})
+    found = guarded("speedup", state.speedups_where, BASELINE, machine=machine, env=env, commit=commit)
     if found is None:
         return None
     if found.empty:
@@ -143,9 +144,7 @@ def crossovers(speedups: pd.DataFrame) -> pd.DataFrame | None:
     if speedups.empty or "param_size" not in speedups.columns:
         return None
     try:
-        from dashboard.analysis import speedups as analysis
-
-        return analysis.crossover(speedups)
+        return speedups_analysis.crossover(speedups)
     except Exception as exc:  # shown, never fatal
         st.error(f"The crossover analysis failed: {type(exc).__name__}: {md(exc)}")
         return None
@@ -153,7 +152,7 @@ def crossovers(speedups: pd.DataFrame) -> pd.DataFrame | None:
 
 def simd_ratios(machine: str, commit: str | None) -> pd.DataFrame | None:
     """time with SIMD off / time with SIMD on, per cell (environments differing only in TENSORSCOPE_SIMD)."""
-    found = guarded("speedups", "env_ratios", scope="envs", where={"machine": machine, "commit": commit}, kwargs={"var": SIMD_VARIABLE})
+    found = guarded("SIMD ratio", state.env_ratios, SIMD_VARIABLE, machine=machine, commit=commit)
     if found is None or found.empty:
         return found
     out = found.copy()
@@ -164,7 +163,7 @@ def simd_ratios(machine: str, commit: str | None) -> pd.DataFrame | None:
 
 def gpu_speedups(machine: str, env: str | None, commit: str | None) -> pd.DataFrame | None:
     """GPU backends over their CPU counterparts at one machine, environment and commit."""
-    found = guarded("speedups", "device_speedups", where={"machine": machine, "env": env, "commit": commit})
+    found = guarded("GPU speedup", state.device_speedups, machine=machine, env=env, commit=commit)
     if found is None or found.empty:
         return found
     out = _speedup_columns(found)
@@ -178,10 +177,10 @@ def gpu_speedups(machine: str, env: str | None, commit: str | None) -> pd.DataFr
 
 def roofline(machine: str) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """(points, roofs) for one machine: the analysis' ``efficiency`` rows and ``roofs`` row."""
-    points = guarded("roofline", "efficiency", where={"machine": machine})
-    if points is None:
+    found = guarded("roofline", state.roofline_points, machine)
+    if found is None:
         return None
-    roofs = guarded("roofline", "roofs", where={"machine": machine})
+    points, roofs = found
     return points, roofs if isinstance(roofs, pd.DataFrame) else pd.DataFrame()
 
 
@@ -211,7 +210,7 @@ def machine_ratios(reference: str | None, machines: list[str], envs: list[str], 
     """Each series' newest value on every machine against ``reference`` (``compare_machines``)."""
     if reference is None:
         return None
-    found = guarded("machines", "compare_machines", kwargs={"reference": reference})
+    found = guarded("machine comparison", state.compare_machines, reference)
     if found is None:
         return None
     found = _restrict(found, machines, envs)
@@ -223,7 +222,7 @@ def machine_ratios(reference: str | None, machines: list[str], envs: list[str], 
 
 def machine_details(machines: list[str]) -> pd.DataFrame | None:
     """One row per machine.json / provenance field, one column per machine."""
-    found = guarded("machines", "machine_details", scope="resultset")
+    found = guarded("machine details", state.machine_details)
     if found is None:
         return None
     if machines:

@@ -46,7 +46,7 @@ if _ui.require_results():
     st.subheader("Newest regressions and improvements")
     changes = changes_table(machines_sel, envs_sel)
     if changes is None:
-        _ui.no_data("Regression detection is not available in this installation (dashboard.analysis.regressions).")
+        _ui.no_data("Regression detection could not run on these results (the error is shown above).")
     elif changes.empty:
         _ui.no_data("No change detected in any series (a series needs several commits).")
     else:
@@ -63,7 +63,7 @@ if _ui.require_results():
     st.subheader("Biggest speedups over the python backend")
     speedups = speedup_table(machines_sel, envs_sel)
     if speedups is None:
-        _ui.no_data("Speedup analysis is not available in this installation (dashboard.analysis.speedups).")
+        _ui.no_data("Speedup analysis could not run on these results (the error is shown above).")
     elif speedups.empty:
         _ui.no_data("No speedup over a python baseline: these results have no `backend` parameter with a `python` value.")
     else:

@@ -99,7 +99,7 @@ if _ui.require_results():
     machines, envs = _ui.shared_filters()
     found = changes(machines, envs)
     if found is None:
-        _ui.no_data("Regression detection is not available in this installation (dashboard.analysis.regressions).")
+        _ui.no_data("Regression detection could not run on these results (the error is shown above).")
     else:
         c = st.columns(4)
         kind = _ui.select("Show", KINDS, "kind", where=c[0])

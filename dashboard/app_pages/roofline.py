@@ -24,7 +24,7 @@ if _ui.require_results():
     machine = str(_ui.select("Machine", machines, "rmachine", default=_ui.busiest_machine(machines), where=c[0]))
     found = roofline(machine)
     if found is None:
-        _ui.no_data("Roofline analysis is not available in this installation (dashboard.analysis.roofline).")
+        _ui.no_data("Roofline analysis could not run on these results (the error is shown above).")
         _ui.chart(charts.empty_figure("Roofline analysis not available"), key="roofline_chart")
     else:
         points, roofs = found

@@ -58,7 +58,7 @@ if _ui.require_results():
         commit = labels.get(str(commit_label)) if commit_label is not None else None
         table = speedups_at(machine, env, commit)
         if table is None:
-            _ui.no_data("Speedup analysis is not available in this installation (dashboard.analysis.speedups).")
+            _ui.no_data("Speedup analysis could not run on these results (the error is shown above).")
             _ui.chart(charts.empty_figure("Speedup analysis not available"), key="speedup_heatmap")
             st.stop()
         dtypes = charts.ordered([d for d in table["dtype"].unique() if d])

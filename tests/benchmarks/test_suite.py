@@ -338,7 +338,7 @@ def test_roofline_shapes_match_the_inputs_the_suite_builds() -> None:
     # the dashboard's roofline cannot import the suite (it is not installed with the
     # package, and older commits' backends lack any shared helper), so it restates the
     # size -> shape rule for the ops it places; here the two are held equal
-    from dashboard.analysis.roofline import op_infos
+    from tensorscope.analysis.roofline import op_infos
 
     checked = 0
     for op in backends.OPS:

@@ -193,8 +193,8 @@ def test_sessions_share_the_loaded_results_and_the_analysis(
 ) -> None:
     """New sessions (each AppTest is one) and filter changes reuse the server's results and analysis;
     a new result file makes the next session read and analyse again."""
-    from dashboard import data
-    from dashboard.analysis import regressions, speedups
+    from dashboard import state
+    from tensorscope.analysis import regressions, speedups
 
     calls: Counter[str] = Counter()
 
@@ -205,7 +205,7 @@ def test_sessions_share_the_loaded_results_and_the_analysis(
 
         return wrapper
 
-    monkeypatch.setattr(data, "load_results", counting("load", data.load_results))
+    monkeypatch.setattr(state, "load_results", counting("load", state.load_results))
     monkeypatch.setattr(regressions, "detect_changes", counting("detect_changes", regressions.detect_changes))
     monkeypatch.setattr(speedups, "speedups", counting("speedups", speedups.speedups))
     run_page("overview")

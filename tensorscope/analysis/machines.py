@@ -9,7 +9,7 @@ Public API
     machine / value on ``reference`` (default: the machine with the most results), with
     ``ratio_low``/``ratio_high`` from the two 99% CIs; ``faster`` = how many times faster the machine is
     (1/ratio for lower-is-better, ratio for higher-is-better units per
-    :class:`~dashboard.analysis.regressions.Direction`). Environments are matched by name when both
+    :class:`~tensorscope.analysis.regressions.Direction`). Environments are matched by name when both
     machines have it, else any env of that machine (``env`` / ``reference_env`` say which).
 
 ``machine_details(result_set, machines=None) -> DataFrame``

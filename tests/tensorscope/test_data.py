@@ -1,4 +1,4 @@
-"""dashboard.data: asv results -> tidy table; bad files reported and skipped; the parquet cache."""
+"""tensorscope.results: asv results -> tidy table; bad files reported and skipped; the parquet cache."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from asv_builder import NAN, ResultsTree, commit_date, commit_hash
 
-from dashboard.data import RESULT_COLUMNS, load_results, plain_value
+from tensorscope.results import RESULT_COLUMNS, load_results, plain_value
 
 BENCH = "bench_ops.Ops.time_op"
 GRID = [["'numpy'", "'python'"], ["10", "1000"]]
@@ -342,7 +342,7 @@ def _nonstrict_run(tree: ResultsTree, name: str, grid_value: str) -> None:
 def test_fast_parser_reads_asv_nonstrict_json_like_the_standard_one(
     results_tree: ResultsTree, monkeypatch: pytest.MonkeyPatch, name: str, grid_value: str
 ) -> None:
-    import dashboard.data as data
+    import tensorscope.results.files as data
 
     pytest.importorskip("orjson")
     _nonstrict_run(results_tree, name, grid_value)

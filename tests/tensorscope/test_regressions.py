@@ -1,4 +1,4 @@
-"""dashboard.analysis.regressions on synthetic series and on real asv result sets."""
+"""tensorscope.analysis.regressions on synthetic series and on real asv result sets."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from asv_builder import ResultsTree, commit_date, commit_hash
 
-from dashboard.analysis.regressions import Direction, asv_steps, detect_changes, find_steps, improvements, latest_regressions, regressions
-from dashboard.data import load_results
+from tensorscope.analysis.regressions import Direction, asv_steps, detect_changes, find_steps, improvements, latest_regressions, regressions
+from tensorscope.results import load_results
 
 
 def _noisy(levels: list[float], sigma: float = 0.01, seed: int = 0) -> np.ndarray:

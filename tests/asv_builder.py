@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 NAN = float("nan")
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_SETS = REPO_ROOT.parent / "shared" / "asv-results"
 RESULT_COLUMNS = [
     "result",

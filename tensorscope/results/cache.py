@@ -6,7 +6,7 @@ Layout under ``<cache_dir>/<hash of the resolved results_dir>/``:
   run metadata (machine, commit, env, date, env_vars, ...) and the problems found in it;
   plus the parameter-grid signatures the raw rows refer to.
 * ``raw.arrow``      parsed rows (lz4) of every cached file (one ``file_id`` column says which file).
-* ``final/``         (uncompressed, memory-mapped on read) the finished :class:`~dashboard.data.ResultSet` for one fingerprint of the
+* ``final/``         (uncompressed, memory-mapped on read) the finished :class:`~tensorscope.results.ResultSet` for one fingerprint of the
   whole tree (every file's key + ordering source): an unchanged tree loads from here alone.
 
 Changed result files are parsed by :func:`parse_files`, in worker processes when there are many
@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,8 +36,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.feather as feather
 
-if TYPE_CHECKING:
-    from .data import ResultSet, _Entry
+from .files import BadFile, FileEntry, read_result_json
+from .model import Problem, ResultSet
+from .parse import RawColumns, parse_result_file
 
 __all__ = ["CACHE_FORMAT", "RawStore", "fingerprint"]
 
@@ -45,7 +46,7 @@ __all__ = ["CACHE_FORMAT", "RawStore", "fingerprint"]
 CACHE_FORMAT = 4
 
 
-def fingerprint(entries: Sequence[_Entry | None], extra: Sequence[str] = ()) -> str:
+def fingerprint(entries: Sequence[FileEntry | None], extra: Sequence[str] = ()) -> str:
     """A hash of every input file's (path, size, mtime) and of ``extra`` (ordering source, limits)."""
     h = hashlib.sha256(f"format={CACHE_FORMAT}".encode())
     for e in entries:
@@ -121,7 +122,6 @@ class RawStore:
 
     def load_final(self, fp: str) -> ResultSet | None:
         """The cached ResultSet for this fingerprint, or None."""
-        from .data import Problem, ResultSet
 
         if self.root is None:
             return None
@@ -176,14 +176,13 @@ class RawStore:
     # -- per-file raw rows -----------------------------------------------------------------
 
     def update(
-        self, entries: Sequence[_Entry], max_bytes: int, workers: int | None = None
+        self, entries: Sequence[FileEntry], max_bytes: int, workers: int | None = None
     ) -> tuple[pa.Table, dict[int, dict[str, Any]], list[tuple[str, str, str]]]:
         """Raw rows and run metadata of ``entries``, parsing only new or changed files (see :func:`parse_files`)."""
-        from .data import _Raw
 
         problems: list[tuple[str, str, str]] = []
         keep: dict[str, dict[str, Any]] = {}
-        todo: list[_Entry] = []
+        todo: list[FileEntry] = []
         for e in entries:
             if e.error is not None:
                 problems.append((e.rel, "error", e.error))
@@ -221,7 +220,7 @@ class RawStore:
         self.sigs = [s for s, _ in sorted(sig_index.items(), key=lambda kv: kv[1])]
 
         tables = [t for t in (old_table, *new_tables) if t is not None and t.num_rows]
-        table = _concat(tables) if tables else _Raw().table()
+        table = _concat(tables) if tables else RawColumns().table()
         changed = bool(todo) or len(keep) != len(self.files)
         self.files = {**keep, **new_files}
         metas: dict[int, dict[str, Any]] = {}
@@ -259,9 +258,8 @@ def parse_files(jobs: Sequence[_Job], max_bytes: int) -> tuple[pa.Table, dict[st
 
     Module-level so that worker processes can run it.
     """
-    from .data import _BadFile, _Raw, parse_result_file, read_result_json
 
-    raw = _Raw()
+    raw = RawColumns()
     sig_index: dict[str, int] = {}
     records: dict[str, dict[str, Any]] = {}
     for rel, path, st, key, file_id in jobs:
@@ -273,7 +271,7 @@ def parse_files(jobs: Sequence[_Job], max_bytes: int) -> tuple[pa.Table, dict[st
             meta["rel"] = rel
             record["meta"] = meta
             record["problems"] = [list(n) for n in notes]
-        except _BadFile as exc:
+        except BadFile as exc:
             record["problems"] = [["error", str(exc)]]
         records[rel] = record
     return raw.table(), records, [s for s, _ in sorted(sig_index.items(), key=lambda kv: kv[1])]

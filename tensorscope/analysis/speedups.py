@@ -36,7 +36,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from ..data import param_columns
+from ..results import param_columns
 
 __all__ = ["DEVICE_PAIRS", "crossover", "device_speedups", "env_ratios", "speedups"]
 

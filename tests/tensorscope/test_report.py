@@ -61,3 +61,34 @@ def test_any_asv_project(shared_sets: Path, capsys: pytest.CaptureFixture[str]) 
     assert code in (0, 1) and "Regressions" in out
     code, _, err = run(capsys, str(shared_sets / "gt4py-benchmarks" / "results"))
     assert code == 0 and "asv update" in err
+
+
+def test_a_closed_pipe_ends_quietly_not_with_a_traceback(results_tree: ResultsTree) -> None:
+    """`tensorscope report ... | head`: the reader goes away before we write; exit 141 (SIGPIPE's code), nothing on stderr."""
+    import subprocess
+    import sys
+
+    _tree(results_tree, regress=True)
+    code = "import sys; from tensorscope.cli import main; sys.exit(main(sys.argv[1:]))"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, "report", str(results_tree.root), "--format", "json", "--cache-dir", "none"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # before the child has loaded pandas, let alone written
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
+
+
+def test_an_internal_error_is_not_the_regression_exit_code(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """A crash of ours exits 3, never 1 (which tells CI that a regression was found)."""
+    import tensorscope.report as report
+
+    def broken(args: object) -> int:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(report, "main", broken)
+    assert main(["report", "anywhere"]) == 3
+    assert "internal error" in capsys.readouterr().err

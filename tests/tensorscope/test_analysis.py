@@ -7,10 +7,10 @@ import math
 import pytest
 from asv_builder import NAN, ResultsTree, commit_date, commit_hash
 
-from dashboard.analysis.machines import compare_machines, machine_details
-from dashboard.analysis.roofline import efficiency, op_infos, roofs, throughput
-from dashboard.analysis.speedups import crossover, device_speedups, env_ratios, speedups
-from dashboard.data import load_results
+from tensorscope.analysis.machines import compare_machines, machine_details
+from tensorscope.analysis.roofline import efficiency, op_infos, roofs, throughput
+from tensorscope.analysis.speedups import crossover, device_speedups, env_ratios, speedups
+from tensorscope.results import load_results
 
 BENCH = "bench_binary.Binary.time_op"
 BACKENDS = ["'python'", "'numpy'", "'torch:cpu'", "'torch:cuda'"]
