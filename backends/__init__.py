@@ -7,12 +7,14 @@
 >>> x = np_.from_numpy(numpy.arange(4.0))
 >>> np_.to_numpy(np_.add(x, x))
 array([0., 2., 4., 6.])
+>>> backends.benchmark_cost("matmul", 128, "float32").flops   # the suite's input at size 128
+4194304
 """
 
 from __future__ import annotations
 
 from ._base import Backend, native_checked
-from ._catalog import GROUPS, OPS, Cost, OpSpec, TensorInfo
+from ._catalog import GROUPS, OPS, BenchInputs, Cost, OpSpec, TensorInfo, benchmark_cost, benchmark_inputs, ops_in_groups
 from ._errors import (
     AxisOutOfRange,
     BackendError,
@@ -35,6 +37,7 @@ __all__ = [
     "BackendError",
     "BackendUnavailable",
     "BadInput",
+    "BenchInputs",
     "Cost",
     "IndexOutOfRange",
     "NotSquareOrNotDefinite",
@@ -44,8 +47,11 @@ __all__ = [
     "UnsupportedDType",
     "UnsupportedOperation",
     "available",
+    "benchmark_cost",
+    "benchmark_inputs",
     "get",
     "known",
     "native_checked",
+    "ops_in_groups",
     "register",
 ]

@@ -15,6 +15,30 @@ that work on shapes and dtypes alone (the analogue of ``Nx.TemplateBackend``):
   Bytes read are each input's own bytes (a broadcast input is read once); bytes
   written are the outputs' bytes.
 
+Each entry also holds the facts about the op that benchmarks and analyses need, so that
+none of them is typed again elsewhere:
+
+* ``spec.kind`` - what a benchmark *size* means: ``"elements"`` (elements of the main
+  input), ``"matrix"`` (the side ``n`` of square matrices) or ``"fft"`` (transform length);
+* ``spec.benchmark_inputs(size, dtype)`` - the size -> input rule: the shapes and dtypes of
+  the tensor inputs and the op's other arguments at that size (:class:`BenchInputs`), so
+  ``spec.cost(*inputs.tensors, *inputs.args, **inputs.kwargs)`` is the cost of one
+  benchmarked call (:func:`benchmark_cost`). Element-wise ops, reductions, sorting and FFTs
+  take ``(size,)`` vectors; row-wise ops and shape ops ``rows x cols`` with
+  ``cols = min(size, 1000)`` (:func:`rows_cols`); windows an ``isqrt(size)`` square;
+  linear algebra and dense layers ``size x size`` matrices (conv a ``(1, 16, size/4,
+  size/4)`` image and ``3 x 3`` kernels);
+* ``spec.layout`` - ``"element"`` (output i depends on input i only), ``"row"`` (output
+  row i on input row i and shared 1-D parameters) or ``"whole"``; a reference check may
+  compare a sample of positions or rows of the first two;
+* ``spec.domain`` - an input interval that keeps the op well conditioned (``log`` of
+  positive numbers, ``asin`` inside (-1, 1), ``exp`` without overflow);
+* ``spec.accumulates`` (rounding grows with the number of terms summed),
+  ``spec.cancels`` (the usual formula loses digits), ``spec.returns_indices`` (outputs
+  are positions: equal values make several answers right) and ``spec.moves_only`` (the
+  output holds input values, moved or copied: no rounding error to track) - what a check
+  against a float64 reference must allow for.
+
 The catalog is exposed read-only as ``backends.OPS``.
 
 Semantics every backend follows (the conformance suite checks them):
@@ -41,6 +65,7 @@ Semantics every backend follows (the conformance suite checks them):
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -60,11 +85,16 @@ from ._errors import (
 __all__ = [
     "GROUPS",
     "OPS",
+    "BenchInputs",
     "Cost",
     "OpSpec",
     "TensorInfo",
+    "benchmark_cost",
+    "benchmark_inputs",
     "broadcast_shapes",
     "normalize_axis",
+    "ops_in_groups",
+    "rows_cols",
 ]
 
 
@@ -104,13 +134,35 @@ class Cost(NamedTuple):
         return self.flops / self.bytes_moved if self.bytes_moved else 0.0
 
 
+class BenchInputs(NamedTuple):
+    """An op's arguments at one benchmark size: tensor inputs as shapes and dtypes, then the rest.
+
+    ``tensors`` holds a :class:`TensorInfo` per tensor argument (a tuple of them for the
+    one sequence argument of concat and stack), ``names`` their parameter names.
+    """
+
+    tensors: tuple[Any, ...]
+    names: tuple[str, ...]
+    args: tuple[Any, ...] = ()
+    kwargs: Mapping[str, Any] = MappingProxyType({})
+
+
 Infer = Callable[..., Any]
 CostFn = Callable[..., Cost]
+InputRule = Callable[[int, str], BenchInputs]
+
+#: what a benchmark size means, per op (see the module docstring)
+KINDS = ("elements", "matrix", "fft")
+#: how output positions depend on input positions
+LAYOUTS = ("element", "row", "whole")
 
 
 @dataclass(frozen=True)
 class OpSpec:
-    """One catalog entry. ``arity`` counts tensor inputs; -1 means one sequence of tensors."""
+    """One catalog entry. ``arity`` counts tensor inputs; -1 means one sequence of tensors.
+
+    The fields after ``doc`` are the facts benchmarks and analyses use (module docstring).
+    """
 
     name: str
     group: str
@@ -119,6 +171,14 @@ class OpSpec:
     doc: str
     _infer: Infer = field(repr=False)
     _cost: CostFn = field(repr=False)
+    _inputs: InputRule = field(repr=False)
+    kind: str = "elements"
+    layout: str = "whole"
+    domain: tuple[float, float] = (-1.0, 1.0)
+    accumulates: bool = False
+    cancels: bool = False
+    returns_indices: bool = False
+    moves_only: bool = False
 
     def infer(self, *inputs: Any, **params: Any) -> Any:
         """Output TensorInfo (or tuple of them); raises BadInput for invalid inputs."""
@@ -140,6 +200,12 @@ class OpSpec:
             infos = [_as_info(t) for t in inputs[: self.arity]]
             params = {"_extra": inputs[self.arity :], **params}
         return self._cost(infos, list(outs), **params)
+
+    def benchmark_inputs(self, size: int, dtype: str) -> BenchInputs:
+        """The op's arguments at benchmark ``size`` (meaning: :attr:`kind`) in ``dtype``; shapes only, no data."""
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValueError(f"{self.name}: a benchmark size is a positive int, got {size!r}")
+        return self._inputs(size, dtype)
 
 
 def _as_info(t: Any) -> TensorInfo:
@@ -167,10 +233,112 @@ GROUPS = (
 )
 
 
-def _register(name: str, group: str, arity: int, dtypes: frozenset[str], doc: str, infer: Infer, cost: CostFn) -> None:
+def _register(
+    name: str,
+    group: str,
+    arity: int,
+    dtypes: frozenset[str],
+    doc: str,
+    infer: Infer,
+    cost: CostFn,
+    *,
+    kind: str = "elements",
+    layout: str | None = None,
+    inputs: InputRule | None = None,
+    domain: tuple[float, float] = (-1.0, 1.0),
+    accumulates: bool = False,
+    cancels: bool = False,
+    returns_indices: bool = False,
+    moves_only: bool | None = None,
+) -> None:
+    """Add an op. ``layout`` defaults to ``"element"`` for the element-wise groups; ``inputs``
+    to ``arity`` vectors of ``size`` elements (``"elements"``/``"fft"``) or ``size x size``
+    matrices (``"matrix"``); ``moves_only`` to True for shape ops costed as a plain copy."""
     assert group in GROUPS, group
     assert name not in _OPS, name
-    _OPS[name] = OpSpec(name, group, arity, frozenset(dtypes), doc, infer, cost)
+    assert kind in KINDS and (layout is None or layout in LAYOUTS), (name, kind, layout)
+    if layout is None:
+        layout = "element" if group in _ELEMENTWISE_GROUPS else "whole"
+    if moves_only is None:
+        moves_only = group == "shape" and cost is _copy_cost
+    if inputs is None:
+        assert arity in (1, 2), f"{name}: give its benchmark inputs"
+        inputs = _squares(*"ab"[:arity]) if kind == "matrix" else _vectors(*("x", "y")[:arity])
+    _OPS[name] = OpSpec(
+        name,
+        group,
+        arity,
+        frozenset(dtypes),
+        doc,
+        infer,
+        cost,
+        inputs,
+        kind,
+        layout,
+        domain,
+        accumulates,
+        cancels,
+        returns_indices,
+        moves_only,
+    )
+
+
+def ops_in_groups(*groups: str) -> tuple[str, ...]:
+    """Names of the ops in ``groups``, in catalog order (every op when no group is given)."""
+    unknown = set(groups) - set(GROUPS)
+    if unknown:
+        raise ValueError(f"unknown op group(s) {sorted(unknown)}; groups are {list(GROUPS)}")
+    return tuple(name for name, spec in _OPS.items() if not groups or spec.group in groups)
+
+
+def benchmark_inputs(op: str, size: int, dtype: str) -> BenchInputs:
+    """``OPS[op].benchmark_inputs(size, dtype)``: the op's arguments at a benchmark size (shapes only)."""
+    try:
+        spec = _OPS[op]
+    except KeyError:
+        raise KeyError(f"unknown op {op!r}; see backends.OPS for the catalog") from None
+    return spec.benchmark_inputs(size, dtype)
+
+
+def benchmark_cost(op: str, size: int, dtype: str) -> Cost:
+    """FLOPs and bytes of one benchmarked call of ``op`` at ``size`` in ``dtype`` (this catalog's rules)."""
+    inputs = benchmark_inputs(op, size, dtype)
+    return _OPS[op].cost(*inputs.tensors, *inputs.args, **inputs.kwargs)
+
+
+# ---------------------------------------------------------------------------
+# benchmark input rules (shapes only; see the module docstring)
+
+_ELEMENTWISE_GROUPS = frozenset({"unary", "binary", "selection"})
+
+
+def rows_cols(size: int) -> tuple[int, int]:
+    """A ``rows x cols`` shape with ``size`` elements (rows of up to 1000): row-wise and shape ops."""
+    cols = min(size, 1000)
+    return (max(size // cols, 1), cols)
+
+
+def _vectors(*names: str) -> InputRule:
+    def rule(size: int, dtype: str) -> BenchInputs:
+        return BenchInputs(tuple(TensorInfo((size,), dtype) for _ in names), names)
+
+    return rule
+
+
+def _squares(*names: str) -> InputRule:
+    def rule(n: int, dtype: str) -> BenchInputs:
+        return BenchInputs(tuple(TensorInfo((n, n), dtype) for _ in names), names)
+
+    return rule
+
+
+def _rows(*args: Any) -> InputRule:
+    """One ``rows x cols`` input ``x``, then ``args``."""
+
+    def rule(size: int, dtype: str) -> BenchInputs:
+        return BenchInputs((TensorInfo(rows_cols(size), dtype),), ("x",), args)
+
+    return rule
 
 
 # ---------------------------------------------------------------------------
@@ -337,41 +505,76 @@ def _creation_cost(ins: list[TensorInfo], outs: list[TensorInfo], **_: Any) -> C
     return Cost(0, 0, outs[0].nbytes)
 
 
-_register("arange", "creation", 0, ALL_DTYPES - COMPLEX - BOOL, "Evenly spaced values in [start, stop).", _infer_arange, _creation_cost)
-_register("full", "creation", 0, ALL_DTYPES - COMPLEX, "A tensor of the given shape filled with one value.", _infer_full, _creation_cost)
-_register("eye", "creation", 0, ALL_DTYPES - COMPLEX, "Ones on the k-th diagonal, zeros elsewhere.", _infer_eye, _creation_cost)
+def _no_tensors(args: Callable[[int], tuple[Any, ...]]) -> InputRule:
+    return lambda size, dtype: BenchInputs((), (), args(size), {"dtype": dtype})
+
+
+_register(
+    "arange",
+    "creation",
+    0,
+    ALL_DTYPES - COMPLEX - BOOL,
+    "Evenly spaced values in [start, stop).",
+    _infer_arange,
+    _creation_cost,
+    inputs=_no_tensors(lambda size: (0, size, 1)),
+)
+_register(
+    "full",
+    "creation",
+    0,
+    ALL_DTYPES - COMPLEX,
+    "A tensor of the given shape filled with one value.",
+    _infer_full,
+    _creation_cost,
+    inputs=_no_tensors(lambda size: ((size,), 1)),
+)
+_register(
+    "eye",
+    "creation",
+    0,
+    ALL_DTYPES - COMPLEX,
+    "Ones on the k-th diagonal, zeros elsewhere.",
+    _infer_eye,
+    _creation_cost,
+    inputs=_no_tensors(lambda size: (math.isqrt(size),)),  # about size elements
+)
 
 # ---------------------------------------------------------------------------
 # element-wise unary
 
-_UNARY: dict[str, tuple[frozenset[str], str | None, str]] = {
-    # name: (accepted dtypes, output dtype (None = same as input), doc)
-    "abs": (NUMERIC, None, "Absolute value."),
-    "negative": (NUMERIC, None, "Numerical negation."),
-    "sign": (NUMERIC, None, "-1, 0 or 1 by sign (NaN stays NaN)."),
-    "floor": (NUMERIC, None, "Largest integer not above x (identity on ints)."),
-    "ceil": (NUMERIC, None, "Smallest integer not below x (identity on ints)."),
-    "round": (NUMERIC, None, "Round half to even (identity on ints)."),
-    "sqrt": (FLOAT, None, "Square root."),
-    "rsqrt": (FLOAT, None, "Reciprocal square root 1/sqrt(x)."),
-    "exp": (FLOAT, None, "e**x."),
-    "expm1": (FLOAT, None, "e**x - 1, accurate near zero."),
-    "log": (FLOAT, None, "Natural logarithm."),
-    "log1p": (FLOAT, None, "log(1 + x), accurate near zero."),
-    "sin": (FLOAT, None, "Sine."),
-    "cos": (FLOAT, None, "Cosine."),
-    "tan": (FLOAT, None, "Tangent."),
-    "asin": (FLOAT, None, "Inverse sine."),
-    "acos": (FLOAT, None, "Inverse cosine."),
-    "atan": (FLOAT, None, "Inverse tangent."),
-    "sinh": (FLOAT, None, "Hyperbolic sine."),
-    "cosh": (FLOAT, None, "Hyperbolic cosine."),
-    "tanh": (FLOAT, None, "Hyperbolic tangent."),
-    "erf": (FLOAT, None, "Gauss error function."),
-    "sigmoid": (FLOAT, None, "Logistic function 1/(1+exp(-x))."),
-    "isnan": (NUMERIC, "bool", "True where x is NaN."),
-    "isinf": (NUMERIC, "bool", "True where x is +inf or -inf."),
-    "bitwise_invert": (INT | BOOL, None, "Bitwise NOT (logical NOT on bool)."),
+_WIDE = (-10.0, 10.0)
+_POSITIVE = (0.01, 100.0)
+_INTEGERS = (-100.0, 100.0)
+
+_UNARY: dict[str, tuple[frozenset[str], str | None, str, tuple[float, float]]] = {
+    # name: (accepted dtypes, output dtype (None = same as input), doc, well-conditioned domain)
+    "abs": (NUMERIC, None, "Absolute value.", (-1.0, 1.0)),
+    "negative": (NUMERIC, None, "Numerical negation.", (-1.0, 1.0)),
+    "sign": (NUMERIC, None, "-1, 0 or 1 by sign (NaN stays NaN).", (-1.0, 1.0)),
+    "floor": (NUMERIC, None, "Largest integer not above x (identity on ints).", _INTEGERS),
+    "ceil": (NUMERIC, None, "Smallest integer not below x (identity on ints).", _INTEGERS),
+    "round": (NUMERIC, None, "Round half to even (identity on ints).", _INTEGERS),
+    "sqrt": (FLOAT, None, "Square root.", _POSITIVE),
+    "rsqrt": (FLOAT, None, "Reciprocal square root 1/sqrt(x).", _POSITIVE),
+    "exp": (FLOAT, None, "e**x.", _WIDE),
+    "expm1": (FLOAT, None, "e**x - 1, accurate near zero.", _WIDE),
+    "log": (FLOAT, None, "Natural logarithm.", _POSITIVE),
+    "log1p": (FLOAT, None, "log(1 + x), accurate near zero.", (-0.5, 100.0)),
+    "sin": (FLOAT, None, "Sine.", _WIDE),
+    "cos": (FLOAT, None, "Cosine.", _WIDE),
+    "tan": (FLOAT, None, "Tangent.", (-1.2, 1.2)),
+    "asin": (FLOAT, None, "Inverse sine.", (-0.99, 0.99)),
+    "acos": (FLOAT, None, "Inverse cosine.", (-0.99, 0.99)),
+    "atan": (FLOAT, None, "Inverse tangent.", _WIDE),
+    "sinh": (FLOAT, None, "Hyperbolic sine.", (-5.0, 5.0)),
+    "cosh": (FLOAT, None, "Hyperbolic cosine.", (-5.0, 5.0)),
+    "tanh": (FLOAT, None, "Hyperbolic tangent.", (-5.0, 5.0)),
+    "erf": (FLOAT, None, "Gauss error function.", (-3.0, 3.0)),
+    "sigmoid": (FLOAT, None, "Logistic function 1/(1+exp(-x)).", _WIDE),
+    "isnan": (NUMERIC, "bool", "True where x is NaN.", (-1.0, 1.0)),
+    "isinf": (NUMERIC, "bool", "True where x is +inf or -inf.", (-1.0, 1.0)),
+    "bitwise_invert": (INT | BOOL, None, "Bitwise NOT (logical NOT on bool).", (-1.0, 1.0)),
 }
 
 
@@ -383,8 +586,8 @@ def _make_unary(name: str, allowed: frozenset[str], out_dtype: str | None) -> In
     return infer
 
 
-for _name, (_allowed, _out, _doc) in _UNARY.items():
-    _register(_name, "unary", 1, _allowed, _doc, _make_unary(_name, _allowed, _out), _elementwise_cost())
+for _name, (_allowed, _out, _doc, _domain) in _UNARY.items():
+    _register(_name, "unary", 1, _allowed, _doc, _make_unary(_name, _allowed, _out), _elementwise_cost(), domain=_domain)
 
 # ---------------------------------------------------------------------------
 # element-wise binary
@@ -450,8 +653,35 @@ def _infer_clip(x: TensorInfo, min: float | None = None, max: float | None = Non
     return TensorInfo(x.shape, x.dtype)
 
 
-_register("where", "selection", 3, REAL | BOOL, "x where cond is true, else y (broadcast).", _infer_where, _elementwise_cost())
-_register("clip", "selection", 1, NUMERIC, "Limit values to [min, max] (either may be None).", _infer_clip, _elementwise_cost(2))
+def _where_inputs(size: int, dtype: str) -> BenchInputs:
+    return BenchInputs((TensorInfo((size,), "bool"), TensorInfo((size,), dtype), TensorInfo((size,), dtype)), ("cond", "x", "y"))
+
+
+def _clip_inputs(size: int, dtype: str) -> BenchInputs:
+    bound = 50 if dtype in INT else 0.5  # clips about half of the values drawn from the op's domain (ints: -100..99)
+    return BenchInputs((TensorInfo((size,), dtype),), ("x",), (), {"min": -bound, "max": bound})
+
+
+_register(
+    "where",
+    "selection",
+    3,
+    REAL | BOOL,
+    "x where cond is true, else y (broadcast).",
+    _infer_where,
+    _elementwise_cost(),
+    inputs=_where_inputs,
+)
+_register(
+    "clip",
+    "selection",
+    1,
+    NUMERIC,
+    "Limit values to [min, max] (either may be None).",
+    _infer_clip,
+    _elementwise_cost(2),
+    inputs=_clip_inputs,
+)
 
 # ---------------------------------------------------------------------------
 # reductions
@@ -496,7 +726,18 @@ def _make_reduction(name: str, allowed: frozenset[str], out_dtype: Callable[[str
 
 
 for _name, (_allowed, _outf, _empty, _doc) in _REDUCTIONS.items():
-    _register(_name, "reduction", 1, _allowed, _doc, _make_reduction(_name, _allowed, _outf, _empty), _reduction_cost)
+    _register(
+        _name,
+        "reduction",
+        1,
+        _allowed,
+        _doc,
+        _make_reduction(_name, _allowed, _outf, _empty),
+        _reduction_cost,
+        domain=(0.0, 1.0) if _name in ("sum", "mean") else (-1.0, 1.0),  # sums of positive terms do not cancel
+        accumulates=_name in ("sum", "prod", "mean"),
+        returns_indices=_name in ("argmax", "argmin"),
+    )
 
 
 def _infer_cumulative_sum(x: TensorInfo, axis: int = -1) -> TensorInfo:
@@ -505,7 +746,17 @@ def _infer_cumulative_sum(x: TensorInfo, axis: int = -1) -> TensorInfo:
     return TensorInfo(x.shape, _reduce_dtype(x.dtype))
 
 
-_register("cumulative_sum", "reduction", 1, NUMERIC | BOOL, "Running sum along an axis.", _infer_cumulative_sum, _elementwise_cost())
+_register(
+    "cumulative_sum",
+    "reduction",
+    1,
+    NUMERIC | BOOL,
+    "Running sum along an axis.",
+    _infer_cumulative_sum,
+    _elementwise_cost(),
+    domain=(0.0, 1.0),
+    accumulates=True,
+)
 
 
 def _make_window(name: str) -> Infer:
@@ -530,6 +781,11 @@ def _window_cost(ins: list[TensorInfo], outs: list[TensorInfo], window: Sequence
     return Cost(outs[0].size * math.prod(window), ins[0].nbytes, outs[0].nbytes)
 
 
+def _window_inputs(size: int, dtype: str) -> BenchInputs:
+    n = max(math.isqrt(size), 3)  # an n x n image, 3 x 3 windows, stride 1
+    return BenchInputs((TensorInfo((n, n), dtype),), ("x",), ((3, 3), (1, 1)))
+
+
 _register(
     "window_sum",
     "window",
@@ -538,6 +794,8 @@ _register(
     "Sum over sliding 2-D windows of the last two axes (valid padding).",
     _make_window("window_sum"),
     _window_cost,
+    inputs=_window_inputs,
+    accumulates=True,
 )
 _register(
     "window_max",
@@ -547,6 +805,7 @@ _register(
     "Max over sliding 2-D windows of the last two axes (valid padding).",
     _make_window("window_max"),
     _window_cost,
+    inputs=_window_inputs,
 )
 
 # ---------------------------------------------------------------------------
@@ -722,12 +981,66 @@ def _astype_cost(ins: list[TensorInfo], outs: list[TensorInfo], **_: Any) -> Cos
     return Cost(0, ins[0].nbytes, outs[0].nbytes)
 
 
-_register("reshape", "shape", 1, ALL_DTYPES, "Same data, new shape (one -1 is inferred).", _infer_reshape, _copy_cost)
-_register("permute_dims", "shape", 1, ALL_DTYPES, "Reorder axes (transpose).", _infer_permute_dims, _copy_cost)
-_register("broadcast_to", "shape", 1, ALL_DTYPES, "Broadcast to a shape.", _infer_broadcast_to, _copy_cost)
-_register("expand_dims", "shape", 1, ALL_DTYPES, "Insert a length-1 axis.", _infer_expand_dims, _copy_cost)
-_register("squeeze", "shape", 1, ALL_DTYPES, "Remove a length-1 axis.", _infer_squeeze, _copy_cost)
-_register("slice", "shape", 1, ALL_DTYPES, "Strided window: starts, lengths, strides per axis (like Nx.slice).", _infer_slice, _copy_cost)
+def _reshape_inputs(size: int, dtype: str) -> BenchInputs:
+    rows, cols = rows_cols(size)
+    return BenchInputs((TensorInfo((rows, cols), dtype),), ("x",), ((cols, rows),))
+
+
+def _broadcast_inputs(size: int, dtype: str) -> BenchInputs:
+    rows, cols = rows_cols(size)
+    return BenchInputs((TensorInfo((1, cols), dtype),), ("x",), ((rows, cols),))
+
+
+def _squeeze_inputs(size: int, dtype: str) -> BenchInputs:
+    return BenchInputs((TensorInfo((1, size), dtype),), ("x",), (0,))
+
+
+def _slice_inputs(size: int, dtype: str) -> BenchInputs:
+    rows, cols = rows_cols(size)  # every row, every second column
+    return BenchInputs((TensorInfo((rows, cols), dtype),), ("x",), ((0, 0), (rows, cols), (1, 2)))
+
+
+def _put_slice_inputs(size: int, dtype: str) -> BenchInputs:
+    rows, cols = rows_cols(size)
+    update = TensorInfo((max(rows // 2, 1), max(cols // 2, 1)), dtype)
+    return BenchInputs((TensorInfo((rows, cols), dtype), update), ("x", "update"), ((0, cols // 4),))
+
+
+def _join_inputs(size: int, dtype: str) -> BenchInputs:
+    half = TensorInfo((max(size // 2, 1),), dtype)
+    return BenchInputs(((half, half),), ("xs",), (0,))
+
+
+def _gather_inputs(size: int, dtype: str, *, updates: bool) -> BenchInputs:
+    rows, cols = rows_cols(size)  # cols indices into the columns (axis 1)
+    x, indices = TensorInfo((rows, cols), dtype), TensorInfo((cols,), "int64")
+    if updates:
+        return BenchInputs((x, indices, TensorInfo((rows, cols), dtype)), ("x", "indices", "updates"), (1,))
+    return BenchInputs((x, indices), ("x", "indices"), (1,))
+
+
+def _astype_inputs(size: int, dtype: str) -> BenchInputs:
+    target = {"float32": "float64", "float64": "float32"}.get(dtype, "float32")
+    return BenchInputs((TensorInfo((size,), dtype),), ("x",), (target,))
+
+
+_register(
+    "reshape", "shape", 1, ALL_DTYPES, "Same data, new shape (one -1 is inferred).", _infer_reshape, _copy_cost, inputs=_reshape_inputs
+)
+_register("permute_dims", "shape", 1, ALL_DTYPES, "Reorder axes (transpose).", _infer_permute_dims, _copy_cost, inputs=_rows((1, 0)))
+_register("broadcast_to", "shape", 1, ALL_DTYPES, "Broadcast to a shape.", _infer_broadcast_to, _copy_cost, inputs=_broadcast_inputs)
+_register("expand_dims", "shape", 1, ALL_DTYPES, "Insert a length-1 axis.", _infer_expand_dims, _copy_cost, inputs=_rows(0))
+_register("squeeze", "shape", 1, ALL_DTYPES, "Remove a length-1 axis.", _infer_squeeze, _copy_cost, inputs=_squeeze_inputs)
+_register(
+    "slice",
+    "shape",
+    1,
+    ALL_DTYPES,
+    "Strided window: starts, lengths, strides per axis (like Nx.slice).",
+    _infer_slice,
+    _copy_cost,
+    inputs=_slice_inputs,
+)
 _register(
     "put_slice",
     "shape",
@@ -736,12 +1049,32 @@ _register(
     "Copy of x with update written at starts: put_slice(x, update, starts).",
     _infer_put_slice,
     _copy_cost,
+    inputs=_put_slice_inputs,
 )
-_register("concat", "shape", -1, ALL_DTYPES, "Join tensors along an existing axis.", _infer_concat, _copy_cost)
-_register("stack", "shape", -1, ALL_DTYPES, "Join same-shape tensors along a new axis.", _infer_stack, _copy_cost)
-_register("pad", "shape", 1, ALL_DTYPES - COMPLEX, "Constant padding: one (before, after) pair per axis.", _infer_pad, _copy_cost)
-_register("flip", "shape", 1, ALL_DTYPES, "Reverse the order along one axis or all.", _infer_flip, _copy_cost)
-_register("take", "shape", 2, ALL_DTYPES, "Gather entries at 1-D indices along an axis (indices in [-n, n)).", _infer_take, _take_cost)
+_register("concat", "shape", -1, ALL_DTYPES, "Join tensors along an existing axis.", _infer_concat, _copy_cost, inputs=_join_inputs)
+_register("stack", "shape", -1, ALL_DTYPES, "Join same-shape tensors along a new axis.", _infer_stack, _copy_cost, inputs=_join_inputs)
+_register(
+    "pad",
+    "shape",
+    1,
+    ALL_DTYPES - COMPLEX,
+    "Constant padding: one (before, after) pair per axis.",
+    _infer_pad,
+    _copy_cost,
+    inputs=_rows(((1, 1), (1, 1))),
+)
+_register("flip", "shape", 1, ALL_DTYPES, "Reverse the order along one axis or all.", _infer_flip, _copy_cost, inputs=_rows(-1))
+_register(
+    "take",
+    "shape",
+    2,
+    ALL_DTYPES,
+    "Gather entries at 1-D indices along an axis (indices in [-n, n)).",
+    _infer_take,
+    _take_cost,
+    inputs=functools.partial(_gather_inputs, updates=False),
+    moves_only=True,
+)
 _register(
     "scatter_add",
     "shape",
@@ -750,8 +1083,20 @@ _register(
     "Copy of x with updates added at indices along an axis (duplicates accumulate).",
     _infer_scatter_add,
     _scatter_cost,
+    inputs=functools.partial(_gather_inputs, updates=True),
+    accumulates=True,
 )
-_register("astype", "shape", 1, ALL_DTYPES, "Convert to another dtype (C casting; float to int truncates).", _infer_astype, _astype_cost)
+_register(
+    "astype",
+    "shape",
+    1,
+    ALL_DTYPES,
+    "Convert to another dtype (C casting; float to int truncates).",
+    _infer_astype,
+    _astype_cost,
+    inputs=_astype_inputs,
+    layout="element",
+)
 
 # ---------------------------------------------------------------------------
 # linear algebra
@@ -858,7 +1203,26 @@ def _trsolve_cost(ins: list[TensorInfo], outs: list[TensorInfo], **_: Any) -> Co
     return Cost(outs[0].size * n, ins[0].nbytes // 2 + ins[1].nbytes, outs[0].nbytes)
 
 
-_register("matmul", "linalg", 2, FLOAT, "Matrix product with batch broadcasting (1-D inputs as in NumPy).", _infer_matmul, _matmul_cost)
+def _conv_inputs(n: int, dtype: str) -> BenchInputs:
+    side = max(n // 4, 8)  # 16 -> 16 channels, 3 x 3 kernels, on an (n/4)^2 image
+    return BenchInputs((TensorInfo((1, 16, side, side), dtype), TensorInfo((16, 16, 3, 3), dtype)), ("x", "w"))
+
+
+def _trsolve_inputs(n: int, dtype: str) -> BenchInputs:
+    return BenchInputs((TensorInfo((n, n), dtype), TensorInfo((n, n), dtype)), ("a", "b"), (True,))
+
+
+_register(
+    "matmul",
+    "linalg",
+    2,
+    FLOAT,
+    "Matrix product with batch broadcasting (1-D inputs as in NumPy).",
+    _infer_matmul,
+    _matmul_cost,
+    kind="matrix",
+    accumulates=True,
+)
 _register(
     "conv",
     "linalg",
@@ -867,6 +1231,9 @@ _register(
     "2-D cross-correlation: (N,C,H,W) x (O,C,kh,kw) with strides and padding, like Nx.conv.",
     _infer_conv,
     _conv_cost,
+    kind="matrix",
+    inputs=_conv_inputs,
+    accumulates=True,
 )
 _register(
     "cholesky",
@@ -876,6 +1243,8 @@ _register(
     "Lower Cholesky factor of a symmetric positive-definite matrix (batched).",
     _infer_cholesky,
     _cholesky_cost,
+    kind="matrix",
+    accumulates=True,
 )
 _register(
     "triangular_solve",
@@ -885,6 +1254,9 @@ _register(
     "Solve a @ x = b for triangular a (lower or upper), batched.",
     _infer_triangular_solve,
     _trsolve_cost,
+    kind="matrix",
+    inputs=_trsolve_inputs,
+    accumulates=True,
 )
 
 # ---------------------------------------------------------------------------
@@ -924,9 +1296,32 @@ def _top_k_cost(ins: list[TensorInfo], outs: list[TensorInfo], _extra: Sequence[
     return Cost(int(ins[0].size * math.log2(max(kk, 2))), ins[0].nbytes, sum(o.nbytes for o in outs))
 
 
+def _top_k_inputs(size: int, dtype: str) -> BenchInputs:
+    return BenchInputs((TensorInfo((size,), dtype),), ("x",), (min(10, size),))
+
+
 _register("sort", "ordering", 1, REAL, "Stable sort along an axis (NaN sorts as the largest).", _infer_sort, _sort_cost)
-_register("argsort", "ordering", 1, REAL, "Indices of a stable sort along an axis (ties keep input order).", _infer_argsort, _sort_cost)
-_register("top_k", "ordering", 1, REAL, "The k largest along the last axis, descending: (values, indices).", _infer_top_k, _top_k_cost)
+_register(
+    "argsort",
+    "ordering",
+    1,
+    REAL,
+    "Indices of a stable sort along an axis (ties keep input order).",
+    _infer_argsort,
+    _sort_cost,
+    returns_indices=True,
+)
+_register(
+    "top_k",
+    "ordering",
+    1,
+    REAL,
+    "The k largest along the last axis, descending: (values, indices).",
+    _infer_top_k,
+    _top_k_cost,
+    inputs=_top_k_inputs,
+    returns_indices=True,
+)
 
 # ---------------------------------------------------------------------------
 # fft
@@ -949,8 +1344,18 @@ def _fft_cost(ins: list[TensorInfo], outs: list[TensorInfo], axis: int = -1, **_
     return Cost(int(5 * x.size * math.log2(max(n, 2))), x.nbytes, outs[0].nbytes)
 
 
-_register("fft", "fft", 1, COMPLEX, "Discrete Fourier transform along an axis.", _make_fft("fft"), _fft_cost)
-_register("ifft", "fft", 1, COMPLEX, "Inverse discrete Fourier transform along an axis (1/n scaling).", _make_fft("ifft"), _fft_cost)
+_register("fft", "fft", 1, COMPLEX, "Discrete Fourier transform along an axis.", _make_fft("fft"), _fft_cost, kind="fft", accumulates=True)
+_register(
+    "ifft",
+    "fft",
+    1,
+    COMPLEX,
+    "Inverse discrete Fourier transform along an axis (1/n scaling).",
+    _make_fft("ifft"),
+    _fft_cost,
+    kind="fft",
+    accumulates=True,
+)
 
 # ---------------------------------------------------------------------------
 # fused workloads (whole functions, the analogue of an Nx defn)
@@ -1016,7 +1421,37 @@ def _mlp_cost(ins: list[TensorInfo], outs: list[TensorInfo], **_: Any) -> Cost:
     return Cost(flops, sum(i.nbytes for i in ins), outs[0].nbytes)
 
 
-_register("softmax", "fused", 1, FLOAT, "exp(x - max) / sum(exp(x - max)) along an axis.", _infer_softmax, _elementwise_cost(5))
+def _layer_norm_inputs(size: int, dtype: str) -> BenchInputs:
+    rows, cols = rows_cols(size)
+    return BenchInputs((TensorInfo((rows, cols), dtype), TensorInfo((cols,), dtype), TensorInfo((cols,), dtype)), ("x", "gamma", "beta"))
+
+
+def _layers_inputs(layers: int) -> InputRule:
+    """``n x n`` inputs, then a weight ``n x n`` and a bias ``n`` per layer."""
+
+    def rule(n: int, dtype: str) -> BenchInputs:
+        square, vector = TensorInfo((n, n), dtype), TensorInfo((n,), dtype)
+        names = ("w", "b") if layers == 1 else tuple(f"{p}{i}" for i in range(1, layers + 1) for p in "wb")
+        return BenchInputs((square, *(square, vector) * layers), ("x", *names))
+
+    return rule
+
+
+_WORKLOAD_DOMAIN = (-5.0, 5.0)  # normalisations see logits of either sign, well away from overflow
+
+_register(
+    "softmax",
+    "fused",
+    1,
+    FLOAT,
+    "exp(x - max) / sum(exp(x - max)) along an axis.",
+    _infer_softmax,
+    _elementwise_cost(5),
+    inputs=_rows(),
+    layout="row",
+    domain=_WORKLOAD_DOMAIN,
+    accumulates=True,
+)
 _register(
     "logsumexp",
     "fused",
@@ -1025,8 +1460,24 @@ _register(
     "log(sum(exp(x))) along an axis, computed stably (-inf over an empty axis).",
     _infer_logsumexp,
     _reduction_cost,
+    inputs=_rows(),
+    layout="row",
+    domain=_WORKLOAD_DOMAIN,
+    accumulates=True,
 )
-_register("gelu", "fused", 1, FLOAT, "Exact GELU: 0.5 * x * (1 + erf(x / sqrt(2))).", _infer_gelu, _elementwise_cost(8))
+# gelu as x/2 * (1 + erf(x/sqrt 2)) loses digits where erf nears -1 (PyTorch and JAX compute it so)
+_register(
+    "gelu",
+    "fused",
+    1,
+    FLOAT,
+    "Exact GELU: 0.5 * x * (1 + erf(x / sqrt(2))).",
+    _infer_gelu,
+    _elementwise_cost(8),
+    layout="element",
+    domain=_WORKLOAD_DOMAIN,
+    cancels=True,
+)
 _register(
     "layer_norm",
     "fused",
@@ -1035,6 +1486,23 @@ _register(
     "(x - mean) / sqrt(var + eps) * gamma + beta over the last axis.",
     _infer_layer_norm,
     _elementwise_cost(8),
+    inputs=_layer_norm_inputs,
+    layout="row",
+    domain=_WORKLOAD_DOMAIN,
+    accumulates=True,
 )
-_register("dense", "fused", 3, FLOAT, "relu(x @ w + b).", _infer_dense, _dense_cost)
-_register("mlp_forward", "fused", 5, FLOAT, "relu(x @ w1 + b1) @ w2 + b2: two dense layers.", _infer_mlp_forward, _mlp_cost)
+_register(
+    "dense", "fused", 3, FLOAT, "relu(x @ w + b).", _infer_dense, _dense_cost, kind="matrix", inputs=_layers_inputs(1), accumulates=True
+)
+_register(
+    "mlp_forward",
+    "fused",
+    5,
+    FLOAT,
+    "relu(x @ w1 + b1) @ w2 + b2: two dense layers.",
+    _infer_mlp_forward,
+    _mlp_cost,
+    kind="matrix",
+    inputs=_layers_inputs(2),
+    accumulates=True,
+)

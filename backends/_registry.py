@@ -22,7 +22,7 @@ from typing import Any
 from ._base import Backend
 from ._errors import BackendUnavailable
 
-__all__ = ["ENTRY_POINT_GROUP", "BackendEntry", "available", "get", "known", "register"]
+__all__ = ["ENTRY_POINT_GROUP", "BackendEntry", "available", "builtin_names", "entry_point_names", "get", "is_gpu", "known", "register"]
 
 ENTRY_POINT_GROUP = "tensorscope.backends"
 
@@ -52,7 +52,13 @@ _BUILTIN = (
     BackendEntry("numba", "backends.numba_backend:NumbaBackend", ("numba",), _EXTRA.format("numba")),
     BackendEntry("torch", "backends.torch_backend:TorchBackend", ("torch",), _EXTRA.format("torch"), ("cpu", "cuda"), True),
     BackendEntry("jax", "backends.jax_backend:JaxBackend", ("jax", "jaxlib"), _EXTRA.format("jax"), ("cpu", "gpu"), True),
-    BackendEntry("cupy", "backends.cupy_backend:CupyBackend", ("cupy",), _EXTRA.format("cupy"), ("cuda",)),
+    BackendEntry(
+        "cupy",
+        "backends.cupy_backend:CupyBackend",
+        ("cupy",),  # the module of every CuPy wheel (cupy-cuda12x, cupy-cuda13x)
+        f"{_EXTRA.format('cupy13')} (CUDA 13 driver) or {_EXTRA.format('cupy12')} (CUDA 12)",
+        ("cuda",),
+    ),
 )
 
 _GPU_DEVICES = frozenset({"cuda", "gpu"})
@@ -108,6 +114,32 @@ def _missing_modules(entry: BackendEntry) -> list[str]:
         except (ImportError, ValueError):
             missing.append(module)
     return missing
+
+
+def builtin_names() -> list[str]:
+    """The built-in backends with their devices, in a fixed order, installed or not."""
+    return [n for e in _BUILTIN for n in e.names()]
+
+
+def entry_point_names() -> list[str]:
+    """Backends that installed packages declare in the ``tensorscope.backends`` entry point group, sorted.
+
+    A name that is also a built-in is left out (the built-in wins, as in :func:`get`).
+    """
+    builtin = {e.name for e in _BUILTIN}
+    return sorted({ep.name for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)} - builtin)
+
+
+def is_gpu(name: str) -> bool:
+    """Whether backend ``name`` (``"torch:cuda"``, ``"cupy"``) runs on a GPU; nothing is imported.
+
+    Unknown names count as CPU backends.
+    """
+    try:
+        _entry, device = _split(name.strip().lower())
+    except BackendUnavailable:
+        return False
+    return device in _GPU_DEVICES
 
 
 def known() -> list[str]:
@@ -173,11 +205,12 @@ def get(name: str) -> Backend:
         cached = _instances.get(full)
         if cached is not None:
             return cached
-        if device in _GPU_DEVICES and not _gpu_present():
-            raise BackendUnavailable(full, f"no NVIDIA GPU driver found for device {device!r}", entry.install_hint)
         missing = _missing_modules(entry)
         if missing:
             raise BackendUnavailable(full, f"module(s) {', '.join(missing)} not installed", entry.install_hint)
+        if device in _GPU_DEVICES and not _gpu_present():
+            # the framework is installed: no install hint, installing would not give this machine a GPU
+            raise BackendUnavailable(full, f"no NVIDIA GPU on this machine (no driver found) for device {device!r}")
         try:
             cls = _load_class(entry)
         except ImportError as exc:

@@ -1,5 +1,10 @@
 """CuPy backend (``cupy``, CUDA only): the catalog on CuPy's NumPy-compatible GPU arrays.
 
+Any CuPy wheel works (``cupy-cuda12x`` or ``cupy-cuda13x``, CuPy 13.6 or 14: extras
+``cupy12``/``cupy13``); ``describe()`` names the one installed and the CUDA runtime and
+driver versions. float32 matmul is cuBLAS sgemm without TF32 (CuPy's default,
+``CUPY_TF32`` unset).
+
 Constructing it needs a visible CUDA device; without one ``backends.get("cupy")`` raises
 :class:`~backends.BackendUnavailable` with CUDA's reason. ``synchronize`` waits on the
 current CUDA stream. ``erf``/``sigmoid``/``gelu`` use ``cupyx.scipy.special``;
@@ -9,7 +14,7 @@ call per matrix of a batch; ``conv`` is a window view contracted with ``tensordo
 put NaN last as NumPy's are; descending orders are built from a stable ascending sort of
 the flipped input so ties keep input order.
 
-Gaps, by dtype (UnsupportedDType): bfloat16 everywhere (CuPy has no bfloat16);
+Gaps, by dtype (UnsupportedDType): bfloat16 everywhere (CuPy 13 has none, CuPy 14's is partial);
 ``cholesky``/``triangular_solve`` on float16 (cuSOLVER has none); ``scatter_add`` on
 int8/int16/uint8 (no CUDA atomic add for them).
 
@@ -19,6 +24,7 @@ scalar back from the GPU, which waits for the queued work.
 
 from __future__ import annotations
 
+import importlib.metadata
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -119,7 +125,11 @@ class CupyBackend(Backend):
         props = cp.cuda.runtime.getDeviceProperties(self._device_id)
         name = props["name"]
         info["cupy_version"] = cp.__version__
+        # which wheel: cupy-cuda12x and cupy-cuda13x both install the module ``cupy``
+        info["cupy_distribution"] = ",".join(importlib.metadata.packages_distributions().get("cupy", [])) or "unknown"
         info["device_name"] = name.decode() if isinstance(name, bytes) else str(name)
+        info["compute_capability"] = f"{props['major']}.{props['minor']}"
+        info["memory_total_bytes"] = str(props["totalGlobalMem"])
         info["cuda_runtime_version"] = str(cp.cuda.runtime.runtimeGetVersion())
         info["cuda_driver_version"] = str(cp.cuda.runtime.driverGetVersion())
         return info

@@ -2,35 +2,26 @@
 
 from __future__ import annotations
 
-from .common import BACKENDS, PROFILE, OpAccuracy, OpBenchmark, OpCompile
-
-FLOAT_OPS = (
-    "add",
-    "subtract",
-    "multiply",
-    "divide",
-    "floor_divide",
-    "remainder",
-    "pow",
-    "atan2",
-    "maximum",
-    "minimum",
-    "equal",
-    "not_equal",
-    "less",
-    "less_equal",
-    "greater",
-    "greater_equal",
+from .common import (
+    OpAccuracy,
+    OpBenchmark,
+    OpCompile,
+    accuracy_params,
+    by_family,
+    compile_params,
+    group_ops,
+    require_benchmarks,
+    timed_params,
 )
-INT_OPS = ("bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift")
-BOOL_OPS = ("logical_and", "logical_or", "logical_xor")
-GROUP_OPS = FLOAT_OPS + INT_OPS + BOOL_OPS
+
+GROUP = "binary"
+FAMILIES = by_family(GROUP)
 
 
 class Binary(OpBenchmark):
     """Arithmetic and comparisons on floats."""
 
-    params = (BACKENDS, PROFILE.select(FLOAT_OPS), PROFILE.element_sizes, PROFILE.float_dtypes)
+    params = timed_params(FAMILIES["float"], "float")
 
     def time_op(self, backend: str, op: str, size: int, dtype: str) -> None:
         self.sync(self.run())
@@ -39,7 +30,7 @@ class Binary(OpBenchmark):
 class BinaryInt(OpBenchmark):
     """Bitwise ops and shifts on integers."""
 
-    params = (BACKENDS, PROFILE.select(INT_OPS), PROFILE.element_sizes, PROFILE.int_dtypes)
+    params = timed_params(FAMILIES["int"], "int")
 
     def time_op(self, backend: str, op: str, size: int, dtype: str) -> None:
         self.sync(self.run())
@@ -48,29 +39,28 @@ class BinaryInt(OpBenchmark):
 class BinaryBool(OpBenchmark):
     """Logical ops on booleans."""
 
-    params = (BACKENDS, PROFILE.select(BOOL_OPS), PROFILE.element_sizes, ("bool",))
+    params = timed_params(FAMILIES["bool"], "bool")
 
     def time_op(self, backend: str, op: str, size: int, dtype: str) -> None:
         self.sync(self.run())
 
 
-if ACCURACY_OPS := PROFILE.select_extra(FLOAT_OPS):
+class BinaryAccuracy(OpAccuracy):
+    """Max relative error of float binary ops against NumPy float64."""
 
-    class BinaryAccuracy(OpAccuracy):
-        """Max relative error of float binary ops against NumPy float64."""
+    params = accuracy_params(FAMILIES["float"])
 
-        params = (BACKENDS, ACCURACY_OPS, PROFILE.accuracy_dtypes)
-
-        def track_max_rel_error(self, backend: str, op: str, dtype: str) -> float:
-            return self.error
+    def track_max_rel_error(self, backend: str, op: str, dtype: str) -> float:
+        return self.error
 
 
-if COMPILE_OPS := PROFILE.select_compile(GROUP_OPS):
+class BinaryCompile(OpCompile):
+    """JIT compile time of binary ops."""
 
-    class BinaryCompile(OpCompile):
-        """JIT compile time of binary ops."""
+    params = compile_params(group_ops(GROUP))
 
-        params = (BACKENDS, COMPILE_OPS)
+    def track_compile_time(self, backend: str, op: str) -> float:
+        return self.compile_seconds(backend, op)
 
-        def track_compile_time(self, backend: str, op: str) -> float:
-            return self.compile_seconds(backend, op)
+
+require_benchmarks(GROUP, Binary, BinaryInt, BinaryBool)

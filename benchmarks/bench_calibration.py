@@ -6,12 +6,17 @@ capability of the machine, not a typical call.
 
 * ``Bandwidth.track_bandwidth`` - STREAM copy (``a = b``, 16 bytes per float64
   element) and triad (``a = b + s * c``, 24 bytes), on arrays far larger than the
-  last-level cache, on one thread and on every core (NumPy releases the GIL in its
-  loops, so Python threads each stream their own slice);
-* ``Gemm.track_gemm_flops`` - sgemm/dgemm (``2 n^3`` FLOPs) through NumPy's BLAS on one
-  thread (threadpoolctl) and on every core;
-* ``GpuBandwidth`` / ``GpuGemm`` - device-to-device copy and gemm through torch.cuda
-  (or CuPy); skipped without an NVIDIA GPU.
+  last-level cache (``mib`` per array), on one thread and on every core (NumPy releases
+  the GIL in its loops, so Python threads each stream their own slice);
+* ``Gemm.track_gemm_flops`` - sgemm/dgemm (``2 n^3`` FLOPs) of ``n x n`` matrices through
+  NumPy's BLAS on one thread (threadpoolctl) and on every core;
+* ``GpuBandwidth`` / ``GpuGemm`` - device-to-device copy of ``mib`` MiB and 8192 x 8192
+  gemm (float32 with TF32 off, float64, bfloat16) through torch.cuda (or CuPy, which has
+  no bfloat16); skipped without an NVIDIA GPU.
+
+The problem size is a parameter, so each series keeps one size; a profile chooses which
+sizes it measures (``Profile.calibration``): quick 64 MiB arrays and n = 1024, full and
+gpu 256 MiB and n = 2048; GPU copies of 256 MiB (quick) or 1 GiB (full, gpu).
 """
 
 from __future__ import annotations
@@ -25,12 +30,10 @@ from typing import Any
 
 import numpy as np
 
-from .common import PROFILE, BackendBenchmark
+from .common import GRID, BackendBenchmark, Profile
 
-#: bytes per array (three arrays for triad); far above any last-level cache
-ARRAY_BYTES = 64 * 2**20 if PROFILE.name == "quick" else 256 * 2**20
-GEMM_N = 1024 if PROFILE.name == "quick" else 2048
-TRIALS = 3 if PROFILE.name == "quick" else 5
+#: best of this many timed trials (after an untimed one)
+TRIALS = 5
 #: triad works in chunks this long so the intermediate stays in cache
 _CHUNK = 1 << 15
 
@@ -53,23 +56,33 @@ def _best_rate(work: float, fn: Callable[[], Any], trials: int = TRIALS) -> floa
 
 
 class Calibration(BackendBenchmark):
-    """Rates only: one process, one value per cell, no sampling by asv."""
+    """Rates only: one process, one value per cell, no sampling by asv.
+
+    ``profile_axes`` names, per parameter, the ``Profile.calibration`` entry that
+    chooses its values (None: every value).
+    """
 
     params: tuple[Any, ...] = ()
     param_names: tuple[str, ...] = ()
+    profile_axes: tuple[str | None, ...] = ()
     timeout = 300.0
+
+    @classmethod
+    def selected(cls, profile: Profile, *params: Any) -> bool:
+        return all(axis is None or value in profile.calibration.get(axis, ()) for axis, value in zip(cls.profile_axes, params, strict=True))
 
 
 class Bandwidth(Calibration):
     """Main-memory bandwidth: STREAM copy and triad, one thread and all cores."""
 
-    params = (("copy", "triad"), ("1", "all"))
-    param_names = ("kernel", "threads")
+    params = (("copy", "triad"), ("1", "all"), GRID.calibration["array_mib"])
+    param_names = ("kernel", "threads", "mib")
+    profile_axes = (None, None, "array_mib")
     unit = "GB/s"
 
-    def setup(self, kernel: str, threads: str) -> None:
-        self.require_simd_setting()
-        n = ARRAY_BYTES // 8
+    def setup(self, kernel: str, threads: str, mib: int) -> None:
+        self.start_cell(kernel, threads, mib)
+        n = mib * 2**20 // 8
         self.a = np.zeros(n)
         self.b = np.full(n, 1.0)
         self.c = np.full(n, 2.0)
@@ -90,7 +103,7 @@ class Bandwidth(Calibration):
             np.multiply(c[lo:hi], 3.0, out=a[lo:hi])
             np.add(a[lo:hi], b[lo:hi], out=a[lo:hi])
 
-    def track_bandwidth(self, kernel: str, threads: str) -> float:
+    def track_bandwidth(self, kernel: str, threads: str, mib: int) -> float:
         body = self._copy if kernel == "copy" else self._triad
         nbytes = (16 if kernel == "copy" else 24) * self.a.size
         parts = self._slices()
@@ -103,15 +116,16 @@ class Bandwidth(Calibration):
 class Gemm(Calibration):
     """Peak FLOP/s of NumPy's BLAS: square sgemm / dgemm."""
 
-    params = (("float32", "float64"), ("1", "all"))
-    param_names = ("dtype", "threads")
+    params = (("float32", "float64"), ("1", "all"), GRID.calibration["gemm_n"])
+    param_names = ("dtype", "threads", "n")
+    profile_axes = (None, None, "gemm_n")
     unit = "GFLOP/s"
 
-    def setup(self, dtype: str, threads: str) -> None:
-        self.require_simd_setting()
+    def setup(self, dtype: str, threads: str, n: int) -> None:
+        self.start_cell(dtype, threads, n)
         rng = np.random.default_rng(0)
-        self.x = rng.random((GEMM_N, GEMM_N)).astype(dtype)
-        self.y = rng.random((GEMM_N, GEMM_N)).astype(dtype)
+        self.x = rng.random((n, n)).astype(dtype)
+        self.y = rng.random((n, n)).astype(dtype)
         self.limit: Any = None
         if threads == "1":
             try:
@@ -120,12 +134,12 @@ class Gemm(Calibration):
                 raise NotImplementedError("one-thread BLAS needs threadpoolctl") from exc
             self.limit = threadpool_limits(limits=1, user_api="blas")
 
-    def teardown(self, dtype: str, threads: str) -> None:
+    def teardown(self, dtype: str, threads: str, n: int) -> None:
         if self.limit is not None:
             self.limit.restore_original_limits()
 
-    def track_gemm_flops(self, dtype: str, threads: str) -> float:
-        return _best_rate(2 * GEMM_N**3 / 1e9, lambda: np.matmul(self.x, self.y))
+    def track_gemm_flops(self, dtype: str, threads: str, n: int) -> float:
+        return _best_rate(2 * n**3 / 1e9, lambda: np.matmul(self.x, self.y))
 
 
 def _gpu_module() -> Any:
@@ -152,13 +166,15 @@ def _gpu_module() -> Any:
 class GpuBandwidth(Calibration):
     """Device memory bandwidth: device-to-device copy (16 bytes per float64 element)."""
 
-    params = (("copy",),)
-    param_names = ("kernel",)
+    params = (("copy",), GRID.calibration["gpu_array_mib"])
+    param_names = ("kernel", "mib")
+    profile_axes = (None, "gpu_array_mib")
     unit = "GB/s"
 
-    def setup(self, kernel: str) -> None:
+    def setup(self, kernel: str, mib: int) -> None:
+        self.start_cell(kernel, mib)
         self.xp = _gpu_module()
-        n = 4 * ARRAY_BYTES // 8
+        n = mib * 2**20 // 8
         if self.xp.__name__ == "torch":
             self.src = self.xp.ones(n, dtype=self.xp.float64, device="cuda")
             self.dst = self.xp.empty_like(self.src)
@@ -168,7 +184,7 @@ class GpuBandwidth(Calibration):
             self.dst = self.xp.empty_like(self.src)
             self.sync = self.xp.cuda.Device().synchronize
 
-    def track_gpu_bandwidth(self, kernel: str) -> float:
+    def track_gpu_bandwidth(self, kernel: str, mib: int) -> float:
         def body() -> None:
             if self.xp.__name__ == "torch":
                 self.dst.copy_(self.src)
@@ -182,13 +198,17 @@ class GpuBandwidth(Calibration):
 class GpuGemm(Calibration):
     """Device peak FLOP/s: square gemm (TF32 off: plain float32)."""
 
-    params = (("float32", "float64"),)
+    params = (GRID.calibration["gpu_dtype"],)
     param_names = ("dtype",)
+    profile_axes = ("gpu_dtype",)
     unit = "GFLOP/s"
     n = 8192
 
     def setup(self, dtype: str) -> None:
+        self.start_cell(dtype)
         self.xp = _gpu_module()
+        if self.xp.__name__ != "torch" and dtype == "bfloat16":
+            raise NotImplementedError("CuPy has no bfloat16 gemm")
         if self.xp.__name__ == "torch":
             self.xp.backends.cuda.matmul.allow_tf32 = False
             dt = getattr(self.xp, dtype)

@@ -2,26 +2,28 @@
 
 from __future__ import annotations
 
-from .common import BACKENDS, PROFILE, OpBenchmark, OpCompile
+from .common import OpBenchmark, OpCompile, by_family, compile_params, group_ops, require_benchmarks, timed_params
 
-GROUP_OPS = ("arange", "full", "eye")
+GROUP = "creation"
+FAMILIES = by_family(GROUP)
 
 
 class Creation(OpBenchmark):
     """arange(size), full((size,), 1), eye(isqrt(size))."""
 
-    params = (BACKENDS, PROFILE.select(GROUP_OPS), PROFILE.element_sizes, PROFILE.float_dtypes)
+    params = timed_params(FAMILIES["float"], "float")
 
     def time_op(self, backend: str, op: str, size: int, dtype: str) -> None:
         self.sync(self.run())
 
 
-if COMPILE_OPS := PROFILE.select_compile(GROUP_OPS):
+class CreationCompile(OpCompile):
+    """JIT compile time of creation ops."""
 
-    class CreationCompile(OpCompile):
-        """JIT compile time of creation ops."""
+    params = compile_params(group_ops(GROUP))
 
-        params = (BACKENDS, COMPILE_OPS)
+    def track_compile_time(self, backend: str, op: str) -> float:
+        return self.compile_seconds(backend, op)
 
-        def track_compile_time(self, backend: str, op: str) -> float:
-            return self.compile_seconds(backend, op)
+
+require_benchmarks(GROUP, Creation)

@@ -2,48 +2,58 @@
 
 from __future__ import annotations
 
-from .common import BACKENDS, MEMORY_SIZES, PROFILE, OpAccuracy, OpBenchmark, OpCompile, OpMemory
+from .common import (
+    OpAccuracy,
+    OpBenchmark,
+    OpCompile,
+    OpMemory,
+    accuracy_params,
+    by_family,
+    compile_params,
+    group_ops,
+    memory_params,
+    require_benchmarks,
+    timed_params,
+)
 
-GROUP_OPS = ("fft", "ifft")
+GROUP = "fft"
+FAMILIES = by_family(GROUP)
 
 
 class FFT(OpBenchmark):
     """Forward and inverse transforms along the only axis."""
 
-    params = (BACKENDS, PROFILE.select(GROUP_OPS), PROFILE.fft_sizes, PROFILE.complex_dtypes)
+    params = timed_params(FAMILIES["complex"], "complex")
 
     def time_op(self, backend: str, op: str, size: int, dtype: str) -> None:
         self.sync(self.run())
 
 
-if ACCURACY_OPS := PROFILE.select_extra(GROUP_OPS):
+class FFTAccuracy(OpAccuracy):
+    """Max relative error of transforms against NumPy complex128 (2**14 points)."""
 
-    class FFTAccuracy(OpAccuracy):
-        """Max relative error of transforms against NumPy complex128 (2**14 points)."""
+    params = accuracy_params(FAMILIES["complex"])
 
-        params = (BACKENDS, ACCURACY_OPS, PROFILE.complex_dtypes)
-
-        def track_max_rel_error(self, backend: str, op: str, dtype: str) -> float:
-            return self.error
+    def track_max_rel_error(self, backend: str, op: str, dtype: str) -> float:
+        return self.error
 
 
-if MEMORY_OPS := PROFILE.select_extra(("fft",)):
+class FFTMemory(OpMemory):
+    """Peak memory of the largest transform."""
 
-    class FFTMemory(OpMemory):
-        """Peak memory of the largest transform."""
+    params = memory_params(FAMILIES["complex"])
 
-        params = (BACKENDS, MEMORY_OPS, (MEMORY_SIZES["fft"],), ("complex64",))
-
-        def peakmem_op(self, backend: str, op: str, size: int, dtype: str) -> None:
-            self.sync(self.run())
+    def peakmem_op(self, backend: str, op: str, size: int, dtype: str) -> None:
+        self.sync(self.run())
 
 
-if COMPILE_OPS := PROFILE.select_compile(GROUP_OPS):
+class FFTCompile(OpCompile):
+    """JIT compile time of transforms."""
 
-    class FFTCompile(OpCompile):
-        """JIT compile time of transforms."""
+    params = compile_params(group_ops(GROUP))
 
-        params = (BACKENDS, COMPILE_OPS)
+    def track_compile_time(self, backend: str, op: str) -> float:
+        return self.compile_seconds(backend, op)
 
-        def track_compile_time(self, backend: str, op: str) -> float:
-            return self.compile_seconds(backend, op)
+
+require_benchmarks(GROUP, FFT)

@@ -2,48 +2,58 @@
 
 from __future__ import annotations
 
-from .common import BACKENDS, MEMORY_SIZES, PROFILE, OpAccuracy, OpBenchmark, OpCompile, OpMemory
+from .common import (
+    OpAccuracy,
+    OpBenchmark,
+    OpCompile,
+    OpMemory,
+    accuracy_params,
+    by_family,
+    compile_params,
+    group_ops,
+    memory_params,
+    require_benchmarks,
+    timed_params,
+)
 
-GROUP_OPS = ("sort", "argsort", "top_k")
+GROUP = "ordering"
+FAMILIES = by_family(GROUP)
 
 
 class Ordering(OpBenchmark):
     """Sorting random floats (no presorted runs)."""
 
-    params = (BACKENDS, PROFILE.select(GROUP_OPS), PROFILE.sort_sizes, PROFILE.float_dtypes)
+    params = timed_params(FAMILIES["float"], "float")
 
     def time_op(self, backend: str, op: str, size: int, dtype: str) -> None:
         self.sync(self.run())
 
 
-if ACCURACY_OPS := PROFILE.select_extra(GROUP_OPS):
+class OrderingAccuracy(OpAccuracy):
+    """Ordering ops are exact: any value other than 0 is a wrong order."""
 
-    class OrderingAccuracy(OpAccuracy):
-        """Ordering ops are exact: any value other than 0 is a wrong order."""
+    params = accuracy_params(FAMILIES["float"])
 
-        params = (BACKENDS, ACCURACY_OPS, PROFILE.accuracy_dtypes)
-
-        def track_max_rel_error(self, backend: str, op: str, dtype: str) -> float:
-            return self.error
+    def track_max_rel_error(self, backend: str, op: str, dtype: str) -> float:
+        return self.error
 
 
-if MEMORY_OPS := PROFILE.select_extra(("sort",)):
+class OrderingMemory(OpMemory):
+    """Peak memory of sorting the largest input."""
 
-    class OrderingMemory(OpMemory):
-        """Peak memory of sorting the largest input."""
+    params = memory_params(FAMILIES["float"])
 
-        params = (BACKENDS, MEMORY_OPS, (MEMORY_SIZES["elements"],), ("float32",))
-
-        def peakmem_op(self, backend: str, op: str, size: int, dtype: str) -> None:
-            self.sync(self.run())
+    def peakmem_op(self, backend: str, op: str, size: int, dtype: str) -> None:
+        self.sync(self.run())
 
 
-if COMPILE_OPS := PROFILE.select_compile(GROUP_OPS):
+class OrderingCompile(OpCompile):
+    """JIT compile time of ordering ops."""
 
-    class OrderingCompile(OpCompile):
-        """JIT compile time of ordering ops."""
+    params = compile_params(group_ops(GROUP))
 
-        params = (BACKENDS, COMPILE_OPS)
+    def track_compile_time(self, backend: str, op: str) -> float:
+        return self.compile_seconds(backend, op)
 
-        def track_compile_time(self, backend: str, op: str) -> float:
-            return self.compile_seconds(backend, op)
+
+require_benchmarks(GROUP, Ordering)

@@ -2,48 +2,58 @@
 
 from __future__ import annotations
 
-from .common import BACKENDS, MEMORY_SIZES, PROFILE, OpAccuracy, OpBenchmark, OpCompile, OpMemory
+from .common import (
+    OpAccuracy,
+    OpBenchmark,
+    OpCompile,
+    OpMemory,
+    accuracy_params,
+    by_family,
+    compile_params,
+    group_ops,
+    memory_params,
+    require_benchmarks,
+    timed_params,
+)
 
-GROUP_OPS = ("sum", "prod", "max", "min", "argmax", "argmin", "mean", "all", "any", "cumulative_sum")
+GROUP = "reduction"
+FAMILIES = by_family(GROUP)
 
 
 class Reduction(OpBenchmark):
     """Full reductions (axis=None) and the running sum; all/any scan everything (no early exit)."""
 
-    params = (BACKENDS, PROFILE.select(GROUP_OPS), PROFILE.element_sizes, PROFILE.float_dtypes)
+    params = timed_params(FAMILIES["float"], "float")
 
     def time_op(self, backend: str, op: str, size: int, dtype: str) -> None:
         self.sync(self.run())
 
 
-if ACCURACY_OPS := PROFILE.select_extra(GROUP_OPS):
+class ReductionAccuracy(OpAccuracy):
+    """Max relative error of reductions against NumPy float64 (accumulation order shows)."""
 
-    class ReductionAccuracy(OpAccuracy):
-        """Max relative error of reductions against NumPy float64 (accumulation order shows)."""
+    params = accuracy_params(FAMILIES["float"])
 
-        params = (BACKENDS, ACCURACY_OPS, PROFILE.accuracy_dtypes)
-
-        def track_max_rel_error(self, backend: str, op: str, dtype: str) -> float:
-            return self.error
+    def track_max_rel_error(self, backend: str, op: str, dtype: str) -> float:
+        return self.error
 
 
-if MEMORY_OPS := PROFILE.select_extra(("cumulative_sum",)):
+class ReductionMemory(OpMemory):
+    """Peak memory of the running sum on the largest input."""
 
-    class ReductionMemory(OpMemory):
-        """Peak memory of the running sum on the largest input."""
+    params = memory_params(FAMILIES["float"])
 
-        params = (BACKENDS, MEMORY_OPS, (MEMORY_SIZES["elements"],), ("float32",))
-
-        def peakmem_op(self, backend: str, op: str, size: int, dtype: str) -> None:
-            self.sync(self.run())
+    def peakmem_op(self, backend: str, op: str, size: int, dtype: str) -> None:
+        self.sync(self.run())
 
 
-if COMPILE_OPS := PROFILE.select_compile(GROUP_OPS):
+class ReductionCompile(OpCompile):
+    """JIT compile time of reductions."""
 
-    class ReductionCompile(OpCompile):
-        """JIT compile time of reductions."""
+    params = compile_params(group_ops(GROUP))
 
-        params = (BACKENDS, COMPILE_OPS)
+    def track_compile_time(self, backend: str, op: str) -> float:
+        return self.compile_seconds(backend, op)
 
-        def track_compile_time(self, backend: str, op: str) -> float:
-            return self.compile_seconds(backend, op)
+
+require_benchmarks(GROUP, Reduction)

@@ -2,37 +2,47 @@
 
 from __future__ import annotations
 
-from .common import BACKENDS, PROFILE, OpAccuracy, OpBenchmark, OpCompile
+from .common import (
+    OpAccuracy,
+    OpBenchmark,
+    OpCompile,
+    accuracy_params,
+    by_family,
+    compile_params,
+    group_ops,
+    require_benchmarks,
+    timed_params,
+)
 
-GROUP_OPS = ("window_sum", "window_max")
+GROUP = "window"
+FAMILIES = by_family(GROUP)
 
 
 class Window(OpBenchmark):
     """Valid 3x3 windows, stride 1."""
 
-    params = (BACKENDS, PROFILE.select(GROUP_OPS), PROFILE.element_sizes, PROFILE.float_dtypes)
+    params = timed_params(FAMILIES["float"], "float")
 
     def time_op(self, backend: str, op: str, size: int, dtype: str) -> None:
         self.sync(self.run())
 
 
-if ACCURACY_OPS := PROFILE.select_extra(GROUP_OPS):
+class WindowAccuracy(OpAccuracy):
+    """Max relative error of window ops against NumPy float64."""
 
-    class WindowAccuracy(OpAccuracy):
-        """Max relative error of window ops against NumPy float64."""
+    params = accuracy_params(FAMILIES["float"])
 
-        params = (BACKENDS, ACCURACY_OPS, PROFILE.accuracy_dtypes)
-
-        def track_max_rel_error(self, backend: str, op: str, dtype: str) -> float:
-            return self.error
+    def track_max_rel_error(self, backend: str, op: str, dtype: str) -> float:
+        return self.error
 
 
-if COMPILE_OPS := PROFILE.select_compile(GROUP_OPS):
+class WindowCompile(OpCompile):
+    """JIT compile time of window ops."""
 
-    class WindowCompile(OpCompile):
-        """JIT compile time of window ops."""
+    params = compile_params(group_ops(GROUP))
 
-        params = (BACKENDS, COMPILE_OPS)
+    def track_compile_time(self, backend: str, op: str) -> float:
+        return self.compile_seconds(backend, op)
 
-        def track_compile_time(self, backend: str, op: str) -> float:
-            return self.compile_seconds(backend, op)
+
+require_benchmarks(GROUP, Window)

@@ -1,25 +1,43 @@
-"""Shared machinery of the asv suite: profiles, parameters, the base benchmark class.
+"""Shared machinery of the asv suite: the grid, profiles, the base benchmark classes.
 
-Parameters
-----------
-Every op benchmark is parametrised by ``backend`` (one of :data:`BACKENDS`, always all
-of them), ``op``, ``size`` and ``dtype``. ``params`` never depend on what is installed
-or on the hardware: a cell that cannot run raises ``NotImplementedError`` in ``setup``
-and asv records it as skipped (backend not installed or without that device, op or
-dtype not implemented by the backend, pure Python above :data:`PYTHON_MAX_WORK`
-(1e7 FLOPs or 2e5 elements in and out: it runs 100 to 1e4 elements, matrices to 128),
-inputs that do not fit in free memory).
+The grid
+--------
+Every op benchmark is parametrised by ``backend``, ``op``, ``size`` and ``dtype``, and
+``params`` are the same on every machine, at every commit and in every profile: a cell
+that cannot or should not run raises ``NotImplementedError`` in ``setup`` and asv records
+it as skipped (backend not installed or without that device, op or dtype not implemented
+by the backend, pure Python above :data:`PYTHON_MAX_WORK` (1e7 FLOPs or 2e5 elements in
+and out: it runs 100 to 1e4 elements, matrices to 128), inputs that do not fit in free
+memory, or a cell outside the run's profile).
+
+* **ops** come from the catalog by group (each ``bench_<group>.py`` partitions its group
+  by the dtype family an op accepts: :func:`by_family`), and each bench module refuses to
+  load while an op of its group has no timed benchmark (:func:`require_benchmarks`, as
+  NumPy's ``bench_ufunc.py`` does). The catalog is this checkout's
+  (:mod:`benchmarks._checkout`), so the grid does not change with the benchmarked commit.
+* **sizes** mean what the op's catalog ``kind`` says (elements, matrix side, FFT length);
+  inputs follow the catalog's size -> input rule (:mod:`benchmarks.cases`).
+* **backends** (:data:`BACKENDS`): the registry's built-ins with their devices, in a fixed
+  order (``python, numpy, numba, torch:cpu, torch:cuda, jax:cpu, jax:gpu, cupy``), then the
+  backends installed packages declare in the ``tensorscope.backends`` entry point group,
+  sorted by name, so a plugged-in backend is benchmarked without editing tensorscope. The
+  list is the same on every machine that has the same plugins installed (in asv's
+  virtualenvs too: add the plugin to ``install_command`` or the ``matrix``). Where
+  ``params`` must match across machines whatever is installed, set the list explicitly:
+  ``TENSORSCOPE_BACKENDS=python,numpy,...,mybackend`` (comma-separated, in that order; a
+  backend missing on a machine is skipped there).
 
 Profiles
 --------
-``TENSORSCOPE_PROFILE`` (``full`` when unset, or ``quick``) is read at import and
-shrinks ``params`` the same way on every machine. Every quick parameter list is a
-subset of the full one, so quick and full results share cells. asv keeps one
-``benchmarks.json`` (the last discovered suite): run ``quick`` first and ``full`` last
-when both write into one results folder (``scripts/produce_results.sh`` does).
+``TENSORSCOPE_PROFILE`` (``full`` when unset, ``quick`` or ``gpu``) chooses which cells of
+the grid run; it never changes the grid (a changed grid would start new series, and asv's
+``results/benchmarks.json`` would flip with every profile). The grid is the union of what
+the profiles time. ``tensorscope run --profile P`` also hands asv the profile's cells as
+``--bench`` patterns (:func:`asv_patterns`), so cells outside it are not even started; with
+plain ``asv run`` they are started and skipped in ``setup`` (about 10-20 ms each).
 
 =========  ==========================================  ==========================
-profile    grid                                        sampling per cell
+profile    cells run                                   sampling per cell
 =========  ==========================================  ==========================
 quick      representative ops (:data:`QUICK_OPS`),      (min 3, max 7 samples, 0.15 s)
            2 sizes, float32                            5 ms per sample
@@ -29,6 +47,10 @@ full       every op, 4 sizes (sorting 3: 1e2-1e6);      (min 5, max 10 samples, 
            fused workloads, complex64 + complex128
            for FFTs; accuracy tracked in float32 and
            float64 for every op
+gpu        :data:`GPU_OPS` (element-wise, reductions,  (min 3, max 7 samples, 0.15 s)
+           matmul and dense layers, fused row-wise     5 ms per sample
+           workloads, fft) at sizes that show a GPU's
+           bandwidth and FLOP/s; see :data:`PROFILES`
 =========  ==========================================  ==========================
 
 Why ``full`` is not every op x size x dtype: one cell costs about 0.3 s on the 2-core
@@ -45,8 +67,11 @@ together (every pure-Python binary cell +55% in one run): the host slows for min
 time, far beyond the spread of a cell's samples. asv's default of two rounds (each cell in
 two processes, in two passes over the suite, samples pooled) was measured against it: the
 same-code pair then differed by a median of 9.8% against 11.2% (one pair each, within this
-noise), and the run took 24.5 min against 16.4 the same day, over the 20-minute budget. One
-round it is; :class:`Profile` keeps ``rounds`` for machines where it pays.
+noise), and the run took 24.5 min against 16.4 the same day, over the 20-minute budget.
+
+asv stores ``rounds`` and ``timeout`` in ``benchmarks.json`` and reads them before any
+cell starts, so they are the same in every profile; a profile's ``repeat`` and
+``sample_time`` are set per cell in ``setup`` (asv_runner re-reads them after ``setup``).
 
 Timing honesty
 --------------
@@ -56,8 +81,24 @@ output once against NumPy in float64 (:func:`check_against_reference`); a wrong
 result raises :class:`WrongResult`, so asv records a failure instead of a time. The
 timed body is one op call followed by ``synchronize``. asv_runner >= 0.3 re-runs
 ``setup`` between timed calls, so ``setup`` is memoised (a re-run costs a dict lookup)
-and sets ``number`` per cell, calibrated to :attr:`Profile.sample_time`, because the
+and sets ``number`` per cell, calibrated to the profile's sample time, because the
 automatic choice would be one call per sample (the timer's resolution for fast ops).
+
+Provenance and op costs
+-----------------------
+The first cell of a run writes ``<results>/<machine>/provenance/<commit>-<env>.json``
+(:func:`tensorscope.environment.write_provenance_once`; not at import, so that importing
+the suite does no work beyond what asv needs). Beside what the probe records, the file
+gets ``op_costs``: FLOPs and bytes of every timed (op, size, dtype) cell of the grid, from
+the *benchmarked commit's* cost model applied to the suite's inputs, so an analysis reads
+an op's cost as that commit defined it::
+
+    "op_cost_columns": ["flops", "bytes_read", "bytes_written"],
+    "op_costs": {"<op>": {"<dtype>": {"<size>": [flops, bytes_read, bytes_written]}}}
+
+one line per op; sizes are JSON keys, so strings, and mean what the op's catalog ``kind``
+says, as in the results' params; an (op, dtype) the commit's catalog does not accept is
+absent.
 
 Rates
 -----
@@ -68,14 +109,18 @@ higher is better. Every other unit (seconds, bytes, relative error) is lower-is-
 from __future__ import annotations
 
 import functools
+import importlib
+import itertools
 import json
 import math
 import os
+import pkgutil
+import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -84,16 +129,20 @@ import numpy as np
 import backends
 from backends import OPS, BackendUnavailable, TensorInfo, UnsupportedDType, UnsupportedOperation
 
-from ._env import simd_problem, thread_problem
-from .cases import SIZE_KIND, Case, make_case
+from ._checkout import CATALOG, REGISTRY
+from ._env import environment
+from .cases import Case, make_case
 
 __all__ = [
-    "ACCUMULATING_OPS",
     "BACKENDS",
     "COMPILE_OPS",
+    "GPU_OPS",
+    "GRID",
     "JIT_BACKENDS",
     "MEMORY_SIZES",
+    "PEAKMEM_OPS",
     "PROFILE",
+    "PROFILES",
     "PYTHON_MAX_WORK",
     "QUICK_OPS",
     "BackendBenchmark",
@@ -103,21 +152,48 @@ __all__ = [
     "OpMemory",
     "Profile",
     "WrongResult",
+    "accuracy_params",
+    "asv_patterns",
+    "by_family",
     "check_against_reference",
+    "compile_params",
     "get_profile",
+    "group_ops",
+    "memory_params",
+    "op_spec",
     "relative_error",
+    "require_benchmarks",
+    "selected_cells",
+    "timed_params",
 ]
 
-#: Every backend name, installed or not (the registry's built-ins, with devices).
-BACKENDS = ("python", "numpy", "numba", "torch:cpu", "torch:cuda", "jax:cpu", "jax:gpu", "cupy")
+SUITE_DIR = Path(__file__).resolve().parent
+
+# ---------------------------------------------------------------------------
+# the grid: backends and ops
+
+BACKENDS_VARIABLE = "TENSORSCOPE_BACKENDS"
+
+
+def grid_backends() -> tuple[str, ...]:
+    """The backend axis: ``TENSORSCOPE_BACKENDS`` if set, else built-ins then entry-point backends (see the module docstring)."""
+    explicit = os.environ.get(BACKENDS_VARIABLE, "").strip()
+    if explicit:
+        names = [n.strip().lower() for n in explicit.split(",") if n.strip()]
+        return tuple(dict.fromkeys(names))
+    return (*REGISTRY.builtin_names(), *REGISTRY.entry_point_names())
+
+
+#: Every backend of the grid, installed or not.
+BACKENDS = grid_backends()
 #: Backends that compile on first call (their compile time is tracked).
 JIT_BACKENDS = frozenset({"numba", "jax:cpu", "jax:gpu"})
-#: Sizes of the peak-memory classes (the full profile's largest, in both profiles).
+#: Sizes of the peak-memory cells (the full profile's largest, in every profile).
 MEMORY_SIZES = {"elements": 10_000_000, "matrix": 2048, "fft": 2**22}
 #: Pure Python runs a cell only below both limits: FLOPs, and elements read + written.
 PYTHON_MAX_WORK = (10_000_000, 200_000)
 
-#: Ops of the quick profile: at least one per benchmark class, the common workloads.
+#: Ops of the quick profile: at least one per timed benchmark class, the common workloads.
 QUICK_OPS = frozenset(
     {
         "full",
@@ -143,126 +219,215 @@ QUICK_OPS = frozenset(
         "dense",
     }
 )
-
-#: Ops whose JIT compile time the full profile tracks: one per group, plus matmul.
+#: Ops of the gpu profile: element-wise, reductions, matmul and a dense layer, a row-wise workload, fft.
+GPU_OPS = frozenset({"add", "exp", "sum", "max", "matmul", "dense", "softmax", "fft"})
+#: Ops whose JIT compile time is tracked: one per group, plus matmul.
 COMPILE_OPS = frozenset({"full", "exp", "add", "where", "sum", "window_max", "take", "matmul", "sort", "fft", "softmax"})
+#: Ops whose peak memory is tracked, at :data:`MEMORY_SIZES`: one per memory-heavy group (temporaries show).
+PEAKMEM_OPS = frozenset({"exp", "cumulative_sum", "concat", "matmul", "conv", "sort", "fft", "softmax"})
+#: Groups bound by arithmetic rather than memory traffic: timed in the profile's compute dtypes.
+COMPUTE_GROUPS = frozenset({"linalg", "fused"})
 
-#: Ops whose result accumulates rounding over many terms (looser tolerance).
-ACCUMULATING_OPS = frozenset(
-    {
-        "sum",
-        "prod",
-        "mean",
-        "cumulative_sum",
-        "window_sum",
-        "scatter_add",
-        "matmul",
-        "conv",
-        "cholesky",
-        "triangular_solve",
-        "fft",
-        "ifft",
-        "softmax",
-        "logsumexp",
-        "layer_norm",
-        "dense",
-        "mlp_forward",
-    }
-)
 
-#: Maximum relative error accepted by the pre-timing check, per output dtype.
-TOLERANCE = {"float16": 1e-2, "bfloat16": 4e-2, "float32": 1e-4, "float64": 1e-10, "complex64": 1e-4, "complex128": 1e-10}
-#: Factor applied to TOLERANCE for ACCUMULATING_OPS.
-ACCUMULATING_FACTOR = 100.0
-#: Ops whose usual formula cancels: gelu as x/2 * (1 + erf(x/sqrt 2)) loses digits where erf
-#: nears -1. PyTorch and JAX compute it so (1.0e-4 to 2.0e-4 of the output's scale in float32,
-#: measured on the suite's inputs); a wrong kernel is off by far more. The accuracy track
-#: still records each backend's own error.
-CANCELLING_OPS = frozenset({"gelu"})
-CANCELLING_FACTOR = 10.0
+def group_ops(group: str) -> tuple[str, ...]:
+    """The ops of catalog ``group``, in catalog order."""
+    return tuple(CATALOG.ops_in_groups(group))
+
+
+def op_spec(op: str) -> Any:
+    """The catalog entry of ``op`` (this checkout's: its kind, layout, domain, ...)."""
+    return CATALOG.OPS[op]
+
+
+def by_family(group: str) -> dict[str, tuple[str, ...]]:
+    """The ops of catalog ``group`` by the dtype family they are timed in.
+
+    ``float`` (accepts float32), else ``int`` (int32), else ``bool``, else ``complex``;
+    catalog order within each family. Bench modules build one class per family.
+    """
+    families: dict[str, list[str]] = {}
+    for op in CATALOG.ops_in_groups(group):
+        dtypes = CATALOG.OPS[op].dtypes
+        family = next(f for f, probe in _FAMILY_PROBES if probe in dtypes)
+        families.setdefault(family, []).append(op)
+    return {f: tuple(ops) for f, ops in families.items()}
+
+
+_FAMILY_PROBES = (("float", "float32"), ("int", "int32"), ("bool", "bool"), ("complex", "complex64"))
+
+
+def size_axis(op: str) -> str:
+    """The size axis an op is timed on: its catalog kind, ``"sort"`` for ordering ops (n log n: no 1e7)."""
+    spec = CATALOG.OPS[op]
+    return "sort" if spec.group == "ordering" else spec.kind
+
+
+def dtype_axis(op: str, dtype: str) -> str:
+    """The dtype axis a timed (op, dtype) belongs to: memory, compute, int, bool or complex."""
+    if dtype == "bool":
+        return "bool"
+    if dtype.startswith("complex"):
+        return "complex"
+    if dtype.startswith(("int", "uint")):
+        return "int"
+    return "compute" if CATALOG.OPS[op].group in COMPUTE_GROUPS else "memory"
+
+
+_FAMILY_DTYPE = {"float": "float32", "int": "int32", "bool": "bool", "complex": "complex64"}
+
+
+# ---------------------------------------------------------------------------
+# profiles
 
 
 @dataclass(frozen=True)
 class Profile:
-    """One named grid and its sampling settings."""
+    """Which cells of the grid one run times, and how it samples them.
+
+    ``sizes`` maps a size axis (``elements``, ``sort``, ``matrix``, ``fft``) to the sizes
+    timed; ``dtypes`` a dtype axis (``memory``, ``compute``, ``int``, ``bool``,
+    ``complex``, and ``accuracy`` for the accuracy cells) to the dtypes; ``calibration``
+    a machine-calibration parameter to its values. ``cpu_limits`` caps a size axis for
+    backends that do not run on a GPU (the gpu profile keeps CPU cells short).
+    """
 
     name: str
-    element_sizes: tuple[int, ...]
-    sort_sizes: tuple[int, ...]  # ordering ops: n log n, so the element grid without its largest
-    matrix_sizes: tuple[int, ...]
-    fft_sizes: tuple[int, ...]
-    float_dtypes: tuple[str, ...]  # time grid of memory-bound groups (element-wise, shape, ...)
-    compute_dtypes: tuple[str, ...]  # time grid of compute-bound groups (linalg, fused)
-    accuracy_dtypes: tuple[str, ...]  # accuracy tracking of every float op
-    int_dtypes: tuple[str, ...]
-    complex_dtypes: tuple[str, ...]
-    ops: frozenset[str] | None  # time grid; None: every op
-    extra_ops: frozenset[str] | None  # accuracy and peak-memory classes; None: every op listed
-    compile_ops: frozenset[str]  # JIT compile-time classes
-    rounds: int  # asv's rounds: processes per cell, run in interleaved passes over the suite
-    repeat: tuple[int, int, float]  # asv's (min_repeat, max_repeat, max_time), per round
+    sizes: Mapping[str, tuple[int, ...]]
+    dtypes: Mapping[str, tuple[str, ...]]
+    ops: frozenset[str] | None  # timed ops; None: every op
+    accuracy_ops: frozenset[str] | None  # accuracy cells; None: every op the grid has there
+    memory_ops: frozenset[str] | None  # peak-memory cells; None: every op the grid has there
+    compile_ops: frozenset[str]  # JIT compile-time cells
+    calibration: Mapping[str, tuple[Any, ...]]
+    repeat: tuple[int, int, float]  # asv's (min_repeat, max_repeat, max_time)
     sample_time: float  # seconds per sample; number is calibrated to it
-    timeout: float  # seconds per cell before asv records a failure
+    cpu_limits: Mapping[str, int] = field(default_factory=dict)
 
-    def sizes(self, kind: str) -> tuple[int, ...]:
-        return {"elements": self.element_sizes, "matrix": self.matrix_sizes, "fft": self.fft_sizes}[kind]
+    def times(self, backend: str, op: str, size: int, dtype: str) -> bool:
+        """Whether this profile times ``op`` at ``size`` in ``dtype`` on ``backend``."""
+        if self.ops is not None and op not in self.ops:
+            return False
+        axis = size_axis(op)
+        if size not in self.sizes.get(axis, ()) or dtype not in self.dtypes.get(dtype_axis(op, dtype), ()):
+            return False
+        limit = self.cpu_limits.get(axis)
+        return limit is None or size <= limit or REGISTRY.is_gpu(backend)
 
-    def select(self, ops: Sequence[str]) -> tuple[str, ...]:
-        """The ops of ``ops`` this profile times (never empty: the first op stands in)."""
-        if self.ops is None:
-            return tuple(ops)
-        chosen = tuple(op for op in ops if op in self.ops)
-        return chosen or tuple(ops[:1])
+    def tracks_accuracy(self, op: str, dtype: str) -> bool:
+        """Whether this profile tracks the accuracy of ``op`` in ``dtype``."""
+        axis = "complex" if dtype.startswith("complex") else "accuracy"
+        return (self.accuracy_ops is None or op in self.accuracy_ops) and dtype in self.dtypes.get(axis, ())
 
-    def select_extra(self, ops: Sequence[str]) -> tuple[str, ...]:
-        """The ops of ``ops`` whose accuracy and peak memory this profile tracks (may be empty)."""
-        return tuple(op for op in ops if self.extra_ops is None or op in self.extra_ops)
+    def tracks_memory(self, op: str) -> bool:
+        """Whether this profile tracks the peak memory of ``op``."""
+        return self.memory_ops is None or op in self.memory_ops
 
-    def select_compile(self, ops: Sequence[str]) -> tuple[str, ...]:
-        """The ops of ``ops`` whose JIT compile time this profile tracks (may be empty)."""
-        return tuple(op for op in ops if op in self.compile_ops)
 
+_FULL_COMPUTE = ("float32", "float64")
+_QUICK_EXTRA = frozenset({"exp", "add", "sum", "matmul", "sort", "fft", "softmax"})
 
 PROFILES = {
     "quick": Profile(
         name="quick",
-        element_sizes=(10_000, 1_000_000),
-        sort_sizes=(10_000, 1_000_000),
-        matrix_sizes=(128, 512),
-        fft_sizes=(2**14, 2**20),
-        float_dtypes=("float32",),
-        compute_dtypes=("float32",),
-        accuracy_dtypes=("float32",),
-        int_dtypes=("int32",),
-        complex_dtypes=("complex64",),
+        sizes={"elements": (10_000, 1_000_000), "sort": (10_000, 1_000_000), "matrix": (128, 512), "fft": (2**14, 2**20)},
+        dtypes={
+            "memory": ("float32",),
+            "compute": ("float32",),
+            "int": ("int32",),
+            "bool": ("bool",),
+            "complex": ("complex64",),
+            "accuracy": ("float32",),
+        },
         ops=QUICK_OPS,
-        extra_ops=frozenset({"exp", "add", "sum", "matmul", "sort", "fft", "softmax"}),
+        accuracy_ops=_QUICK_EXTRA,
+        memory_ops=_QUICK_EXTRA,
         compile_ops=frozenset({"exp", "matmul", "softmax"}),
-        rounds=1,
+        calibration={"array_mib": (64,), "gemm_n": (1024,), "gpu_array_mib": (256,), "gpu_dtype": _FULL_COMPUTE},
         repeat=(3, 7, 0.15),
         sample_time=0.005,
-        timeout=120.0,
     ),
     "full": Profile(
         name="full",
-        element_sizes=(100, 10_000, 1_000_000, 10_000_000),
-        sort_sizes=(100, 10_000, 1_000_000),
-        matrix_sizes=(32, 128, 512, 2048),
-        fft_sizes=(2**7, 2**14, 2**20, 2**22),
-        float_dtypes=("float32",),
-        compute_dtypes=("float32", "float64"),
-        accuracy_dtypes=("float32", "float64"),
-        int_dtypes=("int32",),
-        complex_dtypes=("complex64", "complex128"),
+        sizes={
+            "elements": (100, 10_000, 1_000_000, 10_000_000),
+            "sort": (100, 10_000, 1_000_000),
+            "matrix": (32, 128, 512, 2048),
+            "fft": (2**7, 2**14, 2**20, 2**22),
+        },
+        dtypes={
+            "memory": ("float32",),
+            "compute": _FULL_COMPUTE,
+            "int": ("int32",),
+            "bool": ("bool",),
+            "complex": ("complex64", "complex128"),
+            "accuracy": _FULL_COMPUTE,
+        },
         ops=None,
-        extra_ops=None,
+        accuracy_ops=None,
+        memory_ops=None,
         compile_ops=COMPILE_OPS,
-        rounds=1,
+        calibration={"array_mib": (256,), "gemm_n": (2048,), "gpu_array_mib": (1024,), "gpu_dtype": _FULL_COMPUTE},
         repeat=(5, 10, 0.2),
         sample_time=0.01,
-        timeout=180.0,
+    ),
+    # A few minutes on a GPU machine (scripts/gpu_run.sh): GPU_OPS where a GPU shows its
+    # bandwidth (add on 1e8 float32, 381 MiB per array, beyond any cache) and its FLOP/s
+    # (8192 x 8192 matmul, float32 with TF32 off and bfloat16 where the backend has it),
+    # launch-bound sizes beside them (1e4 elements, 512 matrices); CPU backends run the
+    # same ops up to 1e6 elements, 2048 matrices and 2**22-point FFTs, and pure Python
+    # stays within PYTHON_MAX_WORK. The calibration measures the GPU's roofs on torch:cuda
+    # (device-to-device copy of 1 GiB, 8192 gemm in float32, float64 and bfloat16) and the
+    # host's, so the roofline has both.
+    "gpu": Profile(
+        name="gpu",
+        sizes={"elements": (10_000, 1_000_000, 100_000_000), "matrix": (512, 2048, 8192), "fft": (2**20, 2**22, 2**24)},
+        dtypes={
+            "memory": ("float32",),
+            "compute": ("float32", "bfloat16"),
+            "int": ("int32",),
+            "bool": ("bool",),
+            "complex": ("complex64",),
+            "accuracy": ("float32",),
+        },
+        ops=GPU_OPS,
+        accuracy_ops=frozenset({"exp", "matmul", "softmax", "fft"}),  # where GPU libraries trade precision for speed
+        memory_ops=frozenset(),  # peakmem is the host's RSS: it says nothing about a GPU
+        compile_ops=frozenset({"matmul", "softmax"}),
+        calibration={"array_mib": (256,), "gemm_n": (2048,), "gpu_array_mib": (1024,), "gpu_dtype": (*_FULL_COMPUTE, "bfloat16")},
+        repeat=(3, 7, 0.15),
+        sample_time=0.005,
+        cpu_limits={"elements": 1_000_000, "sort": 1_000_000, "matrix": 2048, "fft": 2**22},
     ),
 }
+
+
+def _union(axis_values: Iterator[tuple[Any, ...]], *, ordered: bool) -> tuple[Any, ...]:
+    values = list(dict.fromkeys(itertools.chain.from_iterable(axis_values)))
+    return tuple(sorted(values)) if ordered else tuple(values)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The values of each axis over every profile: what ``params`` hold."""
+
+    sizes: Mapping[str, tuple[int, ...]]
+    dtypes: Mapping[str, tuple[str, ...]]
+    calibration: Mapping[str, tuple[Any, ...]]
+
+
+def _grid(profiles: Mapping[str, Profile]) -> Grid:
+    def axes(attr: str) -> set[str]:
+        return {axis for p in profiles.values() for axis in getattr(p, attr)}
+
+    return Grid(
+        sizes={a: _union((p.sizes.get(a, ()) for p in profiles.values()), ordered=True) for a in sorted(axes("sizes"))},
+        dtypes={a: _union((p.dtypes.get(a, ()) for p in profiles.values()), ordered=False) for a in sorted(axes("dtypes"))},
+        calibration={a: _union((p.calibration.get(a, ()) for p in profiles.values()), ordered=False) for a in sorted(axes("calibration"))},
+    )
+
+
+#: every profile's cells together: the params of every benchmark
+GRID = _grid(PROFILES)
 
 
 def get_profile(name: str | None = None) -> Profile:
@@ -276,11 +441,65 @@ def get_profile(name: str | None = None) -> Profile:
 
 PROFILE = get_profile()
 #: why the requested TENSORSCOPE_SIMD setting is not in force (every cell then fails)
-SIMD_PROBLEM = simd_problem()
+SIMD_PROBLEM = environment.simd_problem()
 
 
-class WrongResult(AssertionError):
-    """A backend's output differs from the float64 reference beyond tolerance."""
+# ---------------------------------------------------------------------------
+# params of the bench modules, and the check that every op is benchmarked
+
+
+def timed_params(ops: Sequence[str], family: str) -> tuple[tuple[Any, ...], ...]:
+    """``(backends, ops, sizes, dtypes)`` of a timed class: ``ops`` of one size axis in one dtype ``family``."""
+    axes = {size_axis(op) for op in ops}
+    dtype_axes = {dtype_axis(op, _FAMILY_DTYPE[family]) for op in ops}
+    if len(axes) != 1 or len(dtype_axes) != 1:
+        raise ValueError(f"one timed class needs one size axis and one dtype axis, got {sorted(axes)} and {sorted(dtype_axes)} for {ops}")
+    return (BACKENDS, tuple(ops), GRID.sizes[axes.pop()], GRID.dtypes[dtype_axes.pop()])
+
+
+def accuracy_params(ops: Sequence[str]) -> tuple[tuple[Any, ...], ...]:
+    """``(backends, ops, dtypes)`` of an accuracy class (complex ops: the complex dtypes)."""
+    complex_ops = {op for op in ops if "float32" not in CATALOG.OPS[op].dtypes}
+    axis = "complex" if complex_ops else "accuracy"
+    if complex_ops and complex_ops != set(ops):
+        raise ValueError(f"one accuracy class is all complex or all float: {ops}")
+    return (BACKENDS, tuple(ops), GRID.dtypes[axis])
+
+
+def memory_params(ops: Sequence[str]) -> tuple[tuple[Any, ...], ...]:
+    """``(backends, ops, size, dtype)`` of a peak-memory class: the :data:`PEAKMEM_OPS` of ``ops`` at :data:`MEMORY_SIZES`."""
+    chosen = tuple(op for op in ops if op in PEAKMEM_OPS)
+    kinds = {CATALOG.OPS[op].kind for op in chosen}
+    if len(kinds) != 1:
+        raise ValueError(f"one peak-memory class needs ops of one kind, got {chosen}")
+    kind = kinds.pop()
+    return (BACKENDS, chosen, (MEMORY_SIZES[kind],), ("complex64" if kind == "fft" else "float32",))
+
+
+def compile_params(ops: Sequence[str]) -> tuple[tuple[Any, ...], ...]:
+    """``(backends, ops)`` of a compile-time class: the :data:`COMPILE_OPS` of ``ops``."""
+    return (BACKENDS, tuple(op for op in ops if op in COMPILE_OPS))
+
+
+def require_benchmarks(group: str, *timed: type[BackendBenchmark]) -> None:
+    """Refuse to load a bench module while an op of catalog ``group`` has no timed class among ``timed``."""
+    covered = {op for cls in timed for op in cls.params[1]}
+    missing = [op for op in CATALOG.ops_in_groups(group) if op not in covered]
+    if missing:
+        raise RuntimeError(
+            f"Missing benchmarks for ops of group {group!r}: {missing}. Give them a timed class in "
+            f"benchmarks/bench_{group}.py (by_family splits the group by dtype family)."
+        )
+
+
+def _require_group_modules() -> None:
+    """Refuse to load the suite while an op group of the catalog has no ``bench_<group>.py``."""
+    missing = [g for g in CATALOG.GROUPS if not (SUITE_DIR / f"bench_{g}.py").is_file()]
+    if missing:
+        raise ImportError(f"Missing benchmarks for op groups {missing}: add benchmarks/bench_<group>.py for each")
+
+
+_require_group_modules()
 
 
 # ---------------------------------------------------------------------------
@@ -289,30 +508,50 @@ class WrongResult(AssertionError):
 
 #: Frameworks the fork server imports when installed, whatever the benchmarked commit's
 #: backends are: a fixed list, so that ``peakmem_`` (the whole process's peak RSS, which
-#: includes every imported library) has the same baseline at every commit and for every
-#: backend. Importing only the commit's own backends made numpy's peakmem rise 1.3-2.4x
-#: at the commit that added the torch/jax backends, although numpy's memory never changed.
-PRELOAD_MODULES = ("numba", "torch", "jax", "jax.numpy", "cupy")
+#: includes every imported library) has the same baseline at every commit. Importing only
+#: the commit's own backends made numpy's peakmem rise 1.3-2.4x at the commit that added
+#: the torch/jax backends, although numpy's memory never changed.
+#:
+#: torch is not among them: a cell forked from a server that had imported torch stalled
+#: about 16 ms per call in 1 of 4-8 cells (torch:cpu ``matmul`` and ``dense`` at 128:
+#: ~16 ms instead of ~0.1 ms, for the whole cell), never in an unforked process, and
+#: re-creating torch's thread pool in the child did not cure it. So each torch cell
+#: imports torch itself, after the fork (about 1-1.5 s per torch cell on the 2-vCPU
+#: reference VM, outside the timing), and torch's own memory counts in torch cells'
+#: peakmem only. ``TENSORSCOPE_PRELOAD=all`` brings torch back (to compare),
+#: ``TENSORSCOPE_PRELOAD=0`` preloads nothing.
+PRELOAD_MODULES = ("numba", "jax", "jax.numpy", "cupy")
+PRELOAD_ALL = (*PRELOAD_MODULES, "torch")
+
+
+def preload_modules() -> tuple[str, ...]:
+    """The modules the fork server imports, from ``TENSORSCOPE_PRELOAD`` (``1``/unset, ``all`` or ``0``)."""
+    setting = os.environ.get("TENSORSCOPE_PRELOAD", "1").strip().lower()
+    if setting in ("0", "none", "off"):
+        return ()
+    if setting == "all":
+        return PRELOAD_ALL
+    if setting in ("1", "", "on"):
+        return PRELOAD_MODULES
+    raise ValueError(f"TENSORSCOPE_PRELOAD must be 1 (default), all or 0, got {setting!r}")
 
 
 def _preload_frameworks() -> None:
-    """Import the frameworks and the backend modules once, before asv forks.
+    """Import the frameworks of :func:`preload_modules`, and the backend modules built only on them, before asv forks.
 
-    Importing torch or jax costs seconds; with ``launch_method = forkserver`` every
-    cell is a fork of the process that imported the suite, so each pays it once per
-    run instead of once per cell. Numba's CPU target is initialised here too (one tiny
-    non-parallel function compiled: ~0.2 s that every numba cell would otherwise pay
-    when it loads its kernels from the disk cache). Nothing else: no device, thread
-    pool or XLA client is created before the fork. ``TENSORSCOPE_PRELOAD=0`` turns it off.
+    Importing jax costs seconds; with ``launch_method = forkserver`` every cell is a fork
+    of the process that imported the suite, so each pays it once per run instead of once
+    per cell. Numba's CPU target is initialised here too (one tiny non-parallel function
+    compiled: ~0.2 s that every numba cell would otherwise pay when it loads its kernels
+    from the disk cache). Nothing else: no device, thread pool or XLA client is created
+    before the fork.
     """
-    if os.environ.get("TENSORSCOPE_PRELOAD", "1") == "0":
+    modules = preload_modules()
+    if not modules:
         return
-    import importlib
     import importlib.util
 
-    from backends import _registry
-
-    for module in PRELOAD_MODULES:
+    for module in modules:
         try:
             if importlib.util.find_spec(module.partition(".")[0]) is not None:
                 importlib.import_module(module)
@@ -323,10 +562,14 @@ def _preload_frameworks() -> None:
             sys.modules["numba"].njit(lambda x: x + 1)(1)
         except Exception as exc:
             print(f"tensorscope: initialising numba failed: {exc!r}", file=sys.stderr)
+    from backends import _registry
+
     for name in backends.available():
         entry = _registry._entries.get(name.partition(":")[0])
         if entry is None or not isinstance(entry.target, str):
             continue
+        if any(module not in sys.modules for module in entry.requires):
+            continue  # its framework is not preloaded (torch): the cell imports it after the fork
         try:
             importlib.import_module(entry.target.partition(":")[0])
         except Exception as exc:  # a broken backend fails its own cells, not the suite
@@ -338,6 +581,21 @@ _preload_frameworks()
 
 # ---------------------------------------------------------------------------
 # reference check
+
+
+#: Maximum relative error accepted by the pre-timing check, per output dtype.
+TOLERANCE = {"float16": 1e-2, "bfloat16": 4e-2, "float32": 1e-4, "float64": 1e-10, "complex64": 1e-4, "complex128": 1e-10}
+#: Factor applied to TOLERANCE for ops that accumulate rounding over many terms (catalog: ``accumulates``).
+ACCUMULATING_FACTOR = 100.0
+#: Factor for ops whose usual formula cancels (catalog: ``cancels``): gelu as
+#: x/2 * (1 + erf(x/sqrt 2)) loses digits where erf nears -1. PyTorch and JAX compute it so
+#: (1.0e-4 to 2.0e-4 of the output's scale in float32, measured on the suite's inputs); a
+#: wrong kernel is off by far more. The accuracy track still records each backend's own error.
+CANCELLING_FACTOR = 10.0
+
+
+class WrongResult(AssertionError):
+    """A backend's output differs from the float64 reference beyond tolerance."""
 
 
 def _reference_dtype(dtype: str) -> str:
@@ -358,7 +616,7 @@ def _reference(op: str, case: Case) -> Any:
     ref_be = backends.get("numpy")
     tensors = [tuple(_upcast(a) for a in t) if isinstance(t, tuple) else _upcast(t) for t in case.tensors]
     kwargs = dict(case.kwargs)
-    if OPS[op].group == "creation" and "dtype" in kwargs:
+    if not case.tensors and "dtype" in kwargs:  # creation ops: the reference is created in the wide dtype
         kwargs["dtype"] = _reference_dtype(kwargs["dtype"])
     with np.errstate(all="ignore"):
         return ref_be.op(op)(*tensors, *case.params, **kwargs)
@@ -405,11 +663,12 @@ def _max_scaled_error(out: np.ndarray, ref: np.ndarray) -> float:
 
 
 def tolerance(op: str, dtype: str) -> float:
-    """Largest relative error the check accepts for ``op`` producing ``dtype``."""
+    """Largest relative error the check accepts for ``op`` producing ``dtype`` (catalog facts: accumulates, cancels)."""
     tol = TOLERANCE.get(dtype, 0.0)
-    if op in ACCUMULATING_OPS:
+    spec = CATALOG.OPS[op]
+    if spec.accumulates:
         return tol * ACCUMULATING_FACTOR
-    return tol * CANCELLING_FACTOR if op in CANCELLING_OPS else tol
+    return tol * CANCELLING_FACTOR if spec.cancels else tol
 
 
 def check_against_reference(op: str, case: Case, outputs: Sequence[np.ndarray], *, strict: bool = True) -> float:
@@ -428,13 +687,14 @@ def check_against_reference(op: str, case: Case, outputs: Sequence[np.ndarray], 
             raise WrongResult(f"{op}: output shape {tuple(got.shape)}, expected {want.shape}")
         if str(got.dtype) != want.dtype and not (want.dtype == "bfloat16" and "bfloat16" in str(got.dtype)):
             raise WrongResult(f"{op}: output dtype {got.dtype}, expected {want.dtype}")
-    if _is_elementwise(op) and expected[0].size > _SAMPLE_ABOVE:
+    layout = CATALOG.OPS[op].layout
+    if layout == "element" and expected[0].size > _SAMPLE_ABOVE:
         # element-wise: out[i] depends on inputs[i] only, so the reference of a sample
         # (both ends, where vector tails are handled, and a strided middle) suffices
         idx = _sample_indices(expected[0].size)
         case = Case(tuple(t[idx] for t in case.tensors), case.params, case.kwargs)
         outputs = [o[idx] for o in outputs]
-    elif op in ROWWISE_OPS and expected[0].size > _SAMPLE_ABOVE:
+    elif layout == "row" and expected[0].size > _SAMPLE_ABOVE:
         # row-wise: output row i depends on input row i (and the shared 1-D gamma/beta)
         rows = case.tensors[0].shape[0]
         idx = _sample_indices(rows, edge=64, count=256)
@@ -442,14 +702,8 @@ def check_against_reference(op: str, case: Case, outputs: Sequence[np.ndarray], 
         outputs = [o[idx] for o in outputs]
     ref = _reference(op, case)
     refs = list(ref) if isinstance(ref, tuple) else [ref]
-    x: Any = case.tensors[0] if case.tensors else None
-    if op in ("argmax", "argmin"):
-        errors = [0.0 if np.array_equal(x.reshape(-1)[outputs[0]], x.reshape(-1)[refs[0]]) else math.inf]
-    elif op == "argsort":
-        errors = [0.0 if np.array_equal(np.take_along_axis(x, outputs[0], -1), np.sort(x, axis=-1)) else math.inf]
-    elif op == "top_k":
-        values, indices = outputs
-        errors = [relative_error(values, refs[0]), 0.0 if np.array_equal(np.take_along_axis(x, indices, -1), values) else math.inf]
+    if CATALOG.OPS[op].returns_indices:
+        errors = _INDEX_JUDGES[op](case.tensors[0], list(outputs), refs)
     else:
         errors = [relative_error(o, r) for o, r in zip(outputs, refs, strict=True)]
     worst = max(errors, default=0.0)
@@ -461,16 +715,27 @@ def check_against_reference(op: str, case: Case, outputs: Sequence[np.ndarray], 
     return worst
 
 
+def _same_values(ok: bool) -> float:
+    return 0.0 if ok else math.inf
+
+
+#: How ops that return positions are judged: by the values they point at, so equal values in
+#: another valid order pass (an op with ``returns_indices`` in the catalog needs an entry here).
+_INDEX_JUDGES: dict[str, Callable[[np.ndarray, list[np.ndarray], list[np.ndarray]], list[float]]] = {
+    "argmax": lambda x, out, ref: [_same_values(np.array_equal(x.reshape(-1)[out[0]], x.reshape(-1)[ref[0]]))],
+    "argmin": lambda x, out, ref: [_same_values(np.array_equal(x.reshape(-1)[out[0]], x.reshape(-1)[ref[0]]))],
+    "argsort": lambda x, out, ref: [_same_values(np.array_equal(np.take_along_axis(x, out[0], -1), np.sort(x, axis=-1)))],
+    "top_k": lambda x, out, ref: [relative_error(out[0], ref[0]), _same_values(np.array_equal(np.take_along_axis(x, out[1], -1), out[0]))],
+}
+
+
 #: element-wise outputs larger than this are checked on a sample of positions
 _SAMPLE_ABOVE = 1 << 17
 
 
-def _is_elementwise(op: str) -> bool:
-    return OPS[op].group in ("unary", "binary", "selection") or op == "gelu"
-
-
-#: ops whose output row i depends only on input row i (rows of a 2-D input)
-ROWWISE_OPS = frozenset({"softmax", "logsumexp", "layer_norm"})
+_missing_judges = [op for op, spec in CATALOG.OPS.items() if spec.returns_indices and op not in _INDEX_JUDGES]
+if _missing_judges:
+    raise ImportError(f"ops returning positions without a judge in benchmarks/common.py _INDEX_JUDGES: {_missing_judges}")
 
 
 def _sample_indices(n: int, edge: int = 4096, count: int = 65536) -> np.ndarray:
@@ -490,19 +755,26 @@ def _infos(case: Case) -> list[Any]:
 
 
 def _expected_infos(op: str, case: Case) -> list[TensorInfo]:
-    out = OPS[op].infer(*_infos(case), *case.params, **case.kwargs)
+    return _outputs_of(op, _infos(case), case.params, case.kwargs)
+
+
+def _outputs_of(op: str, tensors: Sequence[Any], args: Sequence[Any], kwargs: Mapping[str, Any]) -> list[TensorInfo]:
+    """Output shapes and dtypes of ``op`` as the benchmarked commit's catalog infers them."""
+    out = OPS[op].infer(*tensors, *args, **kwargs)
     return list(out) if isinstance(out, tuple) and not isinstance(out, TensorInfo) else [out]
 
 
-def _work(op: str, case: Case) -> tuple[int, int]:
-    """(FLOPs, elements read + written) of one call: the pure-Python budget measure."""
-    cost = OPS[op].cost(*_infos(case), *case.params, **case.kwargs)
-    elements = sum(a.size for a in case.arrays()) + sum(i.size for i in _expected_infos(op, case))
-    return int(cost.flops), elements
+def _input_infos(inputs: Any) -> list[Any]:
+    """The TensorInfos of a BenchInputs, flattened out of sequence arguments."""
+    # a TensorInfo is a tuple too: a sequence argument is the tuple without a dtype
+    return [i for t in inputs.tensors for i in ((t,) if hasattr(t, "dtype") else t)]
 
 
-def _too_big_for_python(op: str, case: Case) -> bool:
-    flops, elements = _work(op, case)
+def _too_big_for_python(op: str, inputs: Any) -> bool:
+    """Whether one call exceeds :data:`PYTHON_MAX_WORK` (FLOPs, or elements read + written)."""
+    flops = OPS[op].cost(*inputs.tensors, *inputs.args, **inputs.kwargs).flops
+    outputs = _outputs_of(op, inputs.tensors, inputs.args, inputs.kwargs)
+    elements = sum(math.prod(i.shape) for i in _input_infos(inputs)) + sum(math.prod(i.shape) for i in outputs)
     return flops > PYTHON_MAX_WORK[0] or elements > PYTHON_MAX_WORK[1]
 
 
@@ -517,14 +789,16 @@ def _available_memory() -> int | None:
     return None
 
 
-def _needed_memory(op: str, case: Case) -> int:
+def _nbytes(info: Any) -> int:
+    return math.prod(info.shape) * (2 if info.dtype == "bfloat16" else np.dtype(info.dtype).itemsize)
+
+
+def _needed_memory(op: str, inputs: Any) -> int:
     """Rough peak bytes of one cell: inputs, outputs and temporaries, plus the float64 reference."""
-    inputs = sum(a.nbytes for a in case.arrays())
-    outputs = sum(
-        math.prod(i.shape) * np.dtype(i.dtype if i.dtype != "bfloat16" else "float32").itemsize for i in _expected_infos(op, case)
-    )
-    widen = 2 if any(a.dtype.itemsize < 8 and a.dtype.kind in "fc" for a in case.arrays()) else 1
-    return 3 * (inputs + outputs) + 2 * widen * (inputs + outputs)
+    ins = _input_infos(inputs)
+    size = sum(_nbytes(i) for i in ins) + sum(_nbytes(i) for i in _outputs_of(op, inputs.tensors, inputs.args, inputs.kwargs))
+    widen = 2 if any(i.dtype.startswith(("float", "bfloat", "complex")) and _nbytes(i) < 8 * math.prod(i.shape) for i in ins) else 1
+    return 3 * size + 2 * widen * size
 
 
 def _is_out_of_memory(exc: BaseException) -> bool:
@@ -540,42 +814,47 @@ def _to_numpy(be: backends.Backend, out: Any) -> list[np.ndarray]:
 # base classes
 
 
-_torch_threads_reset = False
-
-
-def _reset_torch_threads() -> None:
-    """Re-create torch's intra-op thread pool once in this (forked) cell.
-
-    A trial against a stall seen here: with torch imported by the fork server, a forked
-    cell's 2-thread pool stalled about 16 ms per call in 1 of 4-8 cells (torch
-    ``relu(x @ w + b)`` at 128x128: 16 ms instead of 70 us, for the whole cell); no stall
-    in an unforked process, none in 12 forked cells that set the thread count again
-    first. Not a proven fix: in the full run at 46a1719 the float32 dense-128 cell was
-    back to 0.11 ms but the float64 one stalled (12 ms). The thread count is kept.
-    """
-    global _torch_threads_reset
-    torch = sys.modules.get("torch")
-    if _torch_threads_reset or torch is None:
-        return
-    torch.set_num_threads(torch.get_num_threads())
-    _torch_threads_reset = True
+#: the probe that writes provenance: this checkout's, run against the installed backends
+_PROBE = SUITE_DIR.parent / "backends" / "provenance.py"
 
 
 class BackendBenchmark:
     """Base of every benchmark class: backend lookup, sampling settings, skip rules.
 
-    asv attributes set here apply to every subclass: the profile's ``rounds`` (processes
-    per cell), ``repeat`` and ``timeout``, no asv warm-up phase (``setup`` warms up).
+    asv attributes set here apply to every subclass and are the same in every profile
+    (asv stores them in ``benchmarks.json``): one round (one process per cell), no asv
+    warm-up phase (``setup`` warms up), a 180 s timeout. :meth:`start_cell`, the first
+    step of every ``setup``, applies the profile's sampling and skips cells outside it::
+
+        class Reduce(OpBenchmark):
+            params = timed_params(by_family("reduction")["float"], "float")
+
+            def time_op(self, backend, op, size, dtype):
+                self.sync(self.run())
     """
 
     param_names: tuple[str, ...] = ("backend",)
     params: tuple[Sequence[Any], ...] = (BACKENDS,)
-    rounds = PROFILE.rounds
-    repeat = PROFILE.repeat
-    timeout = PROFILE.timeout
+    rounds = 1
+    repeat = PROFILES["full"].repeat
+    sample_time = PROFILES["full"].sample_time
+    timeout = 180.0
     warmup_time = 0.0
-    sample_time = PROFILE.sample_time
     min_run_count = 1
+
+    @classmethod
+    def selected(cls, profile: Profile, *params: Any) -> bool:
+        """Whether ``profile`` runs the cell ``params`` of this class."""
+        return True
+
+    def start_cell(self, *params: Any) -> None:
+        """First step of every ``setup``: the SIMD check, provenance, the profile's cells and sampling."""
+        self.require_simd_setting()
+        environment.write_provenance_once(_PROBE, extra=op_costs)
+        if not self.selected(PROFILE, *params):
+            raise NotImplementedError(f"not in the {PROFILE.name} profile (TENSORSCOPE_PROFILE)")
+        self.repeat = PROFILE.repeat
+        self.sample_time = PROFILE.sample_time
 
     @staticmethod
     def require_simd_setting() -> None:
@@ -590,9 +869,7 @@ class BackendBenchmark:
             be = backends.get(name)
         except BackendUnavailable as exc:
             raise NotImplementedError(str(exc)) from exc
-        if name.startswith("torch"):
-            _reset_torch_threads()
-        problem = thread_problem(name)
+        problem = environment.thread_problem(name)
         if problem:
             raise RuntimeError(problem)
         return be
@@ -601,8 +878,8 @@ class BackendBenchmark:
 class OpBenchmark(BackendBenchmark):
     """Times one catalog op: parameters ``backend, op, size, dtype``.
 
-    Subclasses set ``params = (BACKENDS, ops, sizes, dtypes)`` and define
-    ``time_op``; see the module docstring for what ``setup`` does.
+    Subclasses set ``params = timed_params(ops, family)`` and define ``time_op``; see the
+    module docstring for what ``setup`` does.
     """
 
     param_names = ("backend", "op", "size", "dtype")
@@ -610,7 +887,13 @@ class OpBenchmark(BackendBenchmark):
     strict = True
     _prepared: tuple[Any, ...] | None = None
 
+    @classmethod
+    def selected(cls, profile: Profile, *params: Any) -> bool:
+        backend, op, size, dtype = params
+        return profile.times(backend, op, size, dtype)
+
     def setup(self, backend: str, op: str, size: int, dtype: str) -> None:
+        self.start_cell(backend, op, size, dtype)
         self.prepare(backend, op, size, dtype)
 
     def prepare(
@@ -624,21 +907,24 @@ class OpBenchmark(BackendBenchmark):
         key = (backend, op, size, dtype, check, warm, calibrate)
         if self._prepared == key:
             return
-        spec = OPS[op]
+        spec = OPS.get(op)
+        if spec is None:
+            raise NotImplementedError(f"{op} is not in the benchmarked commit's catalog")
         if dtype not in spec.dtypes:
             raise NotImplementedError(f"{op} is not defined for {dtype}")
         be = self.get_backend(backend)
         if not be.supports(op):
             raise NotImplementedError(f"backend {backend!r} does not implement {op!r}")
-        case = make_case(op, size, dtype)
-        if backend == "python" and _too_big_for_python(op, case):
+        inputs = CATALOG.OPS[op].benchmark_inputs(size, dtype)
+        if backend == "python" and _too_big_for_python(op, inputs):
             raise NotImplementedError(
                 f"pure Python is not run above {PYTHON_MAX_WORK[0]:.0e} FLOPs or {PYTHON_MAX_WORK[1]:.0e} elements ({op} at size {size})"
             )
         free = _available_memory()
-        need = _needed_memory(op, case)
+        need = _needed_memory(op, inputs)
         if free is not None and need > 0.7 * free:
             raise NotImplementedError(f"needs ~{need / 2**30:.1f} GiB, {free / 2**30:.1f} GiB available")
+        case = make_case(op, size, dtype)
         try:
             tensors = [be.from_numpy(t) if not isinstance(t, tuple) else [be.from_numpy(a) for a in t] for t in case.tensors]
             for t in tensors:
@@ -678,54 +964,71 @@ class OpBenchmark(BackendBenchmark):
 class OpMemory(OpBenchmark):
     """Peak resident memory of one op call (inputs and outputs included); no reference check.
 
-    Subclasses define ``peakmem_op`` (the same body as ``time_op``).
+    Subclasses set ``params = memory_params(ops)`` and define ``peakmem_op`` (the same body as ``time_op``).
     """
 
+    @classmethod
+    def selected(cls, profile: Profile, *params: Any) -> bool:
+        return profile.tracks_memory(params[1])
+
     def setup(self, backend: str, op: str, size: int, dtype: str) -> None:
+        self.start_cell(backend, op, size, dtype)
         self.prepare(backend, op, size, dtype, check=False, calibrate=False)
 
 
 class OpAccuracy(OpBenchmark):
     """Max relative error of an op against NumPy float64; parameters ``backend, op, dtype``.
 
-    Subclasses set ``params = (BACKENDS, ops, dtypes)`` and define
-    ``track_max_rel_error`` returning ``self.error``. An error beyond the timing check's
-    tolerance is recorded, not raised.
+    Subclasses set ``params = accuracy_params(ops)`` and define ``track_max_rel_error``
+    returning ``self.error``. An error beyond the timing check's tolerance is recorded, not raised.
     """
 
     param_names = ("backend", "op", "dtype")  # type: ignore[assignment]
     strict = False
     unit = "relative error"
-    #: size used for each kind of op (see benchmarks.cases.SIZE_KIND)
+    #: size used for each kind of op (the catalog's ``kind``)
     accuracy_size = {"elements": 10_000, "matrix": 128, "fft": 2**14}
 
+    @classmethod
+    def selected(cls, profile: Profile, *params: Any) -> bool:
+        _backend, op, dtype = params
+        return profile.tracks_accuracy(op, dtype)
+
     def setup(self, backend: str, op: str, dtype: str) -> None:  # type: ignore[override]
-        size = self.accuracy_size[SIZE_KIND[op]]
+        self.start_cell(backend, op, dtype)
+        size = self.accuracy_size[CATALOG.OPS[op].kind]
         self.prepare(backend, op, size, dtype, check=True, warm=True, calibrate=False)
 
 
 class OpCompile(BackendBenchmark):
     """JIT compile time: first call minus a steady call, in a fresh interpreter.
 
-    Parameters ``backend, op``; the op runs on its smallest accuracy-size input in its
-    first supported dtype of float32, int32, bool, complex64. The child interpreter
-    gets an empty ``NUMBA_CACHE_DIR`` so numba compiles rather than loads its cache;
-    JAX has no persistent cache unless configured. Non-JIT backends skip. Subclasses
-    define ``track_compile_time`` returning ``self.compile_seconds(backend, op)``.
+    Parameters ``backend, op`` (``params = compile_params(ops)``); the op runs on its
+    smallest accuracy-size input in its first supported dtype of float32, int32, bool,
+    complex64. The child interpreter gets an empty ``NUMBA_CACHE_DIR`` so numba compiles
+    rather than loads its cache; JAX has no persistent cache unless configured. Non-JIT
+    backends skip. Subclasses define ``track_compile_time`` returning ``self.compile_seconds(backend, op)``.
     """
 
     param_names = ("backend", "op")
     unit = "seconds"
     compile_size = {"elements": 1_000, "matrix": 64, "fft": 2**10}
 
+    @classmethod
+    def selected(cls, profile: Profile, *params: Any) -> bool:
+        return params[1] in profile.compile_ops
+
     def setup(self, backend: str, op: str) -> None:
+        self.start_cell(backend, op)
         if backend not in JIT_BACKENDS:
             raise NotImplementedError(f"{backend} does not compile just in time")
+        if op not in OPS:
+            raise NotImplementedError(f"{op} is not in the benchmarked commit's catalog")
         be = self.get_backend(backend)
         if not be.supports(op):
             raise NotImplementedError(f"backend {backend!r} does not implement {op!r}")
         self.dtype = next(d for d in ("float32", "int32", "bool", "complex64") if d in OPS[op].dtypes)
-        self.size = self.compile_size[SIZE_KIND[op]]
+        self.size = self.compile_size[CATALOG.OPS[op].kind]
 
     def compile_seconds(self, backend: str, op: str) -> float:
         """First-call latency beyond a steady call, measured in a child interpreter."""
@@ -735,11 +1038,11 @@ class OpCompile(BackendBenchmark):
             env = dict(os.environ, NUMBA_CACHE_DIR=cache, TENSORSCOPE_PROVENANCE="0", TENSORSCOPE_PRELOAD="0")
             code = (
                 "import sys, json; "
-                f"sys.path.append({str(Path(__file__).resolve().parent.parent)!r}); "
+                f"sys.path.append({str(SUITE_DIR.parent)!r}); "
                 "from benchmarks.common import first_call_seconds; "
                 f"print(json.dumps(first_call_seconds({backend!r}, {op!r}, {self.size!r}, {self.dtype!r})))"
             )
-            out = subprocess.run([sys.executable, "-I", "-c", code], env=env, capture_output=True, text=True, timeout=PROFILE.timeout)
+            out = subprocess.run([sys.executable, "-I", "-c", code], env=env, capture_output=True, text=True, timeout=self.timeout)
         if out.returncode != 0:
             raise RuntimeError(f"compile probe failed:\n{out.stderr[-4000:]}")
         result = json.loads(out.stdout.strip().splitlines()[-1])
@@ -768,3 +1071,74 @@ def first_call_seconds(backend: str, op: str, size: int, dtype: str) -> dict[str
     except (BackendUnavailable, UnsupportedOperation, UnsupportedDType) as exc:
         return {"skip": str(exc)}
     return {"first": first, "steady": steady}
+
+
+# ---------------------------------------------------------------------------
+# the suite as a whole: its classes, a profile's cells as asv --bench patterns, op costs
+
+
+def benchmark_classes() -> Iterator[tuple[str, type[BackendBenchmark], str]]:
+    """``(asv name, class, method)`` of every benchmark of the suite, e.g. ``("bench_unary.Unary.time_op", Unary, "time_op")``."""
+    for info in sorted(pkgutil.iter_modules([str(SUITE_DIR)]), key=lambda m: m.name):
+        if not info.name.startswith("bench_"):
+            continue
+        module = importlib.import_module(f"{__package__}.{info.name}")
+        for name, cls in vars(module).items():
+            if isinstance(cls, type) and issubclass(cls, BackendBenchmark) and cls.__module__ == module.__name__:
+                for method in sorted(k for k in dir(cls) if k.startswith(("time_", "track_", "peakmem_"))):
+                    yield f"{info.name}.{name}.{method}", cls, method
+
+
+def selected_cells(profile: Profile | str) -> dict[str, list[tuple[Any, ...]]]:
+    """The cells ``profile`` runs, per asv benchmark name (benchmarks without any are left out)."""
+    chosen = PROFILES[profile] if isinstance(profile, str) else profile
+    cells: dict[str, list[tuple[Any, ...]]] = {}
+    for name, cls, _method in benchmark_classes():
+        run = [p for p in itertools.product(*cls.params) if cls.selected(chosen, *p)]
+        if run:
+            cells[name] = run
+    return cells
+
+
+def asv_patterns(profile: Profile | str) -> list[str]:
+    """``asv run --bench`` regular expressions that select exactly ``profile``'s cells.
+
+    asv matches them against ``name(param, ...)`` with each parameter's ``repr``; cells
+    they leave out are not started at all (rather than started and skipped in ``setup``).
+    One pattern per benchmark: a product of per-axis alternatives where the cells form
+    one, else the cells themselves.
+    """
+    patterns = []
+    for name, cells in selected_cells(profile).items():
+        axes = [list(dict.fromkeys(values)) for values in zip(*cells, strict=True)]
+        if math.prod(len(a) for a in axes) == len(cells):
+            body = ", ".join("(?:" + "|".join(re.escape(repr(v)) for v in axis) + ")" for axis in axes)
+        else:
+            body = "(?:" + "|".join(re.escape(", ".join(repr(v) for v in cell)) for cell in cells) + ")"
+        patterns.append(f"^{re.escape(name)}\\({body}\\)$")
+    return patterns
+
+
+def op_costs() -> dict[str, Any]:
+    """``op_costs`` and ``op_cost_columns`` for provenance: the installed catalog's cost of every timed (op, size, dtype) of the grid.
+
+    Inputs follow the suite's size -> input rule; the cost model is the benchmarked
+    commit's (``backends.OPS``). Format in the module docstring.
+    """
+    costs: dict[str, dict[str, dict[str, list[int]]]] = {}
+    for _name, cls, method in benchmark_classes():
+        if not method.startswith("time_") or not issubclass(cls, OpBenchmark):
+            continue
+        _backends, ops, sizes, dtypes = cls.params
+        for op, size, dtype in itertools.product(ops, sizes, dtypes):
+            try:
+                inputs = CATALOG.OPS[op].benchmark_inputs(size, dtype)
+                cost = OPS[op].cost(*inputs.tensors, *inputs.args, **inputs.kwargs)
+            except Exception:  # not in this commit's catalog, or not for this dtype: no figure
+                continue
+            costs.setdefault(op, {}).setdefault(dtype, {})[str(size)] = [int(cost.flops), int(cost.bytes_read), int(cost.bytes_written)]
+    return {"op_cost_columns": list(OP_COST_COLUMNS), "op_costs": costs}
+
+
+#: what each ``op_costs`` entry of the provenance file lists
+OP_COST_COLUMNS = ("flops", "bytes_read", "bytes_written")

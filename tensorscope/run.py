@@ -2,11 +2,17 @@
 
 What it does, in order:
 
-1. registers the machine with asv (``asv machine --yes``) with its details filled in
-   from :mod:`backends.provenance` (CPU model and SIMD flags, cores, memory, OS);
+1. registers the machine with asv, its details filled in from :mod:`backends.provenance`
+   (CPU model and SIMD flags, cores, memory, OS): it writes the entry into
+   ``~/.asv-machine.json`` with asv's own ``MachineCollection`` (``asv machine --yes``
+   drops a ``--machine`` equal to the host name, its default, and then fails with
+   ``KeyError: 'machine'`` on a machine that has no such file yet);
 2. runs ``asv run`` for the chosen profile (``TENSORSCOPE_PROFILE``), commits and
-   SIMD settings, streaming asv's own output; every benchmarked (commit, environment)
-   gets ``results/<machine>/provenance/<commit>-<env>.json`` (written by the suite);
+   SIMD settings, streaming asv's own output. The profile's cells are handed to asv as
+   ``--bench`` patterns (``benchmarks.common.asv_patterns``), so cells outside the profile
+   are not started (every profile has the same ``params``; plain asv starts those cells
+   and the suite skips them). Every benchmarked (commit, environment) gets
+   ``results/<machine>/provenance/<commit>-<env>.json`` (written by the suite);
 3. returns asv's exit status.
 
 Environments: by default asv builds one virtualenv per commit from the package
@@ -20,7 +26,7 @@ configuration whose matrix holds that setting only, and ``off`` exports the vari
 (``NPY_DISABLE_CPU_FEATURES`` computed by that interpreter) before asv starts.
 
 ``--threads N`` holds every backend to N threads (``TENSORSCOPE_THREADS``, see
-``benchmarks/_env.py``): it runs a generated configuration whose ``env_nobuild`` matrix
+:mod:`tensorscope.environment`): it runs a generated configuration whose ``env_nobuild`` matrix
 also has ``TENSORSCOPE_THREADS=N``, so those results are environments of their own
 (``...-TENSORSCOPE_THREADS1``) beside the default all-threads ones, in the same virtualenv.
 
@@ -31,7 +37,7 @@ Plain asv commands keep working (``asv run``, ``asv run --python=same``,
 from __future__ import annotations
 
 import argparse
-import importlib.util
+import functools
 import json
 import os
 import platform
@@ -43,16 +49,19 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["add_arguments", "asv_commands", "main", "single_setting_config"]
+from tensorscope import environment
 
-PROFILES = ("quick", "full")
+__all__ = ["add_arguments", "asv_commands", "main", "profile_patterns", "register_machine", "single_setting_config"]
+
+#: the suite's profiles (benchmarks.common.PROFILES; a test holds the two equal)
+PROFILES = ("quick", "full", "gpu")
 SIMD_SETTINGS = ("on", "off")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``tensorscope run``."""
     parser.add_argument("range", nargs="?", default=None, help="commit or range, as asv takes it (default: HEAD only, 'HEAD^!')")
-    parser.add_argument("--profile", choices=PROFILES, default="quick", help="benchmark grid (default: quick)")
+    parser.add_argument("--profile", choices=PROFILES, default="quick", help="which cells of the grid to run (default: quick)")
     parser.add_argument("--simd", choices=("on", "off", "both"), default="on", help="SIMD setting(s) to run (default: on)")
     parser.add_argument(
         "--threads",
@@ -105,12 +114,20 @@ def machine_details(name: str | None = None) -> dict[str, str]:
     }
 
 
-def machine_command(asv: list[str], config: str, details: dict[str, str]) -> list[str]:
-    cmd = [*asv, "machine", "--yes", "--config", config]
-    for key, value in details.items():
-        if value:
-            cmd += [f"--{key}", value]
-    return cmd
+def register_machine(details: dict[str, str]) -> Path:
+    """Store ``details`` as asv's entry for ``details["machine"]`` in ``~/.asv-machine.json``; returns the file.
+
+    Through asv's own ``MachineCollection``, as ``asv machine`` would, but with every field
+    given: ``asv machine --yes --machine NAME`` leaves out a value equal to asv's default,
+    and NAME equal to the host name then fails (``KeyError: 'machine'``) where the file
+    has no entry yet. Empty details fall back to asv's defaults. Other machines' entries
+    are kept.
+    """
+    from asv.machine import Machine, MachineCollection
+
+    values = {**Machine.get_defaults(), **{k: v for k, v in details.items() if v}}
+    MachineCollection.save(values["machine"], values)
+    return Path(MachineCollection.get_machine_file_path())
 
 
 # ---------------------------------------------------------------------------
@@ -169,8 +186,42 @@ def _settings(simd: str) -> tuple[str, ...]:
     return SIMD_SETTINGS if simd == "both" else (simd,)
 
 
+@functools.cache
+def profile_patterns(config: str, profile: str) -> tuple[str, ...]:
+    """asv ``--bench`` patterns of ``profile``'s cells, from the suite next to ``config``.
+
+    Asks the suite itself (``benchmarks.common.asv_patterns``) in a child interpreter run
+    in the suite's parent folder, with no framework preloaded.
+    """
+    conf: dict[str, Any] = json.loads(Path(config).read_text())
+    suite = (Path(config).resolve().parent / conf.get("benchmark_dir", "benchmarks")).resolve()
+    code = (
+        "import importlib, json, sys; "
+        "common = importlib.import_module(sys.argv[1] + '.common'); "
+        "print(json.dumps(common.asv_patterns(sys.argv[2])))"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("TENSORSCOPE_SIMD", "TENSORSCOPE_THREADS", "TENSORSCOPE_PROFILE")}
+    env["TENSORSCOPE_PRELOAD"] = "0"
+    out = subprocess.run([sys.executable, "-c", code, suite.name, profile], cwd=suite.parent, env=env, capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit(
+            f"tensorscope run: the suite in {suite} cannot list the {profile!r} profile's cells:\n{out.stderr.strip()[-2000:]}"
+        )
+    return tuple(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def _bench_patterns(config: str, profile: str, user: list[str]) -> list[str]:
+    """The profile's patterns, each also requiring one of the user's ``-b`` patterns (asv ORs its ``--bench`` options)."""
+    patterns = list(profile_patterns(config, profile))
+    if not user:
+        return patterns
+    wanted = "|".join(f"(?:{u})" for u in user)
+    return [f"^(?=.*(?:{wanted})){p.removeprefix('^')}" for p in patterns]
+
+
 def asv_commands(args: argparse.Namespace, asv: list[str]) -> list[tuple[list[str], dict[str, str]]]:
     """The ``asv run`` command lines for these options, each with the variables it needs."""
+    patterns = _bench_patterns(args.config, args.profile, args.bench)
 
     def base(config: str, runner: list[str] = asv) -> list[str]:
         cmd = [*runner, "run", "--config", config, "--machine", args.machine, "--show-stderr"]
@@ -178,7 +229,7 @@ def asv_commands(args: argparse.Namespace, asv: list[str]) -> list[tuple[list[st
             cmd.append("--record-samples")
         if args.dry_run:
             cmd.append("--dry-run")
-        for pattern in args.bench:
+        for pattern in patterns:
             cmd += ["--bench", pattern]
         return cmd
 
@@ -199,12 +250,12 @@ def asv_commands(args: argparse.Namespace, asv: list[str]) -> list[tuple[list[st
                 "TENSORSCOPE_ENV_NAME": _existing_env_name(python, config),
             }
             if setting == "off":
-                off = _simd_module(args.config).simd_off_variables(python)
+                off = environment.simd_off_variables(python)
                 variables.update({k: v for k, v in off.items() if k not in os.environ})
             if args.threads != "all":
                 # no startup hook in an existing interpreter: export the thread variables
                 variables["TENSORSCOPE_THREADS"] = args.threads
-                variables.update(_simd_module(args.config).thread_variables(int(args.threads)))
+                variables.update(environment.thread_variables(int(args.threads)))
             runs.append((cmd, variables))
         return runs
     config = args.config if args.threads == "all" else str(single_setting_config(args.config, list(settings), args.threads))
@@ -216,18 +267,6 @@ def asv_commands(args: argparse.Namespace, asv: list[str]) -> list[tuple[list[st
         cmd += ["-E", name]
     cmd += [*extra, args.range or "HEAD^!"]
     return [(cmd, {})]
-
-
-def _simd_module(config: str) -> Any:
-    """The suite's ``benchmarks/_env.py``, loaded by path (the suite is not an installed package)."""
-    conf: dict[str, Any] = json.loads(Path(config).read_text())
-    path = (Path(config).resolve().parent / conf.get("benchmark_dir", "benchmarks") / "_env.py").resolve()
-    spec = importlib.util.spec_from_file_location("tensorscope_simd_hook", path)
-    if spec is None or spec.loader is None:
-        raise SystemExit(f"tensorscope run: cannot load {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _existing_env_name(python: str, config: str) -> str:
@@ -307,7 +346,7 @@ def main(args: argparse.Namespace) -> int:
     if _existing_python(args) and args.range and ".." in args.range:
         print("tensorscope run: an existing interpreter benchmarks the installed code only; give no commit range", file=sys.stderr)
         return 2
-    register = machine_command(asv, str(config), machine_details(args.machine))
+    details = machine_details(args.machine)
     env = dict(os.environ)
     env["TENSORSCOPE_PROFILE"] = args.profile
     env["TENSORSCOPE_PROVENANCE_DIR"] = str(_results_dir(str(config)) / args.machine / "provenance")
@@ -315,7 +354,7 @@ def main(args: argparse.Namespace) -> int:
     env.pop("TENSORSCOPE_THREADS", None)
     runs = asv_commands(args, asv)
     if args.print_command:
-        print(shlex.join(register))
+        print(f"# registers machine {args.machine!r} in ~/.asv-machine.json (asv's MachineCollection): {json.dumps(details)}")
         for cmd, variables in runs:
             assignments = {
                 "TENSORSCOPE_PROFILE": args.profile,
@@ -325,9 +364,15 @@ def main(args: argparse.Namespace) -> int:
             print(" ".join(f"{k}={shlex.quote(v)}" for k, v in assignments.items()), shlex.join(cmd))
         return 0
     print(f"tensorscope run: registering machine {args.machine!r}", flush=True)
-    done = subprocess.run(register, cwd=root, env=env)
-    if done.returncode:
-        return done.returncode
+    try:
+        register_machine(details)
+    except Exception as exc:  # an unreadable or unwritable ~/.asv-machine.json (OSError, asv's UserError)
+        print(
+            f"tensorscope run: could not register machine {args.machine!r} in ~/.asv-machine.json: {exc}. "
+            "Fix or move that file, or run with another HOME.",
+            file=sys.stderr,
+        )
+        return 1
     status = 0
     for cmd, variables in runs:
         print(f"tensorscope run: profile {args.profile}: {shlex.join(cmd)}", flush=True)

@@ -74,7 +74,7 @@ def test_write_and_command_line(tmp_path: Path) -> None:
 
 
 def test_hook_derives_the_path_from_asv_conf_and_machine_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from benchmarks import _env
+    from tensorscope import environment as _env
 
     (tmp_path / "asv.conf.json").write_text(json.dumps({"results_dir": "res"}))
     (tmp_path / ".asv-machine.json").write_text(json.dumps({"box": {"machine": "box"}, "version": 1}))

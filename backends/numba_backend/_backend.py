@@ -10,7 +10,7 @@ import numba  # the package __init__ has already run _config (Numba env) before 
 import numpy as np
 
 from .._base import Backend
-from .._catalog import OPS, TensorInfo
+from .._catalog import OPS, TensorInfo, ops_in_groups
 from .._errors import UnsupportedDType
 from . import _config, elementwise, fft, fused, linalg, ordering, reductions, shape
 from ._jit import CACHE, _cfg
@@ -50,6 +50,17 @@ def _binary(name: str) -> Callable[..., Any]:
     op.__name__ = name
     op.__doc__ = OPS[name].doc
     return op
+
+
+def _elementwise_methods() -> dict[str, Callable[..., Any]]:
+    """A method for each op of the catalog's unary and binary groups that has a kernel in ``elementwise``."""
+    methods = {}
+    for name in ops_in_groups("unary", "binary"):
+        if name in elementwise.UNARY:
+            methods[name] = _unary(name)
+        elif name in elementwise.BINARY:
+            methods[name] = _binary(name)
+    return methods
 
 
 class NumbaBackend(Backend):
@@ -117,58 +128,10 @@ class NumbaBackend(Backend):
         out = OPS["eye"].infer(n_rows, n_cols, k=k, dtype=dtype)
         return elementwise.eye(out.shape[0], out.shape[1], k, out.dtype)
 
-    # -- element-wise -----------------------------------------------------------------
-    abs = _unary("abs")
-    negative = _unary("negative")
-    sign = _unary("sign")
-    floor = _unary("floor")
-    ceil = _unary("ceil")
-    round = _unary("round")
-    sqrt = _unary("sqrt")
-    rsqrt = _unary("rsqrt")
-    exp = _unary("exp")
-    expm1 = _unary("expm1")
-    log = _unary("log")
-    log1p = _unary("log1p")
-    sin = _unary("sin")
-    cos = _unary("cos")
-    tan = _unary("tan")
-    asin = _unary("asin")
-    acos = _unary("acos")
-    atan = _unary("atan")
-    sinh = _unary("sinh")
-    cosh = _unary("cosh")
-    tanh = _unary("tanh")
-    erf = _unary("erf")
-    sigmoid = _unary("sigmoid")
-    isnan = _unary("isnan")
-    isinf = _unary("isinf")
-    bitwise_invert = _unary("bitwise_invert")
-
-    add = _binary("add")
-    subtract = _binary("subtract")
-    multiply = _binary("multiply")
-    divide = _binary("divide")
-    floor_divide = _binary("floor_divide")
-    remainder = _binary("remainder")
-    pow = _binary("pow")
-    atan2 = _binary("atan2")
-    maximum = _binary("maximum")
-    minimum = _binary("minimum")
-    equal = _binary("equal")
-    not_equal = _binary("not_equal")
-    less = _binary("less")
-    less_equal = _binary("less_equal")
-    greater = _binary("greater")
-    greater_equal = _binary("greater_equal")
-    logical_and = _binary("logical_and")
-    logical_or = _binary("logical_or")
-    logical_xor = _binary("logical_xor")
-    bitwise_and = _binary("bitwise_and")
-    bitwise_or = _binary("bitwise_or")
-    bitwise_xor = _binary("bitwise_xor")
-    bitwise_left_shift = _binary("bitwise_left_shift")
-    bitwise_right_shift = _binary("bitwise_right_shift")
+    # -- element-wise: one method per op of the catalog's unary and binary groups -------
+    # (generated: each is a dtype check and its kernel). At class scope locals() is the
+    # namespace the class is built from, so these become methods like any other.
+    locals().update(_elementwise_methods())
 
     # -- selection ------------------------------------------------------------------
     def where(self, cond: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -23,6 +23,10 @@ Gaps, by dtype (raising :class:`~backends.UnsupportedDType`, as the NumPy backen
 ``cholesky`` and ``triangular_solve`` on float16/bfloat16 (torch's LAPACK/cuSOLVER
 paths have no half precision).
 
+Constructing ``torch:cuda`` turns TF32 off, process-wide, for float32 matmul (torch's
+default already) and cuDNN convolutions (TF32 by default in torch), so float32 means
+IEEE float32 on the GPU as on the CPU and in the other backends.
+
 bfloat16 crosses the NumPy boundary as ``ml_dtypes.bfloat16`` arrays when ml_dtypes
 is installed (it comes with jax); without it ``to_numpy`` returns float32 (exact).
 """

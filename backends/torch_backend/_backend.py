@@ -104,6 +104,28 @@ def _full_reduce(out: torch.Tensor, x: torch.Tensor, keepdims: bool) -> torch.Te
     return out.reshape((1,) * x.ndim) if keepdims else out
 
 
+def _no_tf32() -> None:
+    """float32 matmul (cuBLAS) and convolution (cuDNN) at full float32 precision, process-wide.
+
+    torch multiplies float32 matrices in full precision by default but lets cuDNN run
+    float32 convolutions in TF32 (a 10-bit mantissa); the catalog's float32 is IEEE
+    float32 on every backend (jax runs at ``Precision.HIGHEST``, CuPy leaves TF32 off).
+    The legacy ``allow_tf32`` switches are used, not torch >= 2.9's ``fp32_precision``:
+    once the new API has set cuDNN's precision, reading ``torch.backends.cudnn.allow_tf32``
+    (as ``torch.backends.cudnn.flags()`` does) raises a RuntimeError in torch 2.13.
+    """
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+
+
+def _tf32_flag(read: Callable[[], bool]) -> str:
+    """A TF32 switch as text; torch raises when legacy and new precision settings were mixed."""
+    try:
+        return str(read())
+    except RuntimeError as exc:
+        return f"unknown ({str(exc).splitlines()[0][:120]})"
+
+
 class TorchBackend(Backend):
     """Every catalog op on PyTorch, on CPU or one CUDA device."""
 
@@ -117,6 +139,7 @@ class TorchBackend(Backend):
                 reason += f", or torch {torch.__version__} built without CUDA)" if torch.version.cuda is None else ")"
                 raise BackendUnavailable("torch:cuda", reason, "pip install torch (a CUDA build)")
             self._device = torch.device("cuda", torch.cuda.current_device())
+            _no_tf32()
         elif device == "cpu":
             self._device = torch.device("cpu")
         else:
@@ -160,9 +183,13 @@ class TorchBackend(Backend):
         if self._cuda:
             props = torch.cuda.get_device_properties(self._device)
             info["device_name"] = props.name
+            info["compute_capability"] = f"{props.major}.{props.minor}"
+            info["memory_total_bytes"] = str(props.total_memory)
+            info["multiprocessors"] = str(props.multi_processor_count)
             info["cuda_version"] = str(torch.version.cuda)
             info["cudnn_version"] = str(torch.backends.cudnn.version())
-            info["tf32_matmul"] = str(torch.backends.cuda.matmul.allow_tf32)
+            info["tf32_matmul"] = _tf32_flag(lambda: torch.backends.cuda.matmul.allow_tf32)
+            info["tf32_conv"] = _tf32_flag(lambda: torch.backends.cudnn.allow_tf32)
         else:
             info["device_name"] = platform.processor() or platform.machine()
         return info

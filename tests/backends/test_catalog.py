@@ -15,6 +15,7 @@ import pytest
 from test_conformance import CASES
 
 from backends import GROUPS, OPS, Cost, OpSpec, ShapeMismatch, TensorInfo
+from backends._catalog import BenchInputs, benchmark_cost, benchmark_inputs, ops_in_groups, rows_cols
 
 ISSUE_GROUPS = {"creation", "unary", "binary", "selection", "reduction", "window", "shape", "linalg", "ordering", "fft", "fused"}
 KNOWN_DTYPES = {"bool", "int8", "int16", "int32", "int64", "uint8", "float16", "bfloat16", "float32", "float64", "complex64", "complex128"}
@@ -278,3 +279,106 @@ def test_every_op_has_a_cost(op: str) -> None:
     outs = out if isinstance(out, tuple) and not isinstance(out, TensorInfo) else (out,)
     assert all(isinstance(v, int) and v >= 0 for v in cost)
     assert cost.bytes_written == sum(math.prod(o.shape) * itemsize(o.dtype) for o in outs)
+
+
+# ---------------------------------------------------------------------------
+# the facts benchmarks and analyses take from the catalog
+
+KIND_SIZES = {"elements": (1, 7, 999, 1000, 10_000, 1_000_000), "matrix": (8, 33, 128), "fft": (2, 1024)}
+
+
+def _a_dtype(op: str) -> str:
+    dtypes = OPS[op].dtypes
+    return next(d for d in ("float32", "int32", "bool", "complex64") if d in dtypes)
+
+
+@pytest.mark.parametrize("op", list(OPS))
+def test_benchmark_inputs_are_valid_calls_of_the_op(op: str) -> None:
+    """At every size of its kind, the size -> input rule gives arguments the op accepts, with a cost."""
+    spec = OPS[op]
+    assert spec.kind in KIND_SIZES and spec.layout in ("element", "row", "whole")
+    for size in KIND_SIZES[spec.kind]:
+        inputs = benchmark_inputs(op, size, _a_dtype(op))
+        assert len(inputs.names) == len(inputs.tensors) == (1 if spec.arity == -1 else spec.arity)
+        spec.infer(*inputs.tensors, *inputs.args, **inputs.kwargs)  # raises BadInput if not
+        assert benchmark_cost(op, size, _a_dtype(op)) == spec.cost(*inputs.tensors, *inputs.args, **inputs.kwargs)
+
+
+def _elements(inputs: Any) -> int:
+    first = inputs.tensors[0]
+    infos = first if not hasattr(first, "dtype") else (first,)
+    return sum(math.prod(i.shape) for i in infos)
+
+
+def test_what_a_size_means() -> None:
+    # elements: the main input holds about `size` elements
+    for op in ("exp", "add", "sum", "sort", "softmax", "layer_norm", "reshape", "take", "concat", "gelu"):
+        assert _elements(benchmark_inputs(op, 10_000, "float32")) == 10_000, op
+    assert benchmark_inputs("softmax", 1_000_000, "float32").tensors[0].shape == (1000, 1000)  # rows of up to 1000
+    assert benchmark_inputs("softmax", 500, "float32").tensors[0].shape == (1, 500)
+    assert benchmark_inputs("window_max", 10_000, "float32").tensors[0].shape == (100, 100)
+    # matrix: size x size
+    assert [t.shape for t in benchmark_inputs("matmul", 64, "float32").tensors] == [(64, 64), (64, 64)]
+    assert [t.shape for t in benchmark_inputs("dense", 64, "float32").tensors] == [(64, 64), (64, 64), (64,)]
+    assert benchmark_inputs("conv", 64, "float32").tensors[0].shape == (1, 16, 16, 16)
+    assert benchmark_inputs("triangular_solve", 64, "float64").args == (True,)
+    # creation ops take no tensors, only the arguments
+    assert benchmark_inputs("arange", 100, "float32") == BenchInputs((), (), (0, 100, 1), {"dtype": "float32"})
+    assert rows_cols(2500) == (2, 1000) and rows_cols(10) == (1, 10)
+
+
+def test_benchmark_cost_of_matmul_from_first_principles() -> None:
+    n = 128
+    assert benchmark_cost("matmul", n, "float32") == Cost(2 * n**3, 2 * n * n * 4, n * n * 4)
+    assert benchmark_cost("exp", 100, "float64") == Cost(100, 800, 800)
+
+
+def test_bad_sizes_and_ops_are_clear_errors() -> None:
+    with pytest.raises(ValueError, match="positive int"):
+        benchmark_inputs("exp", 0, "float32")
+    with pytest.raises(KeyError, match="unknown op"):
+        benchmark_inputs("no_such_op", 10, "float32")
+    with pytest.raises(ValueError, match="unknown op group"):
+        ops_in_groups("nope")
+
+
+def test_ops_in_groups_partition_the_catalog() -> None:
+    assert ops_in_groups() == tuple(OPS)
+    assert sorted(op for g in GROUPS for op in ops_in_groups(g)) == sorted(OPS)
+    assert ops_in_groups("fft") == ("fft", "ifft")
+
+
+def test_layouts_agree_with_shapes() -> None:
+    """An element-wise op maps n elements to n elements; a row-wise op keeps its rows."""
+    for op, spec in OPS.items():
+        if spec.layout == "whole":
+            continue
+        inputs = benchmark_inputs(op, 10_000, _a_dtype(op))
+        out = spec.infer(*inputs.tensors, *inputs.args, **inputs.kwargs)
+        if spec.layout == "element":
+            assert out.shape == inputs.tensors[-1].shape, op
+        else:
+            assert out.shape[0] == inputs.tensors[0].shape[0], op
+    assert {op for op, s in OPS.items() if s.layout == "row"} == {"softmax", "logsumexp", "layer_norm"}
+
+
+def test_domains_keep_ops_defined() -> None:
+    """Inputs drawn from each unary op's domain give finite float64 results (NumPy as the judge)."""
+    numpy_fn = {"rsqrt": lambda x: 1 / np.sqrt(x), "erf": None, "sigmoid": lambda x: 1 / (1 + np.exp(-x))}
+    for op in ops_in_groups("unary"):
+        low, high = OPS[op].domain
+        assert low < high, op
+        fn = numpy_fn.get(op, getattr(np, {"asin": "arcsin", "acos": "arccos", "atan": "arctan"}.get(op, op), None))
+        if fn is None or "float64" not in OPS[op].dtypes:
+            continue
+        x = np.linspace(low, high, 1001)
+        with np.errstate(all="raise"):
+            assert np.isfinite(fn(x)).all(), op
+
+
+def test_facts_for_the_reference_check() -> None:
+    assert {op for op, s in OPS.items() if s.returns_indices} == {"argmax", "argmin", "argsort", "top_k"}
+    assert {op for op, s in OPS.items() if s.cancels} == {"gelu"}
+    assert {"sum", "matmul", "fft", "softmax", "cumulative_sum"} <= {op for op, s in OPS.items() if s.accumulates}
+    assert not {"exp", "add", "max", "sort", "reshape"} & {op for op, s in OPS.items() if s.accumulates}
+    assert {op for op, s in OPS.items() if s.group == "shape" and not s.moves_only} == {"scatter_add", "astype"}

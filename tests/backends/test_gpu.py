@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import importlib.machinery
 import importlib.util
+import re
+import subprocess
 import sys
 import types
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,6 +22,8 @@ import backends
 from backends import OPS, BackendUnavailable, IndexOutOfRange, NotSquareOrNotDefinite
 from backends._registry import _gpu_present, _reset_for_tests
 
+_ROOT = Path(__file__).resolve().parents[2]
+
 GPU_BACKENDS = ("torch:cuda", "jax:gpu", "cupy")
 
 requires_gpu = pytest.mark.skipif(
@@ -28,9 +33,19 @@ requires_gpu = pytest.mark.skipif(
 
 @pytest.fixture(params=GPU_BACKENDS)
 def gpu_be(request: pytest.FixtureRequest) -> Any:
+    """The GPU backend; skipped only where its framework is not installed.
+
+    On a machine with an NVIDIA GPU and the framework, a backend that cannot be built
+    (a CUDA-less build, an unsupported version) fails here instead of hiding as a skip.
+    """
+    framework = request.param.partition(":")[0]
+    if importlib.util.find_spec(framework) is None:
+        pytest.skip(f"{framework} is not installed")
     try:
         return backends.get(request.param)
     except BackendUnavailable as exc:
+        if _gpu_present():
+            pytest.fail(f"{request.param} is installed and a GPU is present, yet unavailable: {exc}")
         pytest.skip(str(exc))
 
 
@@ -101,8 +116,39 @@ def test_tensors_stay_on_the_device_and_synchronize_waits(gpu_be: Any) -> None:
     gpu_be.warmup(gpu_be.matmul, x, x)
     out = gpu_be.matmul(x, x)
     gpu_be.synchronize(out)
-    np.testing.assert_allclose(gpu_be.to_numpy(out), a.astype(np.float64) @ a, rtol=1e-3, atol=1e-3)  # full fp32, no TF32
+    # full float32: about 5e-5 off float64 here; TF32 (10-bit mantissa) is about 3e-2 off
+    np.testing.assert_allclose(gpu_be.to_numpy(out), a.astype(np.float64) @ a, rtol=0, atol=2e-3)
     assert gpu_be.describe()["device_name"]
+
+
+@pytest.mark.gpu
+@requires_gpu
+def test_float32_conv_is_full_precision(gpu_be: Any) -> None:
+    """cuDNN runs float32 convolutions in TF32 unless told not to; the catalog's float32 is IEEE."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2, 8, 64, 64)).astype(np.float32)
+    w = rng.standard_normal((16, 8, 3, 3)).astype(np.float32)
+    out = gpu_be.conv(gpu_be.from_numpy(x), gpu_be.from_numpy(w))
+    gpu_be.synchronize(out)
+    want = REFERENCE["conv"](x.astype(np.float64), w.astype(np.float64))
+    # float32 is about 1e-5 off float64 on these inputs, TF32 about 1e-2
+    np.testing.assert_allclose(gpu_be.to_numpy(out), want, rtol=0, atol=1e-3)
+
+
+@pytest.mark.gpu
+@requires_gpu
+@pytest.mark.parametrize("name", ["torch:cuda", "cupy"])
+def test_describe_reports_the_device_and_cuda(name: str) -> None:
+    if importlib.util.find_spec(name.partition(":")[0]) is None:
+        pytest.skip(f"{name} is not installed")
+    info = backends.get(name).describe()
+    assert re.fullmatch(r"\d+\.\d+", info["compute_capability"])
+    assert int(info["memory_total_bytes"]) > 2**30
+    if name == "cupy":
+        assert info["cupy_distribution"].startswith("cupy-cuda")
+        assert int(info["cuda_runtime_version"]) >= 12000
+    else:
+        assert info["tf32_matmul"] == "False" and info["tf32_conv"] == "False"
 
 
 @pytest.mark.gpu
@@ -116,6 +162,30 @@ def test_data_dependent_errors_on_the_device(gpu_be: Any) -> None:
 
 
 # -- without a GPU: every GPU backend is unavailable at get(), with the reason -----------------------
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="torch is not installed")
+def test_turning_tf32_off_keeps_torchs_precision_flags_readable() -> None:
+    """What torch:cuda does at construction, in a fresh interpreter (it is process-wide).
+
+    Setting the precision through torch >= 2.9's fp32_precision API makes torch raise when
+    the legacy flags are read afterwards (torch.backends.cudnn.flags() reads them); the
+    legacy switches keep both readable.
+    """
+    code = (
+        "import torch\n"
+        "from backends.torch_backend._backend import _no_tf32\n"
+        "_no_tf32()\n"
+        "assert torch.backends.cuda.matmul.allow_tf32 is False and torch.backends.cudnn.allow_tf32 is False\n"
+        "with torch.backends.cudnn.flags(enabled=True, allow_tf32=False):\n"
+        "    pass\n"
+        "if hasattr(torch.backends.cudnn, 'conv'):\n"
+        "    assert torch.backends.cudnn.conv.fp32_precision != 'tf32'\n"
+        "    assert torch.backends.cuda.matmul.fp32_precision != 'tf32'\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-W", "error", "-c", code], capture_output=True, text=True, timeout=120, cwd=_ROOT)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
 
 
 @pytest.mark.skipif(_gpu_present(), reason="an NVIDIA GPU is present here")

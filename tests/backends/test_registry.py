@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from plugin import install_demo_plugin
 
 import backends
 from backends import OPS, Backend, BackendUnavailable, ShapeMismatch, TensorInfo, UnsupportedOperation
@@ -222,33 +224,7 @@ def test_register_rejects_bad_names(bad: str) -> None:
 
 def test_entry_point_backend_plugs_in(tmp_path: Path) -> None:
     """A backend installed as a distribution with a ``tensorscope.backends`` entry point."""
-    (tmp_path / "tsdemo_plugin.py").write_text(
-        textwrap.dedent(
-            """
-            import numpy as np
-            from backends import Backend, TensorInfo
-
-            class DemoBackend(Backend):
-                name = "demo"
-
-                def from_numpy(self, array):
-                    return np.array(array, copy=True)
-
-                def to_numpy(self, tensor):
-                    return tensor
-
-                def info(self, tensor):
-                    return TensorInfo(tuple(tensor.shape), tensor.dtype.name)
-
-                def negative(self, x):
-                    return -x
-            """
-        )
-    )
-    dist = tmp_path / "tsdemo_plugin-0.1.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: tsdemo-plugin\nVersion: 0.1\n")
-    (dist / "entry_points.txt").write_text("[tensorscope.backends]\ndemo = tsdemo_plugin:DemoBackend\n")
+    install_demo_plugin(tmp_path)
     result = _run(
         """
         import json, sys
@@ -289,7 +265,37 @@ def test_ops_mapping_is_read_only() -> None:
 
 
 def test_gpu_device_without_gpu_is_unavailable(monkeypatch: pytest.MonkeyPatch, clean_registry: None) -> None:
-    backends.register("twodev", ListBackend, devices=("cpu", "cuda"))
+    backends.register("twodev", ListBackend, devices=("cpu", "cuda"), install_hint="pip install twodev")
     monkeypatch.setattr(registry, "_gpu_present", lambda: False)
-    with pytest.raises(BackendUnavailable, match="twodev:cuda"):
+    with pytest.raises(BackendUnavailable, match="twodev:cuda") as excinfo:
         backends.get("twodev:cuda")
+    # installed, but no GPU: the reason is the GPU, and installing would not help
+    assert "no NVIDIA GPU" in str(excinfo.value)
+    assert excinfo.value.install_hint is None and "pip install" not in str(excinfo.value)
+
+
+@pytest.mark.parametrize("name", ["torch:cuda", "jax:gpu"])
+def test_an_installed_gpu_framework_without_a_gpu_says_no_gpu(name: str, monkeypatch: pytest.MonkeyPatch, clean_registry: None) -> None:
+    if importlib.util.find_spec(name.partition(":")[0]) is None:
+        pytest.skip(f"{name.partition(':')[0]} is not installed here")
+    monkeypatch.setattr(registry, "_gpu_present", lambda: False)
+    with pytest.raises(BackendUnavailable, match="no NVIDIA GPU") as excinfo:
+        backends.get(name)
+    assert "pip install" not in str(excinfo.value)
+
+
+def test_builtin_and_entry_point_names(tmp_path: Path) -> None:
+    install_demo_plugin(tmp_path)
+    result = _run(
+        """
+        import json
+        from backends import _registry as r
+        print(json.dumps([r.builtin_names(), r.entry_point_names(), r.is_gpu("torch:cuda"), r.is_gpu("cupy"), r.is_gpu("demo"), r.is_gpu("nope")]))
+        """,
+        path=[str(tmp_path)],
+    )
+    assert result.returncode == 0, result.stderr
+    builtin, plugins, torch_cuda, cupy, demo, unknown = json.loads(result.stdout.strip().splitlines()[-1])
+    assert builtin == ["python", "numpy", "numba", "torch:cpu", "torch:cuda", "jax:cpu", "jax:gpu", "cupy"]
+    assert plugins == ["demo"]
+    assert (torch_cuda, cupy, demo, unknown) == (True, True, False, False)

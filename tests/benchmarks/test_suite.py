@@ -8,6 +8,7 @@ import json
 import math
 import os
 import pkgutil
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,20 +20,18 @@ import pytest
 import backends
 import benchmarks
 from backends.numpy_backend import NumpyBackend
-from benchmarks import cases, common
+from benchmarks import _env, cases, common
+from tensorscope import environment
 
 ROOT = Path(__file__).resolve().parents[2]
 
-_DUMP = """
-import importlib, json, pkgutil, benchmarks
-out = {}
-for m in pkgutil.iter_modules(benchmarks.__path__):
-    if m.name.startswith("bench_"):
-        mod = importlib.import_module("benchmarks." + m.name)
-        for name, cls in vars(mod).items():
-            if isinstance(cls, type) and cls.__module__ == mod.__name__ and cls.params:
-                out[m.name + "." + name] = [list(p) for p in cls.params]
-print(json.dumps(out))
+#: asv's own discovery of the suite (what goes into results/benchmarks.json)
+_DISCOVER = """
+import io, json, sys
+from asv_runner.discovery import list_benchmarks
+out = io.StringIO()
+list_benchmarks(sys.argv[1], out)
+print(out.getvalue())
 """
 
 
@@ -55,9 +54,11 @@ def _timed() -> list[tuple[str, type]]:
     return [(n, c) for n, c in _classes(common.OpBenchmark) if any(k.startswith("time_") for k in vars(c))]
 
 
-def _params(profile: str) -> dict[str, list[list[Any]]]:
-    env = dict(os.environ, TENSORSCOPE_PROFILE=profile, TENSORSCOPE_PRELOAD="0", PYTHONPATH=str(ROOT))
-    out = subprocess.run([sys.executable, "-c", _DUMP], env=env, capture_output=True, text=True, check=True, cwd=ROOT)
+def _discovered(profile: str, **env: str) -> list[dict[str, Any]]:
+    """asv_runner's discovery of the suite under ``TENSORSCOPE_PROFILE=profile``, in a child interpreter."""
+    full = dict(os.environ, TENSORSCOPE_PROFILE=profile, TENSORSCOPE_PRELOAD="0", PYTHONPATH=str(ROOT), **env)
+    out = subprocess.run([sys.executable, "-c", _DISCOVER, str(ROOT / "benchmarks")], env=full, capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
 
 
@@ -66,26 +67,108 @@ def test_every_catalog_op_is_timed() -> None:
     assert set(backends.OPS) - timed == set()
 
 
-def test_every_op_has_inputs_of_its_kind() -> None:
-    assert set(cases.SIZE_KIND) == set(backends.OPS)
+def test_cases_follow_the_catalogs_input_rule() -> None:
+    """Every op's arrays have the shapes and dtypes the catalog's size -> input rule gives, and its arguments."""
+    for op, spec in backends.OPS.items():
+        dtype = next(d for d in ("float32", "int32", "bool", "complex64") if d in spec.dtypes)
+        size = {"elements": 10_000, "matrix": 64, "fft": 1024}[spec.kind]
+        case = cases.make_case(op, size, dtype)
+        inputs = backends.benchmark_inputs(op, size, dtype)
+        flat = [i for t in inputs.tensors for i in ((t,) if hasattr(t, "dtype") else t)]
+        assert [(a.shape, str(a.dtype)) for a in case.arrays()] == [(i.shape, i.dtype) for i in flat], op
+        assert case.params == inputs.args and dict(case.kwargs) == dict(inputs.kwargs), op
 
 
-def test_backend_axis_is_the_fixed_list_everywhere() -> None:
-    assert set(common.BACKENDS) == {n for n in backends.known() if n in common.BACKENDS}
-    assert {"python", "numpy", "numba", "torch:cpu", "torch:cuda", "jax:cpu", "jax:gpu", "cupy"} == set(common.BACKENDS)
+def test_an_op_with_a_plain_domain_needs_no_builder() -> None:
+    """Values come from the op's catalog domain unless the op needs more (cases.py builders)."""
+    x = cases.make_case("log", 10_000, "float64").tensors[0]
+    low, high = backends.OPS["log"].domain
+    assert low <= x.min() and x.max() < high
+    assert "log" not in cases._BUILDERS and "divide" in cases._BUILDERS
+
+
+def test_backend_axis_is_the_registrys_builtins_then_plugins() -> None:
+    from backends import _registry
+
+    assert (*_registry.builtin_names(), *_registry.entry_point_names()) == common.BACKENDS
+    assert common.BACKENDS[:8] == ("python", "numpy", "numba", "torch:cpu", "torch:cuda", "jax:cpu", "jax:gpu", "cupy")
     for name, cls in _classes(common.BackendBenchmark):
         if cls.param_names[:1] == ("backend",):
             assert tuple(cls.params[0]) == common.BACKENDS, name
 
 
-def test_quick_profile_is_a_per_axis_subset_of_full() -> None:
-    quick, full = _params("quick"), _params("full")
-    assert set(quick) <= set(full)
-    for name, axes in quick.items():
-        for q, f in zip(axes, full[name], strict=True):
-            assert set(map(repr, q)) <= set(map(repr, f)), name
-    cells = sum(math.prod(len(a) for a in axes) for name, axes in quick.items() if "Compile" not in name)
-    assert cells < sum(math.prod(len(a) for a in axes) for axes in full.values()) / 5
+def test_params_are_identical_in_every_profile() -> None:
+    """asv's discovery (params, names, versions, timeouts, sampling attributes) does not depend on the profile."""
+    discovered = {profile: _discovered(profile) for profile in common.PROFILES}
+    first = discovered["full"]
+    assert len(first) > 40
+    for profile, found in discovered.items():
+        assert found == first, f"discovery under the {profile} profile differs from full"
+
+
+def test_profiles_choose_cells_of_the_grid() -> None:
+    quick, full, gpu = (common.selected_cells(p) for p in ("quick", "full", "gpu"))
+    count = {name: sum(len(c) for c in cells.values()) for name, cells in (("quick", quick), ("full", full), ("gpu", gpu))}
+    assert count["quick"] < count["full"] / 5 and count["gpu"] < count["full"] / 5
+    # every timed class runs in quick (the quick ops cover each), and quick's op cells are full's
+    assert {n for n in full if n.endswith("time_op")} == {n for n in quick if n.endswith("time_op")}
+    for name, cells in quick.items():
+        if not name.startswith("bench_calibration"):
+            assert set(cells) <= set(full[name]), name
+    # the gpu profile: GPU-sized cells on GPU backends only; 8192 matmul in float32 and bfloat16
+    linalg = gpu["bench_linalg.Linalg.time_op"]
+    assert ("torch:cuda", "matmul", 8192, "float32") in linalg and ("torch:cuda", "matmul", 8192, "bfloat16") in linalg
+    assert ("jax:gpu", "matmul", 8192, "bfloat16") in linalg and ("numpy", "matmul", 8192, "float32") not in linalg
+    assert ("numpy", "matmul", 2048, "float32") in linalg
+    add = gpu["bench_binary.Binary.time_op"]
+    assert ("cupy", "add", 100_000_000, "float32") in add and ("numba", "add", 100_000_000, "float32") not in add
+    assert 100_000_000 * 4 >= 256 * 2**20  # add's arrays on the GPU: at least 256 MiB each
+    assert {c[0] for c in gpu["bench_calibration.GpuGemm.track_gpu_gemm_flops"]} == {"float32", "float64", "bfloat16"}
+    assert gpu["bench_calibration.GpuBandwidth.track_gpu_bandwidth"] == [("copy", 1024)]
+
+
+def test_calibration_sizes_are_parameters_not_profiles() -> None:
+    from benchmarks.bench_calibration import Bandwidth, Gemm, GpuBandwidth
+
+    assert Bandwidth.params[2] == (64, 256) and Gemm.params[2] == (1024, 2048) and GpuBandwidth.params[1] == (256, 1024)
+    assert [c[2] for c in common.selected_cells("quick")["bench_calibration.Bandwidth.track_bandwidth"]] == [64] * 4
+    assert [c[2] for c in common.selected_cells("full")["bench_calibration.Bandwidth.track_bandwidth"]] == [256] * 4
+
+
+def test_a_cell_outside_the_profile_is_skipped_in_setup(monkeypatch: pytest.MonkeyPatch) -> None:
+    from benchmarks.bench_calibration import Bandwidth
+    from benchmarks.bench_unary import Unary
+
+    monkeypatch.setattr(common, "PROFILE", common.PROFILES["quick"])
+    with pytest.raises(NotImplementedError, match="not in the quick profile"):
+        Unary().setup("numpy", "exp", 100, "float32")  # 100 elements: full only
+    with pytest.raises(NotImplementedError, match="not in the quick profile"):
+        Unary().setup("numpy", "abs", 10_000, "float32")  # abs: not a quick op
+    with pytest.raises(NotImplementedError, match="not in the quick profile"):
+        Bandwidth().setup("copy", "1", 256)
+    bench = Unary()
+    bench.setup("numpy", "exp", 10_000, "float32")  # in quick: runs, with quick's sampling
+    assert (bench.repeat, bench.sample_time) == (common.PROFILES["quick"].repeat, common.PROFILES["quick"].sample_time)
+
+
+def _asv_selection(patterns: list[str]) -> dict[str, set[int]]:
+    """Which cells asv itself runs for ``--bench patterns`` (asv.benchmarks.Benchmarks), by parameter index."""
+    from asv.benchmarks import Benchmarks
+
+    conf = type("Conf", (), {"benchmark_dir": str(ROOT / "benchmarks")})()
+    chosen = Benchmarks(conf, _discovered("full"), regex=patterns)
+    return {name: set(idx) for name, idx in chosen.benchmark_selection.items() if name in chosen and idx}
+
+
+@pytest.mark.parametrize("profile", ["quick", "full", "gpu"])
+def test_asv_patterns_select_exactly_the_profiles_cells(profile: str) -> None:
+    expected = {}
+    for name, cls, _method in common.benchmark_classes():
+        product = list(itertools.product(*cls.params))
+        idx = {i for i, cell in enumerate(product) if cls.selected(common.PROFILES[profile], *cell)}
+        if idx:
+            expected[name] = idx
+    assert _asv_selection(common.asv_patterns(profile)) == expected
 
 
 def test_params_are_plain_values() -> None:
@@ -97,7 +180,10 @@ def test_params_are_plain_values() -> None:
 @pytest.mark.parametrize(("name", "cls"), _timed(), ids=[n for n, _ in _timed()])
 def test_numpy_cells_pass_the_reference_check(name: str, cls: type) -> None:
     _, ops, sizes, dtypes = cls.params
-    for op, dtype in itertools.product(ops, dtypes):
+    full = common.PROFILES["full"]
+    cells = [(op, d) for op, d in itertools.product(ops, dtypes) if cls.selected(full, "numpy", op, sizes[0], d)]
+    assert cells, name
+    for op, dtype in cells:
         bench = cls()
         bench.setup("numpy", op, sizes[0], dtype)
         bench.time_op("numpy", op, sizes[0], dtype)
@@ -230,6 +316,40 @@ def test_preload_imports_the_same_frameworks_whatever_backends_a_commit_has() ->
     assert out.stdout.strip().splitlines()[-1] == "True"
 
 
+_TORCH_AFTER_PRELOAD = (
+    "import sys; from benchmarks import common; common._preload_frameworks(); "
+    "print('torch' in sys.modules, 'backends.torch_backend' in sys.modules)"
+)
+
+
+def test_the_fork_server_does_not_import_torch_and_torch_cells_import_it() -> None:
+    """Torch cells run in processes whose parent never loaded torch (the stall of issue 13)."""
+    pytest.importorskip("torch", reason="torch is not installed")
+    out = _run(_TORCH_AFTER_PRELOAD, TENSORSCOPE_PRELOAD="1")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "False"]
+    # TENSORSCOPE_PRELOAD=all brings torch back, to compare the two
+    assert _run(_TORCH_AFTER_PRELOAD, TENSORSCOPE_PRELOAD="all").stdout.split() == ["True", "True"]
+    # a forked cell imports torch itself and runs
+    code = (
+        "import os, sys; from benchmarks import common; common._preload_frameworks(); "
+        "from benchmarks.bench_linalg import Linalg\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    b = Linalg(); b.setup('torch:cpu', 'matmul', 128, 'float32'); b.time_op('torch:cpu', 'matmul', 128, 'float32')\n"
+        "    os._exit(0 if 'torch' in sys.modules and b.error < 1e-3 else 3)\n"
+        "print(os.waitpid(pid, 0)[1] >> 8, 'torch' in sys.modules)"
+    )
+    forked = _run(code, TENSORSCOPE_PRELOAD="1")
+    assert forked.stdout.split() == ["0", "False"], forked.stdout + forked.stderr
+
+
+def test_a_bad_preload_setting_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TENSORSCOPE_PRELOAD", "torch-only")
+    with pytest.raises(ValueError, match="TENSORSCOPE_PRELOAD must be 1"):
+        common.preload_modules()
+
+
 def _run(code: str, **env: str) -> subprocess.CompletedProcess[str]:
     full = {k: v for k, v in os.environ.items() if k not in ("NPY_DISABLE_CPU_FEATURES", "TENSORSCOPE_SIMD")}
     full.update({"PYTHONPATH": str(ROOT), "TENSORSCOPE_PRELOAD": "0", **env})
@@ -261,9 +381,16 @@ def test_simd_off_too_late_fails_every_cell() -> None:
 
 
 def test_startup_hook_switches_simd_off(tmp_path: Path) -> None:
-    from benchmarks import _env
-
-    pth = _env.install_hook(str(tmp_path))
+    # installed the way asv.conf.json's install_command does: the module run by its path
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "tensorscope" / "environment.py"), "--install-hook", str(tmp_path)],
+        env=dict(os.environ, PYTHONPATH=""),
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    pth = tmp_path / "tensorscope_simd_hook.pth"
     assert pth.read_text().startswith("import tensorscope_simd_hook")
     code = f"import site; site.addsitedir({str(tmp_path)!r}); {_ACTIVE}"
     assert _run(code, TENSORSCOPE_SIMD="off").stdout.strip() == "[]"
@@ -279,9 +406,7 @@ _THREADS = (
 def test_startup_hook_holds_every_backend_to_the_thread_count(tmp_path: Path) -> None:
     pytest.importorskip("numba")
     pytest.importorskip("torch")
-    from benchmarks import _env
-
-    _env.install_hook(str(tmp_path))
+    environment.install_hook(str(tmp_path))
     code = f"import site; site.addsitedir({str(tmp_path)!r}); {_THREADS}"
     default = _run(code)
     assert default.returncode == 0, default.stderr
@@ -309,14 +434,25 @@ def test_a_thread_count_not_in_force_fails_the_cell() -> None:
 
 
 def test_a_bad_thread_count_is_a_clear_error() -> None:
-    from benchmarks import _env
-
     for bad in ("0", "-2", "two"):
         with pytest.MonkeyPatch.context() as mp:
             mp.setenv("TENSORSCOPE_THREADS", bad)
             with pytest.raises(ValueError, match="TENSORSCOPE_THREADS must be 'all' or a whole number"):
-                _env.thread_setting()
-            assert "TENSORSCOPE_THREADS" in (_env.thread_problem("numba") or "")
+                environment.thread_setting()
+            assert "TENSORSCOPE_THREADS" in (environment.thread_problem("numba") or "")
+
+
+def test_the_suite_uses_tensorscope_environment_or_the_installed_hook(tmp_path: Path) -> None:
+    """An older commit's tensorscope has no environment module: the suite takes the hook's copy of it."""
+    assert _env.environment is environment
+    environment.install_hook(str(tmp_path))
+    code = (
+        f"import site, sys; site.addsitedir({str(tmp_path)!r}); "
+        "sys.modules['tensorscope.environment'] = None\n"  # what an old commit's tensorscope gives
+        "from benchmarks import _env, common; print(_env.environment.__name__, common.environment.__name__)"
+    )
+    out = _run(code)
+    assert out.stdout.split() == ["tensorscope_simd_hook", "tensorscope_simd_hook"], out.stdout + out.stderr
 
 
 @pytest.mark.slow
@@ -334,37 +470,131 @@ def test_asv_check_passes(tmp_path: Path) -> None:
     assert "No problems found" in out.stdout
 
 
-def test_roofline_shapes_match_the_inputs_the_suite_builds() -> None:
-    # the dashboard's roofline cannot import the suite (it is not installed with the
-    # package, and older commits' backends lack any shared helper), so it restates the
-    # size -> shape rule for the ops it places; here the two are held equal
-    from tensorscope.analysis.roofline import op_infos
-
-    checked = 0
-    for op in backends.OPS:
-        size = {"elements": 10_000, "matrix": 64, "fft": 1024}[cases.SIZE_KIND[op]]
-        dtype = "complex64" if "complex64" in _dtypes_of(op) and "float32" not in _dtypes_of(op) else "float32"
-        infos = op_infos(op, str(size), dtype)
-        if infos is None:
-            continue
-        case = cases.make_case(op, size, dtype)
-        assert [i.shape for i in infos] == [a.shape for a in case.arrays()], op
-        checked += 1
-    assert checked >= 40  # the roofline places most ops
+# ---------------------------------------------------------------------------
+# one source for op facts; every op benchmarked
 
 
-def _dtypes_of(op: str) -> tuple[str, ...]:
-    return tuple(backends.OPS[op].dtypes)
-
-
-def test_a_torch_cell_resets_the_thread_pool_once_keeping_its_size(monkeypatch: pytest.MonkeyPatch) -> None:
-    torch = pytest.importorskip("torch", reason="torch is not installed")
+def test_a_group_op_without_a_timed_class_refuses_to_load() -> None:
     from benchmarks.bench_unary import Unary
 
-    calls: list[int] = []
-    monkeypatch.setattr(torch, "set_num_threads", calls.append)
-    monkeypatch.setattr(common, "_torch_threads_reset", False)
-    Unary().setup("torch:cpu", "exp", 100, "float32")
-    Unary().setup("torch:cpu", "sqrt", 100, "float32")
-    Unary().setup("numpy", "exp", 100, "float32")
-    assert calls == [torch.get_num_threads()]
+    with pytest.raises(RuntimeError, match=r"Missing benchmarks for ops of group 'unary': \['bitwise_invert'\]"):
+        common.require_benchmarks("unary", Unary)  # UnaryInt left out
+    common.require_benchmarks("unary", Unary, benchmarks.bench_unary.UnaryInt)
+
+
+def test_a_group_without_a_bench_module_refuses_to_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for group in backends.GROUPS:
+        if group != "window":
+            (tmp_path / f"bench_{group}.py").write_text("")
+    monkeypatch.setattr(common, "SUITE_DIR", tmp_path)
+    with pytest.raises(ImportError, match=r"Missing benchmarks for op groups \['window'\]"):
+        common._require_group_modules()
+
+
+def test_bench_modules_hold_no_op_names() -> None:
+    """Op lists come from the catalog: no bench module names an op in a string."""
+    for path in sorted((ROOT / "benchmarks").glob("bench_*.py")):
+        if path.name == "bench_calibration.py":
+            continue
+        # the module's GROUP names its catalog group, and the fft group shares its name with an op
+        text = "\n".join(line for line in path.read_text().splitlines() if not line.startswith("GROUP = "))
+        named = [op for op in backends.OPS if f'"{op}"' in text or f"'{op}'" in text]
+        assert named == [], f"{path.name} names ops {named}"
+
+
+def test_the_grid_comes_from_this_checkout_whatever_commit_is_installed(tmp_path: Path) -> None:
+    """An older commit installed (here: a copy of backends/ without gelu): the params stay, its cells skip."""
+    installed = tmp_path / "site"
+    shutil.copytree(ROOT / "backends", installed / "backends", ignore=shutil.ignore_patterns("__pycache__"))
+    catalog = installed / "backends" / "_catalog.py"
+    text = catalog.read_text()
+    gelu = text.index('_register(\n    "gelu",')
+    catalog.write_text(text[:gelu] + text[text.index("\n)\n", gelu) + 3 :])
+    env = {"PYTHONPATH": f"{installed}:{ROOT}", "TENSORSCOPE_PRELOAD": "0"}
+    code = (
+        "import json, backends, benchmarks.common as c; from benchmarks.bench_fused import Fused\n"
+        "assert 'gelu' not in backends.OPS and c.CATALOG.__name__ == '_tensorscope_suite_backends._catalog'\n"
+        "try:\n    Fused().setup('numpy', 'gelu', 10000, 'float32')\nexcept NotImplementedError as e:\n    print(json.dumps(str(e)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, **env}, capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "not in the benchmarked commit's catalog" in json.loads(out.stdout.strip().splitlines()[-1])
+    old = subprocess.run(
+        [sys.executable, "-c", _DISCOVER, str(ROOT / "benchmarks")], env={**os.environ, **env}, capture_output=True, text=True, cwd=tmp_path
+    )
+    assert old.returncode == 0, old.stderr
+    params = {b["name"]: b["params"] for b in json.loads(old.stdout)}
+    assert params == {b["name"]: b["params"] for b in _discovered("full")}
+
+
+def test_a_plugged_in_backend_joins_the_grid_and_runs(tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT / "tests" / "backends"))
+    try:
+        from plugin import NAME, install_demo_plugin
+    finally:
+        sys.path.pop(0)
+    install_demo_plugin(tmp_path)
+    code = (
+        "import json; from benchmarks import common; from benchmarks.bench_unary import Unary\n"
+        "b = Unary(); b.setup('demo', 'negative', 10000, 'float32'); b.time_op('demo', 'negative', 10000, 'float32')\n"
+        "try:\n    Unary().setup('demo', 'exp', 10000, 'float32'); skipped = ''\n"
+        "except NotImplementedError as e:\n    skipped = str(e)\n"
+        "print(json.dumps([list(common.BACKENDS), list(Unary.params[0]), b.error, skipped]))"
+    )
+    out = _run(code, PYTHONPATH=f"{ROOT}:{tmp_path}")
+    assert out.returncode == 0, out.stderr
+    grid, unary, error, skipped = json.loads(out.stdout.strip().splitlines()[-1])
+    assert grid[-1] == NAME and grid[:-1] == list(common.BACKENDS) and unary == grid
+    assert error == 0.0 and "does not implement 'exp'" in skipped
+    # an explicit list keeps params fixed across machines, plugin or not
+    fixed = _run("from benchmarks import common; print(','.join(common.BACKENDS))", TENSORSCOPE_BACKENDS="numpy, demo,numpy")
+    assert fixed.stdout.strip() == "numpy,demo"
+
+
+def test_a_gpu_cell_without_a_gpu_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With jax installed and no GPU, the reason is the GPU, not an install command."""
+    pytest.importorskip("jax", reason="jax is not installed")
+    from backends import _registry
+    from benchmarks.bench_unary import Unary
+
+    monkeypatch.setattr(_registry, "_gpu_present", lambda: False)
+    _registry._reset_for_tests()
+    with pytest.raises(NotImplementedError, match="no NVIDIA GPU") as excinfo:
+        Unary().setup("jax:gpu", "exp", 10_000, "float32")
+    assert "pip install" not in str(excinfo.value)
+
+
+def test_the_first_cell_writes_provenance_with_the_commits_op_costs(tmp_path: Path) -> None:
+    env = {
+        "ASV_COMMIT": "c" * 40,
+        "ASV_ENV_NAME": "existing-py",
+        "TENSORSCOPE_PROVENANCE_DIR": str(tmp_path),
+        "TENSORSCOPE_PROVENANCE": "1",
+        "TENSORSCOPE_PRELOAD": "0",
+    }
+    importing = _run("import benchmarks.common, benchmarks.bench_unary", **env)
+    assert importing.returncode == 0, importing.stderr
+    assert list(tmp_path.iterdir()) == []  # importing the suite writes nothing
+    cell = _run("from benchmarks.bench_unary import Unary; Unary().setup('numpy', 'exp', 10000, 'float32')", **env)
+    assert cell.returncode == 0, cell.stderr
+    data = json.loads((tmp_path / f"{'c' * 40}-existing-py.json").read_text())
+    assert data["schema"] and data["commit_hash"] == "c" * 40  # the probe's part is still there
+    assert data["op_cost_columns"] == ["flops", "bytes_read", "bytes_written"]
+    costs = data["op_costs"]
+    n = 128  # matmul of two n x n float32 matrices: 2 n^3 FLOPs, reads 2 n^2 values, writes n^2
+    assert costs["matmul"]["float32"][str(n)] == [2 * n**3, 2 * n * n * 4, n * n * 4]
+    assert costs["exp"]["float32"]["10000"] == [10_000, 40_000, 40_000]
+    assert costs["softmax"]["float64"]["1000000"][1] == 8_000_000
+    assert "float64" not in costs["exp"]  # exp is timed in float32 only
+    assert set(costs) == set(backends.OPS)
+
+
+def test_provenance_json_keeps_one_line_per_op() -> None:
+    from tensorscope.environment import _provenance_json
+
+    data = {"schema": 1, "cpu": {"model": "x"}}
+    more = {"op_cost_columns": ["flops"], "op_costs": {"add": {"float32": {"100": [100]}}, "exp": {}}}
+    text = _provenance_json(data, more)
+    assert json.loads(text) == {**data, **more}
+    assert '    "add": {"float32": {"100": [100]}},' in text.splitlines()
+    assert json.loads(_provenance_json({}, more)) == more and json.loads(_provenance_json(data, {})) == data

@@ -51,9 +51,9 @@ def test_threads_add_an_environment_of_their_own_in_the_same_virtualenv() -> Non
     config = json.loads(Path(cmd[cmd.index("--config") + 1]).read_text())
     assert config["matrix"]["env_nobuild"]["TENSORSCOPE_THREADS"] == ["1"]
     assert config["env_dir"] == str((ROOT / ".asv" / "env").resolve())  # shared with the default envs
-    # the copy lives in .asv/: its commands must still find benchmarks/_env.py
+    # the copy lives in .asv/: its commands must still find tensorscope/environment.py
     assert all("{conf_dir}" not in c for c in config["install_command"])
-    assert any(str(ROOT / "benchmarks" / "_env.py") in c for c in config["install_command"])
+    assert any(str(ROOT / "tensorscope" / "environment.py") in c for c in config["install_command"])
     (default, _), *_rest = run.asv_commands(_args(), ["asv"])
     assert not any("THREADS" in a for a in default)
 
@@ -83,6 +83,68 @@ def test_an_own_option_after_the_range_is_a_usage_error_not_passed_to_asv(capsys
 def test_extra_asv_arguments_after_the_range_reach_asv() -> None:
     (cmd, _), *_rest = run.asv_commands(_args("HEAD~3..HEAD", "--", "--skip-existing-commits"), ["asv"])
     assert "--skip-existing-commits" in cmd
+
+
+def _benches(cmd: list[str]) -> list[str]:
+    return [cmd[i + 1] for i, a in enumerate(cmd) if a == "--bench"]
+
+
+def test_the_profiles_are_the_suites() -> None:
+    from benchmarks import common
+
+    assert set(run.PROFILES) == set(common.PROFILES)
+
+
+def test_asv_is_handed_the_profiles_cells() -> None:
+    from benchmarks import common
+
+    (quick, _), *_rest = run.asv_commands(_args("--profile", "quick"), ["asv"])
+    assert _benches(quick) == common.asv_patterns("quick")
+    (gpu, _), *_rest = run.asv_commands(_args("--existing", "--profile", "gpu"), ["asv"])
+    assert _benches(gpu) == common.asv_patterns("gpu")
+
+
+def test_a_bench_option_narrows_the_profile_it_does_not_add_to_it() -> None:
+    """asv ORs its --bench patterns: each profile pattern must also require the user's pattern."""
+    import re
+
+    (cmd, _), *_rest = run.asv_commands(_args("-b", "bench_unary", "-b", "Linalg"), ["asv"])
+    patterns = _benches(cmd)
+    cells = {
+        "bench_unary.Unary.time_op('numpy', 'exp', 10000, 'float32')": True,
+        "bench_linalg.Linalg.time_op('numpy', 'matmul', 128, 'float32')": True,
+        "bench_binary.Binary.time_op('numpy', 'add', 10000, 'float32')": False,  # quick, but not asked for
+        "bench_unary.Unary.time_op('numpy', 'abs', 10000, 'float32')": False,  # asked for, but not quick
+    }
+    for cell, expected in cells.items():
+        assert any(re.search(p, cell) for p in patterns) == expected, cell
+
+
+def test_registration_works_with_an_empty_home_and_the_host_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The newcomer's case: no ~/.asv-machine.json yet, machine named after the host."""
+    import socket
+
+    from asv.machine import Machine
+
+    host = socket.gethostname()
+    monkeypatch.setenv("HOME", str(tmp_path))
+    path = run.register_machine(run.machine_details(host))
+    assert path == tmp_path / ".asv-machine.json"
+    stored = json.loads(path.read_text())
+    assert stored[host]["machine"] == host and stored[host]["cpu"] and stored[host]["num_cpu"]
+    machine = Machine.load(machine_name=host)  # what `asv run --machine <host>` does first
+    assert machine.machine == host and machine.arch == stored[host]["arch"]
+    # registering another machine keeps this one
+    run.register_machine({"machine": "other-box", "cpu": "x"})
+    assert set(json.loads(path.read_text())) == {"version", host, "other-box"}
+
+
+def test_print_command_registers_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert run.main(_args("--print-command")) == 0
+    out = capsys.readouterr().out
+    assert "registers machine 'box'" in out and " run --config " in out and "--bench" in out
+    assert not (tmp_path / ".asv-machine.json").exists()
 
 
 def _result_file(samples: list[list[float]]) -> dict[str, object]:
