@@ -24,6 +24,9 @@ EXIT_BROKEN_PIPE = 128 + 13  # as a Unix tool killed by SIGPIPE
 SUBCOMMANDS = {
     "run": ("tensorscope.run", "run the asv suite on this machine, with provenance"),
     "report": ("tensorscope.report", "print detected regressions from an asv results directory"),
+    "compare": ("tensorscope.remeasure.compare", "did B make a benchmark slower than A? interleaved A/B re-measurement"),
+    "confirm": ("tensorscope.remeasure.confirm", "re-measure the regressions the history reports; mark confirmed/refuted"),
+    "bisect": ("tensorscope.remeasure.bisect", "find the first commit where a benchmark got slower, A/B at each step"),
     "dashboard": ("tensorscope.serve", "serve the Streamlit dashboard on 127.0.0.1"),
 }
 
