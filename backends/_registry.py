@@ -206,11 +206,12 @@ def get(name: str) -> Backend:
         if cached is not None:
             return cached
         missing = _missing_modules(entry)
+        if device in _GPU_DEVICES and not _gpu_present():
+            # No install hint: installing the framework would not give this machine a GPU.
+            also = f"; module(s) {', '.join(missing)} not installed either" if missing else ""
+            raise BackendUnavailable(full, f"no NVIDIA GPU on this machine (no driver found) for device {device!r}{also}")
         if missing:
             raise BackendUnavailable(full, f"module(s) {', '.join(missing)} not installed", entry.install_hint)
-        if device in _GPU_DEVICES and not _gpu_present():
-            # the framework is installed: no install hint, installing would not give this machine a GPU
-            raise BackendUnavailable(full, f"no NVIDIA GPU on this machine (no driver found) for device {device!r}")
         try:
             cls = _load_class(entry)
         except ImportError as exc:

@@ -199,10 +199,19 @@ def test_gpu_device_without_gpu_raises_at_get(name: str) -> None:
 
 
 @pytest.mark.skipif(importlib.util.find_spec("cupy") is not None, reason="cupy is installed here")
-def test_cupy_not_installed_is_unavailable_with_install_hint() -> None:
+def test_cupy_not_installed_is_unavailable_with_install_hint(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a GPU, a missing CuPy gets its install command; without one, the reason is the GPU, not the install."""
+    from backends import _registry
+
+    monkeypatch.setattr(_registry, "_missing_modules", lambda entry: ["cupy"] if entry.name == "cupy" else [])
+    monkeypatch.setattr(_registry, "_gpu_present", lambda: True)
     with pytest.raises(BackendUnavailable, match="cupy") as excinfo:
         backends.get("cupy")
     assert excinfo.value.install_hint and "cupy" in excinfo.value.install_hint
+    monkeypatch.setattr(_registry, "_gpu_present", lambda: False)
+    with pytest.raises(BackendUnavailable, match="no NVIDIA GPU") as excinfo:
+        backends.get("cupy")
+    assert not excinfo.value.install_hint and "not installed either" in str(excinfo.value)
 
 
 class _FakeCupy(types.ModuleType):
