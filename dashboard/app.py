@@ -19,10 +19,23 @@ from dashboard.app_pages import _ui
 
 PAGES_DIR = Path(__file__).resolve().parent / "app_pages"
 
-st.set_page_config(page_title="tensorscope", page_icon=":material/speed:", layout="wide")
+# an emoji, not a :material/...: icon: for the latter the browser fetches the favicon from fonts.gstatic.com
+st.set_page_config(page_title="tensorscope", page_icon="📈", layout="wide")
 
+OVERVIEW = st.Page(PAGES_DIR / "overview.py", title="Overview", icon=":material/dashboard:", url_path="overview")
+
+
+def _root() -> None:
+    """The app's bare address: the Overview, at its own URL (Streamlit serves the default page at "/" only)."""
+    st.switch_page(OVERVIEW, query_params=[(key, value) for key in st.query_params for value in st.query_params.get_all(key)])
+
+
+# Every page has its own path, /overview included, so any page's URL can be shared and
+# opened; the hidden default page at "/" only forwards to the Overview.
+ROOT = st.Page(_root, title="tensorscope", default=True, visibility="hidden")
 PAGES = [
-    st.Page(PAGES_DIR / "overview.py", title="Overview", icon=":material/dashboard:", default=True, url_path="overview"),
+    ROOT,
+    OVERVIEW,
     st.Page(PAGES_DIR / "regressions.py", title="Regressions", icon=":material/trending_up:", url_path="regressions"),
     st.Page(PAGES_DIR / "speedups.py", title="Speedups over Python", icon=":material/bolt:", url_path="speedups"),
     st.Page(PAGES_DIR / "roofline.py", title="Roofline", icon=":material/roofing:", url_path="roofline"),
@@ -77,6 +90,8 @@ def problems() -> None:
             _ui.table(pd.DataFrame(ordered, columns=["path", "message", "severity"]), "unreadable-files", key="problems")
 
 
+if page.url_path == ROOT.url_path:
+    page.run()  # forwards to the Overview before anything is drawn
 sidebar()
 problems()
 page.run()

@@ -36,6 +36,7 @@ COLOURS = (
     "#bab0ac",
 )
 REGRESSION_COLOUR = "#d62728"
+EXACT_COLOUR = "#dcdcdc"
 IMPROVEMENT_COLOUR = "#2ca02c"
 
 
@@ -49,12 +50,31 @@ def _inert_list(values: Iterable[object]) -> list[str]:
 
 
 def _base(title: str = "", *, height: int = 420) -> go.Figure:
+    """An empty figure with the shared layout.
+
+    The title sits at the top of the figure and the legend at its bottom, both in the
+    figure's own ("container") coordinates with ``automargin``, so plotly makes room for
+    each (a legend of many long series names wraps onto more rows and pushes the plot
+    up) and neither can overlap the other or the plot, however many series there are.
+    """
     fig = go.Figure()
     fig.update_layout(
-        title={"text": inert(title)} if title else None,
+        title={
+            "text": inert(title),
+            "x": 0,
+            "xanchor": "left",
+            "xref": "container",
+            "y": 1,
+            "yanchor": "top",
+            "yref": "container",
+            "pad": {"t": 10, "l": 10},
+            "automargin": True,
+        }
+        if title
+        else None,
         height=height,
-        margin={"l": 10, "r": 10, "t": 50 if title else 20, "b": 10},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+        margin={"l": 10, "r": 10, "t": 20, "b": 10},
+        legend={"orientation": "h", "x": 0, "xanchor": "left", "y": 0, "yanchor": "bottom", "yref": "container"},
         hoverlabel={"namelength": -1},
     )
     return fig
@@ -105,7 +125,8 @@ def series_figure(
     """
     if points.empty:
         return empty_figure("No measurements for this selection")
-    fig = _base(title)
+    n_series = points["series"].nunique() if "series" in points.columns else 1
+    fig = _base(title, height=min(420 + 20 * max(0, n_series - 4), 1200))  # the legend (one row per series) below takes room
     frame = points.sort_values("commit_order")
     groups = frame.groupby("series", sort=True) if "series" in frame.columns else [("value", frame)]
     for i, (name, group) in enumerate(groups):
@@ -122,6 +143,7 @@ def series_figure(
                         x=list(band["commit_order"]) + list(band["commit_order"])[::-1],
                         y=list(band["ci_99_b"]) + list(band["ci_99_a"])[::-1],
                         fill="toself",
+                        mode="lines",  # plotly's default would also mark every corner of the band
                         fillcolor=_rgba(colour, 0.18),
                         line={"width": 0},
                         hoverinfo="skip",
@@ -153,6 +175,7 @@ def series_figure(
             annotation_position="top left",
         )
         fig.add_vline(x=after, line={"color": REGRESSION_COLOUR, "dash": "dash", "width": 2})
+    fig.update_layout(showlegend="series" in frame.columns)  # one unnamed line needs no legend
     fig.update_xaxes(title="commit (oldest → newest)")
     fig.update_yaxes(title=inert(unit), type="log" if log_y else "linear", rangemode="tozero" if not log_y else None)
     return fig
@@ -215,26 +238,35 @@ def heatmap_figure(
     title: str = "",
     text_format: str = "{:.3g}x",
     centre: float | None = 1.0,
+    zero_text: str | None = None,
 ) -> go.Figure:
     """A heatmap of ``z`` over categories ``x`` x ``y``; ``log`` colours by log10(z).
 
     The colour bar is labelled in real values; each cell shows its value. With
     ``centre`` (default 1.0, "as fast as the baseline") a diverging scale is centred
-    on it.
+    on it. A log scale cannot place 0: such cells are left out, unless ``zero_text``
+    is given (e.g. "exact" for an error of 0), which labels them and gives them the
+    lowest colour.
     """
     data = frame[[x, y, z]].copy()
     data[z] = pd.to_numeric(data[z], errors="coerce")
     if log:
-        data = data[data[z] > 0]
+        data = data[data[z] >= 0] if zero_text is not None else data[data[z] > 0]
     data = data.dropna(subset=[z])
     if data.empty:
         return empty_figure("Nothing to show for this selection")
     grid = data.pivot_table(index=y, columns=x, values=z, aggfunc="median", sort=True)
     values = grid.to_numpy(dtype=float)
-    colour = np.log10(values) if log else values
-    text = [[("" if not math.isfinite(v) else text_format.format(v)) for v in row] for row in values]
+    zero = (values == 0) if zero_text is not None else np.zeros(values.shape, dtype=bool)
+    with np.errstate(divide="ignore"):
+        colour = np.log10(values) if log else values.copy()
+    text = [
+        [("" if not math.isfinite(v) or z else text_format.format(v)) for v, z in zip(row, zrow, strict=True)]
+        for row, zrow in zip(values, zero, strict=True)
+    ]
     finite = colour[np.isfinite(colour)]
     zmin, zmax = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    colour[zero] = np.nan  # drawn by a grey layer of their own below, never on the value scale
     colourbar: dict[str, Any] = {"title": {"text": inert(z_label or z)}}
     kwargs: dict[str, Any] = {}
     if centre is not None:
@@ -245,8 +277,10 @@ def heatmap_figure(
     else:
         kwargs = {"colorscale": "Viridis"}
     if log:
-        lo, hi = math.floor(zmin), math.ceil(zmax)
-        ticks = list(range(lo, hi + 1)) if hi - lo <= 12 else list(np.linspace(lo, hi, 8))
+        lo, hi = math.ceil(zmin), math.floor(zmax)
+        ticks: list[float] = list(range(lo, hi + 1)) if hi - lo <= 12 else list(np.linspace(lo, hi, 8))
+        if len(ticks) < 2:  # less than a decade: label the ends and the middle
+            ticks = list(np.linspace(zmin, zmax, 3)) if zmax > zmin else [zmin]
         colourbar.update(tickvals=ticks, ticktext=[_pow10_label(t) for t in ticks])
     fig = _base(title, height=max(320, 28 * len(grid.index) + 140))
     fig.add_trace(
@@ -259,13 +293,26 @@ def heatmap_figure(
             customdata=values,
             hovertemplate=f"%{{y}} · %{{x}}<br>{inert(z_label or z)}: %{{customdata:.4g}}<extra></extra>",
             colorbar=colourbar,
+            showscale=bool(finite.size),  # all cells exact: no scale to read
             **kwargs,
         )
     )
-    fig.update_xaxes(type="category", side="top")
-    fig.update_yaxes(type="category", autorange="reversed")
-    if title:  # room for the title above the top axis labels
-        fig.update_layout(margin={"t": 90}, title={"y": 0.98, "yanchor": "top"})
+    if zero.any():
+        fig.add_trace(
+            go.Heatmap(
+                z=np.where(zero, 1.0, np.nan),
+                x=_inert_list(grid.columns),
+                y=_inert_list(grid.index),
+                text=np.where(zero, inert(zero_text or ""), ""),
+                texttemplate="%{text}",
+                colorscale=[[0, EXACT_COLOUR], [1, EXACT_COLOUR]],
+                showscale=False,
+                hovertemplate=f"%{{y}} · %{{x}}<br>{inert(zero_text)} (0)<extra></extra>",
+                name=inert(zero_text),
+            )
+        )
+    fig.update_xaxes(type="category", side="top", automargin=True)
+    fig.update_yaxes(type="category", autorange="reversed", automargin=True)
     return fig
 
 
@@ -312,7 +359,11 @@ def curves_figure(
                 mode="lines+markers",
                 name=inert(name),
                 line={"color": COLOURS[i % len(COLOURS)]},
-                hovertemplate=f"{inert(name)}<br>{inert(x_title)} %{{x}}<br>%{{y:.4g}} {inert(unit)}<extra></extra>",
+                hovertext=[
+                    f"{inert(name)}<br>{inert(x_title)} {v:,.6g}<br>{format_value(t, unit)}"
+                    for v, t in zip(group[x], group[y], strict=True)
+                ],
+                hoverinfo="text",
             )
         )
     if crossovers is not None and not crossovers.empty:
@@ -458,8 +509,10 @@ def roofline_figure(
     """Ops placed by arithmetic intensity (FLOP/byte) and achieved FLOP/s under the roofs.
 
     ``points`` columns: ``intensity``, ``throughput`` (FLOP/s), ``label`` (hover),
-    ``group`` (colour, e.g. backend). ``roofs`` maps a machine name to
-    ``(memory bandwidth bytes/s, peak FLOP/s)``: each draws ``min(peak, bw x I)``.
+    ``group`` (colour, e.g. backend); optional ``in_cache`` (bool): such points (data
+    that fits in a cache, which the DRAM roof does not bound) are drawn as diamonds.
+    ``roofs`` maps a name to ``(memory bandwidth bytes/s, peak FLOP/s)``: each draws
+    ``min(peak, bw x I)``.
     """
     data = points.copy()
     for column in ("intensity", "throughput"):
@@ -482,23 +535,47 @@ def roofline_figure(
                 mode="lines",
                 line={"color": "black" if i == 0 else COLOURS[(i + 5) % len(COLOURS)], "width": 2},
                 name=f"roof: {inert(machine)}",
-                hovertemplate=(f"{inert(machine)}<br>I=%{{x:.3g}} FLOP/B<br>roof %{{y:.3g}} FLOP/s<extra></extra>"),
+                hovertemplate=(f"{inert(machine)}<br>I=%{{x:.3g}} FLOP/B<br>roof %{{y:.3s}}FLOP/s<extra></extra>"),
             )
         )
+    in_cache = data["in_cache"].fillna(False).astype(bool) if "in_cache" in data.columns else pd.Series(False, index=data.index)
     for i, (group, rows) in enumerate(data.groupby("group", sort=True)):
+        colour = COLOURS[i % len(COLOURS)]
+        # the legend entry is a plain circle; the points below it may be circles or diamonds
+        fig.add_trace(
+            go.Scatter(x=[None], y=[None], mode="markers", name=inert(group), legendgroup=inert(group), marker={"color": colour, "size": 9})
+        )
+        cached = in_cache.loc[rows.index]
         fig.add_trace(
             go.Scatter(
                 x=rows["intensity"],
                 y=rows["throughput"],
                 mode="markers",
                 name=inert(group),
-                marker={"color": COLOURS[i % len(COLOURS)], "size": 9, "line": {"width": 0.5, "color": "white"}},
+                legendgroup=inert(group),
+                showlegend=False,
+                marker={
+                    "color": colour,
+                    "size": 9,
+                    "symbol": np.where(cached, "diamond", "circle"),
+                    "line": {"width": 0.5, "color": "white"},
+                },
                 text=_inert_list(rows["label"]),
-                hovertemplate="%{text}<br>I=%{x:.3g} FLOP/B<br>%{y:.3g} FLOP/s<extra></extra>",
+                hovertemplate="%{text}<br>I=%{x:.3g} FLOP/B<br>%{y:.3s}FLOP/s<extra></extra>",
+            )
+        )
+    if in_cache.any():  # a legend entry for the shape itself
+        fig.add_trace(
+            go.Scatter(
+                x=[None],
+                y=[None],
+                mode="markers",
+                marker={"symbol": "diamond", "color": "grey", "size": 9},
+                name="data fits in a cache (not bound by the DRAM roof)",
             )
         )
     fig.update_xaxes(title="arithmetic intensity (FLOP / byte)", type="log")
-    fig.update_yaxes(title="achieved FLOP/s", type="log")
+    fig.update_yaxes(title="achieved FLOP/s", type="log", exponentformat="SI")
     return fig
 
 

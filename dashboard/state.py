@@ -29,6 +29,7 @@ import streamlit as st
 
 from tensorscope.analysis import machines as machines_analysis
 from tensorscope.analysis import regressions, roofline, speedups
+from tensorscope.analysis.verdicts.effect import in_effect
 from tensorscope.results import ResultSet, load_results
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -81,7 +82,7 @@ def stamp(results_dir: Path) -> str:
         parts = [f"{results_dir.stat().st_mtime_ns}"]
         with os.scandir(results_dir) as entries:
             for entry in sorted(entries, key=lambda e: e.name):
-                parts.append(f"{entry.name}:{entry.stat().st_mtime_ns}")
+                parts.append(f"{entry.name!r}:{entry.stat().st_mtime_ns}")  # repr: a name that is not UTF-8 stays hashable
         return "|".join(parts)
     except OSError:
         return "missing"
@@ -148,6 +149,11 @@ def _summary(results_dir: str, cache_dir: str | None, repo: str | None, stamp_: 
             skipped=("status", lambda s: int((s == "skipped").sum())),
             failed=("status", lambda s: int((s == "failed").sum())),
         )
+        # each machine's newest commit (by the set's commit order, not by date)
+        newest = t.loc[t.groupby("machine", observed=True)["commit_order"].idxmax().to_numpy(), ["machine", "commit", "commit_order"]]
+        newest = newest.astype({"machine": str, "commit": str}).set_index("machine")
+        per_machine.index = per_machine.index.astype(str)
+        per_machine = per_machine.join(newest.rename(columns={"commit": "newest_commit", "commit_order": "newest_order"}))
         out["per_machine"] = per_machine.reset_index()
         started = t["started_at"].max() if "started_at" in t.columns else pd.NaT
         out["latest_run"] = started if not pd.isna(started) else t["commit_date"].max()
@@ -266,6 +272,18 @@ def latest() -> pd.DataFrame:
     return _latest(*_key())
 
 
+@st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner=False)
+def _series_params(results_dir: str, cache_dir: str | None, repo: str | None, stamp_: str) -> pd.DataFrame:
+    t: pd.DataFrame = _load(results_dir, cache_dir, repo, stamp_).table
+    columns = ["series", "type", *(c for c in t.columns if c.startswith("param_"))]
+    return t[[c for c in columns if c in t.columns]].drop_duplicates("series").astype(str).replace({"nan": ""}).reset_index(drop=True)
+
+
+def series_params() -> pd.DataFrame:
+    """One row per series: its ``type`` and ``param_*`` values as text ('' where a series lacks one)."""
+    return _series_params(*_key())
+
+
 def _filters(filters: dict[str, Any]) -> Filters:
     items: list[tuple[str, tuple[str, ...]]] = []
     for column, values in sorted(filters.items()):
@@ -286,31 +304,68 @@ def _where(results_dir: str, cache_dir: str | None, repo: str | None, stamp_: st
 
 
 @st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner="Analysing…")
-def _detected_changes(results_dir: str, cache_dir: str | None, repo: str | None, stamp_: str) -> pd.DataFrame:
-    return regressions.detect_changes(_load(results_dir, cache_dir, repo, stamp_).table)
+def _verdicts(results_dir: str, cache_dir: str | None, repo: str | None, stamp_: str) -> dict[str, pd.DataFrame]:
+    # the per-series verdicts are kept on disk beside the results cache, so a new server process
+    # (or `tensorscope report` with the same --cache-dir) analyses only series that changed
+    found = regressions.analyse(_load(results_dir, cache_dir, repo, stamp_), cache_dir=cache_dir)
+    return {
+        "steps": found.steps,
+        "environment_shifts": found.environment_shifts,
+        "unstable": found.unstable,
+        "groups": found.groups,
+        "live": found.live,
+    }
 
 
 def detected_changes() -> pd.DataFrame:
-    """Every step :func:`tensorscope.analysis.regressions.detect_changes` finds in the whole table."""
-    return _detected_changes(*_key())
+    """Every code step of every series (:func:`tensorscope.analysis.regressions.analyse`), undone ones too."""
+    return _verdicts(*_key())["steps"]
+
+
+@st.cache_data(ttl=TTL, max_entries=MAX_SELECTIONS, show_spinner=False)
+def _in_effect(results_dir: str, cache_dir: str | None, repo: str | None, stamp_: str, threshold: float) -> pd.DataFrame:
+    found = _verdicts(results_dir, cache_dir, repo, stamp_)
+    return in_effect(found["steps"], found["live"], threshold)
+
+
+def changes_in_effect(threshold: float) -> pd.DataFrame:
+    """One row per live series whose net change is at least ``threshold`` (regressions and improvements)."""
+    return _in_effect(*_key(), threshold)
+
+
+def environment_shifts() -> pd.DataFrame:
+    """Level changes that are the environment's (machine-wide, or explained by run dates), once each."""
+    return _verdicts(*_key())["environment_shifts"]
+
+
+def unstable_series() -> pd.DataFrame:
+    """Series whose values switch between two levels (no steps are reported for them)."""
+    return _verdicts(*_key())["unstable"]
+
+
+def runner_groups() -> pd.DataFrame:
+    """Machines joined into runner groups for detection: ``machine``, ``group``, ``rule``."""
+    return _verdicts(*_key())["groups"]
 
 
 @st.cache_data(ttl=TTL, max_entries=MAX_SELECTIONS, show_spinner="Analysing…")
-def _speedups(
-    results_dir: str, cache_dir: str | None, repo: str | None, stamp_: str, filters: Filters, latest_only: bool, baseline: str
-) -> pd.DataFrame:
-    rows = _latest(results_dir, cache_dir, repo, stamp_) if latest_only else _where(results_dir, cache_dir, repo, stamp_, filters)
-    return speedups.speedups(rows, baseline=baseline)
+def _speedups(results_dir: str, cache_dir: str | None, repo: str | None, stamp_: str, filters: Filters, baseline: str) -> pd.DataFrame:
+    return speedups.speedups(_where(results_dir, cache_dir, repo, stamp_, filters), baseline=baseline)
 
 
-def speedups_latest(baseline: str) -> pd.DataFrame:
-    """Speedups over ``baseline`` at each series' newest measurement."""
-    return _speedups(*_key(), (), True, baseline)
+@st.cache_data(ttl=TTL, max_entries=MAX_SELECTIONS, show_spinner="Analysing…")
+def _fastest(results_dir: str, cache_dir: str | None, repo: str | None, stamp_: str, baseline: str) -> pd.DataFrame:
+    return speedups.fastest(_load(results_dir, cache_dir, repo, stamp_).table, baseline=baseline)
+
+
+def fastest(baseline: str) -> pd.DataFrame:
+    """Per op: the fastest backend at its largest size and its speedup over ``baseline`` (:func:`speedups.fastest`)."""
+    return _fastest(*_key(), baseline)
 
 
 def speedups_where(baseline: str, **where: str | None) -> pd.DataFrame:
     """Speedups over ``baseline`` in the rows matching ``where`` (column=value; None is no filter)."""
-    return _speedups(*_key(), _filters(where), False, baseline)
+    return _speedups(*_key(), _filters(where), baseline)
 
 
 @st.cache_data(ttl=TTL, max_entries=MAX_SELECTIONS, show_spinner="Analysing…")
@@ -339,7 +394,8 @@ def _roofline(
     results_dir: str, cache_dir: str | None, repo: str | None, stamp_: str, filters: Filters
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     rows = _where(results_dir, cache_dir, repo, stamp_, filters)
-    return roofline.efficiency(rows), roofline.roofs(rows)
+    provenance = _load(results_dir, cache_dir, repo, stamp_).provenance
+    return roofline.efficiency(rows, provenance=provenance), roofline.roofs(rows)
 
 
 def roofline_points(machine: str) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -38,10 +38,11 @@ per series on no-change series, and how often drift and outlier series produce a
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -221,6 +222,30 @@ def default_noise_dirs() -> list[Path]:
     return [SHARED / s / "results" for s in DEFAULT_SETS]
 
 
+def simulate(
+    rng: np.random.Generator, noise: Noise, level: np.ndarray, *, bimodal: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """values, ci_a, ci_b and raw samples of one synthetic series whose true level per commit is ``level``.
+
+    Each commit's samples carry the series' real within-run deviations (resampled, so skew and tails
+    are kept; a normal spread without them) and one between-run draw; ``bimodal`` (per commit, a
+    factor > 1 or 1) sends a random share of that run's samples to a second mode. Values and 99% CIs
+    are asv's own statistics of the samples (``asv_runner.statistics.compute_stats``).
+    """
+    n, m = len(level), noise.n_samples
+    within = rng.choice(noise.residuals, (n, m)) if noise.residuals is not None else rng.normal(0.0, noise.sigma_within, (n, m))
+    samples = level[:, None] * np.exp(rng.normal(0.0, noise.sigma_between, (n, 1)) + within)
+    if bimodal is not None:
+        for i in np.flatnonzero(bimodal > 1):
+            k = rng.integers(1, m) if m > 1 else 1
+            samples[i, rng.choice(m, k, replace=False)] *= bimodal[i]
+    values, a, b = np.empty(n), np.empty(n), np.empty(n)
+    for i in range(n):
+        v, st = compute_stats(samples[i].tolist(), 1)
+        values[i], a[i], b[i] = v, st["ci_99_a"], st["ci_99_b"]
+    return values, a, b, samples
+
+
 def history(
     rng: np.random.Generator, noise: Noise, n: int, kind: str, size: float = 0.0, at: int = 0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -230,14 +255,7 @@ def history(
         level[at:] *= size
     elif kind == "drift":
         level *= np.exp(np.linspace(0.0, math.log(1.15), n))  # +15% over the whole history
-    m = noise.n_samples
-    # resampled real deviations keep the samples' skew and tails; without them, a normal spread
-    within = rng.choice(noise.residuals, (n, m)) if noise.residuals is not None else rng.normal(0.0, noise.sigma_within, (n, m))
-    samples = level[:, None] * np.exp(rng.normal(0.0, noise.sigma_between, (n, 1)) + within)
-    values, a, b = np.empty(n), np.empty(n), np.empty(n)
-    for i in range(n):
-        v, st = compute_stats(samples[i].tolist(), 1)
-        values[i], a[i], b[i] = v, st["ci_99_a"], st["ci_99_b"]
+    values, a, b, _ = simulate(rng, noise, level)
     if kind == "outlier":
         k = rng.integers(1, n - 1)
         f = rng.uniform(1.3, 3.0)
@@ -249,6 +267,460 @@ def history(
 
 def hit(steps: list[Step], at: int, up: bool) -> bool:
     return any(s.before - 1 <= at - 1 and s.after + 1 >= at and (s.value_after > s.value_before) == up for s in steps)
+
+
+# --------------------------------------------------------------------------------------
+# Histories with real structure (--scenarios): whole machines of series, run by run, through the
+# full analysis (tensorscope.analysis.regressions.analyse), against asv's step_detect per series.
+
+SCENARIOS = ("plain", "shared-shift", "reruns", "bimodal", "hardware-change", "stale", "ephemeral")
+SIZES = (0.05, 0.10, 0.20, 0.50)
+_DAY = 86400.0
+_T0 = pd.Timestamp("2024-01-01", tz="UTC")
+
+
+@dataclass
+class Truth:
+    """What was planted in one synthetic series."""
+
+    series: str
+    asv_key: str  # the series as asv sees it (per machine name; a runner group's members apart)
+    kind: str  # 'step' | 'flat' | 'bimodal' | 'stale'
+    size: float = 0.0
+    at: int = -1  # commit order of the first commit at the new level
+    up: bool = True
+    env_at: int = -1  # commit order of the first commit run after the machine's environment shift (-1: none)
+    env_edges: tuple[int, ...] = ()  # other commits at which the environment's level changes in commit order (re-runs)
+
+
+@dataclass
+class Scenario:
+    """One synthetic results set: the tidy table, machine facts and what was planted."""
+
+    name: str
+    table: pd.DataFrame
+    machines: pd.DataFrame
+    truth: list[Truth]
+    env_runs: dict[str, int]  # machine -> first commit order run after its environment shift
+
+
+def _rows(
+    rows: list[dict[str, object]],
+    machine: str,
+    env: str,
+    bench: str,
+    params: str,
+    orders: np.ndarray,
+    days: np.ndarray,
+    values: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    samples: np.ndarray | None = None,
+    current: bool = True,
+) -> None:
+    for k, (o, d, v, lo, hi) in enumerate(zip(orders, days, values, a, b, strict=True)):
+        rows.append(
+            {
+                "machine": machine,
+                "commit": f"{int(o):040x}",
+                "commit_order": int(o),
+                "commit_date": _T0 + pd.Timedelta(days=float(o)),
+                "started_at": _T0 + pd.Timedelta(days=float(d)),
+                "env": env,
+                "benchmark": bench,
+                "params": params,
+                "type": "time",
+                "unit": "seconds",
+                "value": float(v),
+                "ci_99_a": float(lo),
+                "ci_99_b": float(hi),
+                "status": "ok",
+                "version": "v1",
+                "current_version": current,
+                "version_segment": 0,
+                "series": f"{machine}|{env}|{bench}|{params}",
+                "file": f"{machine}/{int(o):08x}-{env}.json",
+                "samples": None if samples is None else samples[k].tolist(),
+            }
+        )
+
+
+def _plant(rng: np.random.Generator, n: int, step_share: float) -> tuple[str, float, int, bool]:
+    """(kind, size, at, up) of one series: a code step of a random size at a random commit, or none."""
+    if rng.random() < step_share:
+        return "step", float(rng.choice(SIZES)), int(rng.integers(n // 4, 3 * n // 4)), bool(rng.integers(2))
+    return "flat", 0.0, -1, True
+
+
+def build_scenario(name: str, rng: np.random.Generator, noise: list[Noise], n_series: int, n_commits: int) -> Scenario:
+    """A synthetic results set of ``n_series`` series with the structure named (see ``SCENARIOS``)."""
+    per_machine = 200 if name != "ephemeral" else 100
+    classes = 20
+    rows: list[dict[str, object]] = []
+    truth: list[Truth] = []
+    machines: list[dict[str, object]] = []
+    env_runs: dict[str, int] = {}
+    n_machines = max(1, math.ceil(n_series / per_machine))
+    env = "virtualenv-py3.11"
+    for mi in range(n_machines):
+        machine = f"m{mi}"
+        n = n_commits
+        orders = np.arange(n)
+        days = orders.astype(float) + rng.uniform(0.0, 0.3, n)  # one run per commit, daily, in commit order
+        series_factor_sigma = 0.0
+        if name in ("shared-shift", "hardware-change", "reruns"):
+            at_run = int(rng.integers(n // 3, 2 * n // 3))
+            if name == "reruns":
+                # commits in blocks of three, every other block of the first two thirds, were first run in a
+                # backfill after the environment changed (all runs from day n + 5 on)
+                late = (orders < 2 * n // 3) & ((orders // 3) % 2 == 1)
+                days[late] = n + 5 + np.arange(late.sum()) * 0.05
+                days[~late & (orders >= at_run)] += 10  # later commits: run after the change as well
+                shifted = days >= n + 5
+                shifted |= orders >= at_run
+                env_runs[machine] = at_run
+                edges = sorted({int(o) for o in orders[late] if o % 3 == 0} | {int(o) + 1 for o in orders[late] if o % 3 == 2})
+            else:
+                shifted = orders >= at_run
+                env_runs[machine] = at_run
+            median = float(rng.choice([-1.0, 1.0]) * rng.uniform(math.log(1.10), math.log(1.30)))
+            series_factor_sigma = 0.02 if name != "hardware-change" else 0.30
+            if name == "hardware-change":
+                median = math.log(0.75)
+        if name == "ephemeral":
+            # 40 short-lived runners of one kind of hardware, five commits each
+            runners = 40
+            names = [f"fv-az{100 + 7 * r}-{500 + r + 1000 * mi}" for r in range(runners)]
+            per_runner = math.ceil(n / runners)
+            runner_of = np.minimum(orders // per_runner, runners - 1)
+            for r in names:
+                machines.append(
+                    {"machine": r, "cpu": f"EPYC 7763 batch {mi}", "arch": "x86_64", "num_cpu": "4", "os": "Linux", "ram": "16GB"}
+                )
+            group = f"fv-az#-# (EPYC 7763 batch {mi})" if n_series > per_machine else "fv-az#-#"
+            host_speed = np.exp(rng.normal(0.0, 0.015, runners))  # hosts of one kind differ a little (1.5%)
+        for si in range(per_machine):
+            if len(truth) >= n_series:
+                break
+            row = noise[int(rng.integers(len(noise)))]
+            bench = f"bench_c{si % classes}.C{si % classes}.time_op"
+            params = f"n={si // classes}"
+            kind, size, at, up = _plant(rng, n, 0.25)
+            level = np.full(n, 1e-4 * float(np.exp(rng.normal(0, 1))))
+            if kind == "step":
+                level[at:] *= (1 + size) if up else 1 / (1 + size)
+            bimodal = None
+            if name == "bimodal" and kind == "flat" and rng.random() < 0.5:
+                kind = "bimodal"
+                high = float(rng.uniform(1.3, 2.0))
+                switch = rng.random(n) < 0.3
+                if rng.random() < 0.5:
+                    level[switch] *= high  # the run landed on the slow mode
+                else:
+                    bimodal = np.where(switch, high, 1.0)  # some of its samples did: bimodal within runs
+                    level[switch & (rng.random(n) < 0.5)] *= high
+            env_moved = -1
+            env_edges: tuple[int, ...] = tuple(edges) if name == "reruns" else ()
+            if machine in env_runs:
+                f = math.exp(median + rng.normal(0.0, series_factor_sigma))
+                level[shifted] *= f
+                env_moved = env_runs[machine]
+            values, a, b, samples = simulate(rng, row, level, bimodal=bimodal)
+            current = True
+            target_machine, target_env = machine, env
+            if name == "stale" and kind == "step":
+                kind_stale = si % 4
+                up = True
+                level_size = size
+                # four ways to be stale: benchmark removed, env retired, machine retired, not measured lately
+                if kind_stale == 0:
+                    current = False
+                elif kind_stale == 1:
+                    target_env = "virtualenv-py3.8"
+                elif kind_stale == 2:
+                    target_machine = f"old{mi}"
+                kind = "stale"
+                size = level_size
+                level2 = np.full(n, level[0])
+                level2[at:] *= 1 + size
+                values, a, b, samples = simulate(rng, row, level2)
+            keep = np.ones(n, dtype=bool)
+            d = days.copy()
+            if name == "stale" and kind == "stale":
+                if si % 4 == 3:
+                    keep = orders < n - 5
+                if si % 4 in (1, 2):
+                    d = d - 400.0  # last run more than a year before the rest
+            if name == "ephemeral":
+                host = (host_speed * np.exp(rng.normal(0.0, 0.005, runners)))[runner_of]  # and each series a little differently
+                for r, rname in enumerate(names):
+                    part = keep & (runner_of == r)
+                    vv, aa, bb = values * host, a * host, b * host
+                    _rows(rows, rname, env, bench, params, orders[part], d[part], vv[part], aa[part], bb[part])
+                truth.append(Truth(f"{group}|{env}|{bench}|{params}", f"*|{env}|{bench}|{params}|{mi}", kind, size, at, up, env_moved))
+                continue
+            smp = samples if bimodal is not None else None
+            _rows(rows, target_machine, target_env, bench, params, orders[keep], d[keep], values[keep], a[keep], b[keep], smp, current)
+            key = f"{target_machine}|{target_env}|{bench}|{params}"
+            truth.append(Truth(key, key, kind, size, at, up, env_moved, env_edges))
+    table = pd.DataFrame(rows)
+    for c in ("machine", "env", "benchmark", "params", "series", "commit", "file", "type", "unit", "status", "version"):
+        table[c] = table[c].astype("category")
+    table = table.sort_values(["series", "commit_order"]).reset_index(drop=True)
+    return Scenario(name, table, pd.DataFrame(machines), truth, env_runs)
+
+
+@dataclass
+class _Result:
+    """Ours vs asv for one scenario."""
+
+    found: dict[float, list[int]] = field(default_factory=dict)  # size -> [ours, asv, count]
+    false_steps: list[int] = field(default_factory=lambda: [0, 0, 0])  # ours, asv, no-change series
+    false_regressions: list[int] = field(default_factory=lambda: [0, 0])
+    moved: list[int] = field(default_factory=lambda: [0, 0, 0])  # moved series blamed on code: ours, asv; moved series
+    shifts: list[int] = field(default_factory=lambda: [0, 0])  # machines whose shift was reported at its run; machines shifted
+    unstable: list[int] = field(default_factory=lambda: [0, 0])  # bimodal series called unstable; bimodal series
+    bimodal_steps: list[int] = field(default_factory=lambda: [0, 0])  # bimodal series with a code step: ours, asv
+    stale: list[int] = field(default_factory=lambda: [0, 0, 0])  # stale series with a regression in effect: ours, asv; stale series
+    seconds: float = 0.0
+
+
+def _near(order_before: int, order_after: int, at: int) -> bool:
+    return order_before - 1 <= at - 1 and order_after + 1 >= at
+
+
+def score_scenario(sc: Scenario, cache_dir: Path | None = None) -> _Result:
+    """Run our analysis once on the scenario's table and asv per series; count what each found."""
+    from tensorscope.analysis.regressions import analyse
+
+    res = _Result(found={size: [0, 0, 0] for size in SIZES})
+
+    class _View:
+        results = sc.table
+        machines = sc.machines
+
+    t0 = time.perf_counter()
+    verdicts = analyse(_View(), cache_dir=cache_dir)
+    res.seconds = time.perf_counter() - t0
+    steps = verdicts.steps
+    by_series = {k: g for k, g in steps.groupby("series", sort=False)}
+    unstable = set(verdicts.unstable["series"])
+    live = verdicts.in_effect(0.05)
+    live_reg = set(live[live["kind"] == "regression"]["series"])
+    shifts = verdicts.environment_shifts
+    # asv: its detector on each series as it is stored (per machine name), values in commit order
+    asv_by: dict[str, list[tuple[int, int, bool]]] = {}
+    for key, g in sc.table.groupby("series", observed=True, sort=False):
+        g = g.sort_values("commit_order")
+        o = g["commit_order"].to_numpy()
+        found = asv_steps(g["value"].to_numpy(), ci_a=g["ci_99_a"].to_numpy(), ci_b=g["ci_99_b"].to_numpy())
+        asv_by[str(key)] = [(int(o[x.before]), int(o[x.after]), x.value_after > x.value_before) for x in found]
+    for tr in sc.truth:
+        ours = by_series.get(tr.series)
+        ours_l = [] if ours is None else list(zip(ours["order_before"], ours["order_after"], ours["ratio"] > 1, strict=True))
+        if tr.asv_key.startswith("*|"):  # a runner group: asv sees each runner's few points apart
+            rest, mi = tr.asv_key[2:].rsplit("|", 1)
+            asv_l = [
+                x
+                for k, v in asv_by.items()
+                if k.split("|", 1)[1] == rest and int(k.split("|")[0].rsplit("-", 1)[1]) // 1000 == int(mi)
+                for x in v
+            ]
+        else:
+            asv_l = asv_by.get(tr.asv_key, [])
+        env_at = tr.env_at
+
+        def at_env(x: tuple[int, int, bool], env_at: int = env_at) -> bool:
+            return env_at >= 0 and _near(x[0], x[1], env_at)
+
+        if tr.env_at >= 0:
+            res.moved[0] += any(at_env(x) for x in ours_l)
+            res.moved[1] += any(at_env(x) for x in asv_l)
+            res.moved[2] += 1
+        # code steps away from the environment's boundaries
+        ours_c = [x for x in ours_l if not at_env(x)]
+        asv_c = [x for x in asv_l if not at_env(x)]
+        if tr.kind == "step":
+            cell = res.found[tr.size]
+            cell[0] += any(_near(b, a, tr.at) and up == tr.up for b, a, up in ours_c)
+            cell[1] += any(_near(b, a, tr.at) and up == tr.up for b, a, up in asv_c)
+            cell[2] += 1
+        elif tr.kind == "flat":
+            res.false_steps[0] += bool(ours_c)
+            res.false_steps[1] += bool(asv_c)
+            res.false_steps[2] += 1
+            res.false_regressions[0] += any(up for _, _, up in ours_c)
+            res.false_regressions[1] += any(up for _, _, up in asv_c)
+        elif tr.kind == "bimodal":
+            res.unstable[0] += tr.series in unstable
+            res.unstable[1] += 1
+            res.bimodal_steps[0] += bool(ours_c)
+            res.bimodal_steps[1] += bool(asv_c)
+        elif tr.kind == "stale":
+            res.stale[0] += tr.series in live_reg
+            res.stale[1] += any(up for _, _, up in asv_l)  # asv's regressions.json lists it while its jump stands
+            res.stale[2] += 1
+    for machine, at in sc.env_runs.items():
+        got = shifts[shifts["machine"].astype(str) == machine]
+        orders = {o: i for i, o in enumerate(sorted(sc.table["commit_order"].unique()))}
+        res.shifts[1] += 1
+        commits = [int(c, 16) for c in got["commit_after"].astype(str)]
+        res.shifts[0] += any(abs(orders.get(c, -99) - orders.get(at, -1)) <= 1 for c in commits)
+    return res
+
+
+def delay_main(args: argparse.Namespace, noise: list[Noise]) -> int:
+    """--delay: how many commits a real step needs at the end of a history before it is reported (persistence's price)."""
+    rng = np.random.default_rng(args.seed)
+    n = args.commits
+    print(
+        f"\n{args.series} series per cell, {n} commits, a step of the given size k commits before the newest (found = reported at its commit +-1)"
+    )
+    print("| size | " + " | ".join(f"k={k}" for k in range(1, 9)) + " |")
+    print("|---|" + "---|" * 8)
+    for size in (0.10, 0.20, 0.50):
+        cells = []
+        for k in range(1, 9):
+            ours = theirs = 0
+            for _ in range(args.series):
+                row = noise[int(rng.integers(len(noise)))]
+                at, up = n - k, bool(rng.integers(2))
+                values, a, b = history(rng, row, n, "step", (1 + size) if up else 1 / (1 + size), at)
+                ours += hit(find_steps(values, ci_a=a, ci_b=b, alpha=args.alpha), at, up)
+                theirs += hit(asv_steps(values, ci_a=a, ci_b=b), at, up)
+            cells.append(f"{ours / args.series:.0%} / {theirs / args.series:.0%}")
+        print(f"| {size:.0%} | " + " | ".join(cells) + " |")
+    return 0
+
+
+def scenarios_main(args: argparse.Namespace, noise: list[Noise]) -> int:
+    """--scenarios: one table per scenario, ours vs asv."""
+    rng = np.random.default_rng(args.seed)
+    names = args.scenario or list(SCENARIOS)
+    print(f"\n{args.series} series per scenario (25% with one code step of 5/10/20/50%, up or down), {args.commits} commits each")
+    print("ours / asv; recall = the code step found at its commit (+-1) in the right direction, away from any environment boundary\n")
+    head = "| scenario | recall 5% | recall 10% | recall 20% | recall 50% | false code steps per 1,000 no-change series (regressions) |"
+    head += " moved series blamed on code | shifts reported as such | other |"
+    print(head)
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name in names:
+        sc = build_scenario(name, rng, noise, args.series, args.commits if name != "ephemeral" else 200)
+        r = score_scenario(sc)
+
+        def pct(x: int, n: int) -> str:
+            return f"{x / n:.1%}" if n else "-"
+
+        rec = [f"{pct(r.found[s][0], r.found[s][2])} / {pct(r.found[s][1], r.found[s][2])}" for s in SIZES]
+        n0 = r.false_steps[2]
+        fa = (
+            f"{1000 * r.false_steps[0] / n0:.1f} ({1000 * r.false_regressions[0] / n0:.1f}) / "
+            f"{1000 * r.false_steps[1] / n0:.1f} ({1000 * r.false_regressions[1] / n0:.1f}) (n={n0})"
+            if n0
+            else "-"
+        )
+        moved = f"{pct(r.moved[0], r.moved[2])} / {pct(r.moved[1], r.moved[2])} (n={r.moved[2]})" if r.moved[2] else "-"
+        shifts = f"{r.shifts[0]} of {r.shifts[1]}" if r.shifts[1] else "-"
+        other = []
+        if r.unstable[1]:
+            other.append(
+                f"bimodal: {pct(r.unstable[0], r.unstable[1])} called unstable, with a code step "
+                f"{pct(r.bimodal_steps[0], r.unstable[1])} / {pct(r.bimodal_steps[1], r.unstable[1])}"
+            )
+        if r.stale[2]:
+            other.append(
+                f"stale series with a regression in effect {pct(r.stale[0], r.stale[2])} / {pct(r.stale[1], r.stale[2])} (n={r.stale[2]})"
+            )
+        other.append(f"analysis {r.seconds:.1f} s")
+        print(f"| {name} | " + " | ".join(rec) + f" | {fa} | {moved} | {shifts} | {'; '.join(other)} |")
+        sys.stdout.flush()
+    return 0
+
+
+# --------------------------------------------------------------------------------------
+# Real histories (--real): what each detector reports on the shared sets nobody here wrote.
+
+REAL_SETS = ("numpy-bench", "BLAS-Benchmarks", "thematrix", "mjwarp-asv", "geocat-comp-asv", "uxarray-asv", "scipy-bench")
+
+
+def _asv_levels(values: np.ndarray, a: np.ndarray, b: np.ndarray) -> list[tuple[int, float, int]]:
+    """asv's own segmentation of one series (``step_detect.detect_steps`` with its CI weights): (position, ratio, points after) per level change."""
+    from asv import step_detect
+
+    from tensorscope.analysis.verdicts.steps import _asv_weights
+
+    ok = np.isfinite(values) & (values > 0)
+    y = values[ok]
+    if len(y) < 2:
+        return []
+    segments = step_detect.detect_steps(y.tolist(), _asv_weights(y, a[ok], b[ok]))
+    out = []
+    for (_l0, _r0, v0, _m0, _e0), (l1, r1, v1, _m1, _e1) in itertools.pairwise(segments):
+        out.append((l1, v1 / v0 if v0 else math.inf, r1 - l1))
+    return out
+
+
+def _flip_stats(steps: list[list[tuple[int, float, int]]], within: int) -> tuple[int, int, int]:
+    """(steps, steps the series' next step reverses within ``within`` points, steps whose new level has <= 2 points).
+
+    Each series' steps are (position, ratio, points on the new level) in order; steps below the size of
+    interest are left out before, so a reversal is counted between reported steps only.
+    """
+    total = flips = short = 0
+    for series in steps:
+        for i, (_pos, ratio, n_after) in enumerate(series):
+            total += 1
+            short += n_after <= 2
+            if i + 1 < len(series):
+                # the level between the two steps holds n_after points
+                flips += (ratio > 1) != (series[i + 1][1] > 1) and n_after <= within
+    return total, flips, short
+
+
+def real_main(sets: list[str], min_change: float = 0.05) -> int:
+    """--real: per shared set, steps per series, flip-flop rate and two-point levels, ours vs asv's step_detect."""
+    from tensorscope.analysis.regressions import analyse
+
+    print(
+        f"\nReal histories: steps of {min_change:.0%} or more. Flip-flop = the series' next step goes the other way within 5 (10) points."
+    )
+    print("ours (code steps) / asv (its step_detect segmentation, the levels `asv publish` finds)\n")
+    print(
+        "| set | series | steps per series | flip-flop within 5 | within 10 | two-point levels | environment shifts | unstable series | in effect (regressions) | analysis |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for name in sets:
+        root = SHARED / name
+        index = root / "asv_publish_output" / "index.json"
+        rs = load_results(root / "results", index_json=index if index.is_file() else None)
+        t0 = time.perf_counter()
+        v = analyse(rs)
+        seconds = time.perf_counter() - t0
+        ours: list[list[tuple[int, float, int]]] = []
+        steps = v.steps[(v.steps["factor"] - 1).abs() >= min_change]
+        for _, g in steps.sort_values("order_after").groupby(["series", "version_segment"], sort=False):
+            ours.append(list(zip(g["order_after"].astype(int), g["ratio"], g["n_after"].astype(int), strict=True)))
+        theirs: list[list[tuple[int, float, int]]] = []
+        t = rs.results
+        ok = t[(t["status"] == "ok") & (t["value"] > 0)]
+        for _, g in ok.groupby(["series", "version_segment"], observed=True, sort=False):
+            g = g.sort_values("commit_order")
+            levels = _asv_levels(g["value"].to_numpy(float), g["ci_99_a"].to_numpy(float), g["ci_99_b"].to_numpy(float))
+            theirs.append([x for x in levels if x[1] >= 1 + min_change or x[1] <= 1 / (1 + min_change)])
+        n = v.stats["series"]
+        o5, a5 = _flip_stats(ours, 5), _flip_stats(theirs, 5)
+        o10, a10 = _flip_stats(ours, 10), _flip_stats(theirs, 10)
+
+        def rate(x: tuple[int, int, int], k: int) -> str:
+            return f"{x[k] / x[0]:.1%}" if x[0] else "-"
+
+        effect = v.in_effect(min_change)
+        print(
+            f"| {name} | {n} | {o5[0] / n:.3f} / {a5[0] / max(len(theirs), 1):.3f} | {rate(o5, 1)} / {rate(a5, 1)} | {rate(o10, 1)} / {rate(a10, 1)} "
+            f"| {rate(o5, 2)} / {rate(a5, 2)} | {len(v.environment_shifts)} | {len(v.unstable)} | {int((effect['kind'] == 'regression').sum())} "
+            f"| {seconds:.1f} s |"
+        )
+        sys.stdout.flush()
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -287,7 +759,17 @@ def main(argv: list[str] | None = None) -> int:
         help="model the within-run noise on the runs of this tensorscope profile only (e.g. full); "
         "the between-run ratio then comes from all runs of the same directories",
     )
+    ap.add_argument(
+        "--scenarios",
+        action="store_true",
+        help="histories with real structure through the full analysis: " + ", ".join(SCENARIOS) + " (see --scenario)",
+    )
+    ap.add_argument("--scenario", action="append", choices=SCENARIOS, default=None, help="only this scenario (repeatable)")
+    ap.add_argument("--real", nargs="*", default=None, metavar="SET", help="the shared real histories instead (default: all of them)")
+    ap.add_argument("--delay", action="store_true", help="how many commits after a step it takes to be reported (ours vs asv)")
     args = ap.parse_args(argv)
+    if args.real is not None:
+        return real_main(args.real or list(REAL_SETS))
     if args.noise_cv is not None:
         sets: list[Path] = []
         noise, how = real_noise([], args.between_ratio, [Noise(None, args.noise_cv, args.samples, math.nan)])
@@ -336,6 +818,10 @@ def main(argv: list[str] | None = None) -> int:
     ns = np.array([r.n_samples for r in noise])
     q = lambda x: " ".join(f"{v:.3f}" for v in np.percentile(x, [10, 50, 90]))  # noqa: E731 - local formatter
     print(f"  p10/p50/p90 within-run sigma: {q(sw)}; between-run sigma: {q(sb)}; samples per run: {q(ns)}")
+    if args.scenarios:
+        return scenarios_main(args, noise)
+    if args.delay:
+        return delay_main(args, noise)
     rng = np.random.default_rng(args.seed)
     n = args.commits
     bands = [(0.0, 0.02, "< 2%"), (0.02, 0.05, "2-5%"), (0.05, 0.10, "5-10%"), (0.10, math.inf, ">= 10%")]

@@ -1,8 +1,16 @@
-"""``tensorscope report``: print the regressions and improvements detected in an asv results directory.
+"""``tensorscope report``: print the verdicts on an asv results directory's history.
 
-Works on any asv project's results (API version 2). Exit status, as ``asv continuous``:
-0 when no regression beyond ``--threshold`` is found, 1 when one is, 2 for usage errors
-(no such directory, unknown ``--since`` commit, bad option values).
+Works on any asv project's results (API version 2). By default it lists the regressions and
+improvements **in effect** (one per live series, the net change since the level it left), the
+**environment shifts** (many series of one machine moving together at one run boundary, or level
+changes that run dates explain better than commits: once each, never as code regressions) and the
+**unstable** series (values switching between two levels: no steps reported for them). ``--all``
+lists every code step of the history instead of what is in effect.
+
+Exit status, as ``asv continuous``: 0 when no code regression beyond ``--threshold`` is in effect,
+1 when one is (with ``--fail-on-environment`` also when an environment shift beyond it is found),
+2 for usage errors (no such directory, unknown ``--since`` commit or ``--machine``, bad option
+values).
 """
 
 from __future__ import annotations
@@ -11,13 +19,18 @@ import argparse
 import json
 import math
 import sys
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from tensorscope.units import format_value
+import pandas as pd
+
+from tensorscope.units import format_value, printable
 
 __all__ = ["add_arguments", "main"]
+
+# rows of the unstable-series table printed before "... and N more" (JSON lists them all)
+UNSTABLE_SHOWN = 20
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,42 +38,166 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("results_dir", nargs="?", type=Path, default=None, help="asv results directory (default: ./results)")
     parser.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
     parser.add_argument("--since", default=None, metavar="REV", help="only steps after this commit (hash or prefix)")
-    parser.add_argument("--machine", action="append", default=None, help="only this machine (repeatable)")
+    parser.add_argument("--machine", action="append", default=None, help="only this machine or runner group (repeatable)")
     parser.add_argument("--threshold", type=float, default=0.05, help="smallest relative change reported (default 0.05 = 5%%)")
     parser.add_argument("--alpha", type=float, default=None, help="significance level of a step (default 1e-3)")
     parser.add_argument("--benchmark", default=None, metavar="TEXT", help="only benchmarks whose name contains TEXT")
     parser.add_argument("--repo", type=Path, default=None, help="git repository ordering the commits (default: by commit date)")
     parser.add_argument("--index-json", type=Path, default=None, help="a published asv site's index.json ordering the commits")
     parser.add_argument("--cache-dir", default=None, help="derived-data cache directory ('none' disables; default: the per-user cache)")
-    parser.add_argument("--all", action="store_true", help="also list regressions later undone (default: only the latest state)")
+    parser.add_argument(
+        "--all", action="store_true", help="every code step of the history (undone, stacked, retired series) instead of what is in effect"
+    )
+    parser.add_argument(
+        "--group-machines",
+        choices=("auto", "hardware", "none"),
+        default="auto",
+        help="join machines of equal hardware into runner groups: 'auto' (default) only when their names are clearly "
+        "ephemeral (e.g. fv-az123-456: 3+ machines equal once digit runs and hex ids are masked), 'hardware' whatever "
+        "their names, 'none' never",
+    )
+    parser.add_argument(
+        "--fail-on-environment", action="store_true", help="also exit 1 when an environment shift beyond --threshold is found"
+    )
 
 
-def _table(rows: Sequence[Mapping[Hashable, Any]], title: str) -> str:
+def _cell(text: object) -> str:
+    return printable(str(text))  # names from result files: never control sequences on the terminal
+
+
+def _table(rows: Sequence[Mapping[str, Any]], title: str, head: list[str], cells: Any) -> str:
     if not rows:
         return f"{title}: none\n"
-    head = ["factor", "before", "after", "commits", "conf", "machine", "benchmark"]
-    body = []
-    for r in rows:
-        body.append(
-            [
-                f"{r['factor']:.2f}x",
-                format_value(r["value_before"], r["unit"]),
-                format_value(r["value_after"], r["unit"]),
-                f"{r['commit_before'][:8]}..{r['commit_after'][:8]}",
-                f"{r['confidence']:.3f}",
-                r["machine"],
-                r["benchmark"] + (f"({r['params']})" if r["params"] else "") + ("" if r["env"] == "" else f" [{r['env']}]"),
-            ]
-        )
+    body = [[_cell(c) for c in cells(r)] for r in rows]
     widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(head)]
     lines = [f"{title} ({len(rows)}):", "  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True))]
     lines += ["  ".join(c.ljust(w) for c, w in zip(b, widths, strict=True)).rstrip() for b in body]
     return "\n".join(lines) + "\n"
 
 
+def _name(r: Mapping[str, Any]) -> str:
+    return str(r["benchmark"]) + (f"({r['params']})" if r["params"] else "") + ("" if r["env"] == "" else f" [{r['env']}]")
+
+
+def _step_cells(r: Mapping[str, Any]) -> list[str]:
+    return [
+        f"{r['factor']:.2f}x",
+        format_value(r["value_before"], r["unit"]),
+        format_value(r["value_after"], r["unit"]),
+        f"{str(r['commit_before'])[:8]}..{str(r['commit_after'])[:8]}",
+        f"{r['confidence']:.3f}",
+        str(r.get("steps", 1)),
+        str(r["machine"]),
+        _name(r),
+    ]
+
+
+def _date(value: object) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+        return "?"
+    return pd.Timestamp(value).strftime("%Y-%m-%d %H:%M")  # type: ignore[arg-type]
+
+
+def _shift_cells(r: Mapping[str, Any]) -> list[str]:
+    tested = r.get("tested")
+    moved = f"{r['series']}" + ("" if tested is None or pd.isna(tested) else f"/{int(tested)}")
+    return [
+        f"{r['factor']:.2f}x",
+        moved,
+        f"{_date(r['run_before'])} .. {_date(r['run_after'])}",
+        f"{str(r['commit_before'])[:8]}..{str(r['commit_after'])[:8]}",
+        str(r["evidence"]),
+        str(r["machine"]),
+        str(r["env"]),
+    ]
+
+
+def _unstable_cells(r: Mapping[str, Any]) -> list[str]:
+    within = f"{r['bimodal_runs']} runs bimodal" if r["bimodal_runs"] else ""
+    return [
+        f"{format_value(r['low'], r['unit'])} / {format_value(r['high'], r['unit'])}",
+        f"{r['share_high']:.0%}",
+        str(r["switches"]),
+        within,
+        str(r["machine"]),
+        _name(r),
+    ]
+
+
+def _records(frame: pd.DataFrame, cols: list[str]) -> list[dict[str, Any]]:
+    cols = [c for c in cols if c in frame.columns]
+    out = []
+    for r in frame[cols].to_dict("records"):
+        row = {}
+        for c, v in r.items():
+            if isinstance(v, pd.Timestamp):
+                v = v.isoformat()
+            elif v is pd.NaT or (isinstance(v, float) and math.isnan(v)):
+                v = None
+            elif hasattr(v, "item"):
+                v = v.item()
+            row[str(c)] = v
+        out.append(row)
+    return out
+
+
+STEP_COLUMNS = [
+    "machine",
+    "machines",
+    "env",
+    "benchmark",
+    "params",
+    "unit",
+    "commit_before",
+    "commit_after",
+    "run_before",
+    "run_after",
+    "value_before",
+    "value_after",
+    "ratio",
+    "change",
+    "factor",
+    "better",
+    "confidence",
+    "pvalue",
+    "steps",
+    "commit_latest",
+    "in_effect",
+    "bimodal_runs",
+]
+SHIFT_COLUMNS = [
+    "machine",
+    "machines",
+    "env",
+    "run_before",
+    "run_after",
+    "commit_before",
+    "commit_after",
+    "series",
+    "tested",
+    "factor",
+    "evidence",
+]
+UNSTABLE_COLUMNS = [
+    "machine",
+    "machines",
+    "env",
+    "benchmark",
+    "params",
+    "unit",
+    "low",
+    "high",
+    "share_high",
+    "switches",
+    "points",
+    "bimodal_runs",
+]
+
+
 def main(args: argparse.Namespace) -> int:
-    """Run the report; returns 0 (no regression), 1 (regression found) or 2 (usage error)."""
+    """Run the report; returns 0 (no regression in effect), 1 (one is) or 2 (usage error)."""
     from tensorscope.analysis import regressions as reg
+    from tensorscope.analysis.verdicts.runs import runner_groups
     from tensorscope.results import default_cache_dir, load_results
 
     results_dir = args.results_dir or Path("results")
@@ -83,65 +220,104 @@ def main(args: argparse.Namespace) -> int:
     rs = load_results(results_dir, cache_dir=cache, repo=args.repo, index_json=args.index_json)
     for p in rs.problems:
         if p.severity == "error":
-            print(f"tensorscope report: skipped {p}", file=sys.stderr)
+            print(f"tensorscope report: skipped {printable(str(p))}", file=sys.stderr)
     table = rs.results
+    groups = runner_groups(rs.machines, table["machine"].astype(str).unique(), args.group_machines)
     if args.machine:
-        unknown = sorted(set(args.machine) - set(table["machine"].astype(str)))
-        if unknown:
-            print(f"tensorscope report: no results for machine(s) {', '.join(unknown)}", file=sys.stderr)
-            return 2
-        table = table[table["machine"].isin(args.machine)]
+        names = set(table["machine"].astype(str))
+        wanted = set()
+        for m in args.machine:
+            members = [k for k, (g, _) in groups.items() if g == m]
+            wanted.update(members or ([m] if m in names else []))
+            if not members and m not in names:
+                print(f"tensorscope report: no results for machine {m}", file=sys.stderr)
+                return 2
+        table = table[table["machine"].astype(str).isin(wanted)]
     if args.benchmark:
         table = table[table["benchmark"].astype(str).str.contains(args.benchmark, regex=False)]
-    kw: dict[str, Any] = {"threshold": args.threshold, "since": args.since}
-    if args.alpha is not None:
-        kw["alpha"] = args.alpha
     try:
-        if args.all:
-            worse = reg.regressions(table, **kw)
-        else:
-            worse = reg.regressions(table, **kw)
-            still = reg.latest_regressions(table, threshold=args.threshold, **({"alpha": args.alpha} if args.alpha else {}))
-            worse = worse.merge(still[["series", "order_after"]], on=["series", "order_after"], how="inner")
-        better = reg.improvements(table, **kw)
+        since = reg.since_order(table, args.since)
     except KeyError as exc:
         print(f"tensorscope report: {exc.args[0]}", file=sys.stderr)
         return 2
-    worse = worse.sort_values("factor", ascending=False)
-    better = better.sort_values("factor")
-    cols = [
-        "machine",
-        "env",
-        "benchmark",
-        "params",
-        "unit",
-        "commit_before",
-        "commit_after",
-        "value_before",
-        "value_after",
-        "ratio",
-        "change",
-        "factor",
-        "better",
-        "confidence",
-        "pvalue",
+    kw: dict[str, Any] = {"group_machines": args.group_machines, "cache_dir": cache}
+    if args.alpha is not None:
+        kw["alpha"] = args.alpha
+    view = _View(table, rs.machines)
+    verdicts = reg.analyse(view, **kw)
+    effect = verdicts.in_effect(args.threshold)
+    if args.all:
+        steps = verdicts.steps
+        chained = effect[["series", "order_after"]].rename(columns={"order_after": "from_order"})
+        marked = steps.merge(chained, on="series", how="left")
+        steps = steps.assign(in_effect=(marked["order_after"] >= marked["from_order"]).to_numpy())
+        worse = reg.select(steps, "regression", args.threshold, since)
+        better = reg.select(steps, "improvement", args.threshold, since)
+    else:
+        worse = reg.select(effect, "regression", args.threshold, since)
+        better = reg.select(effect, "improvement", args.threshold, since)
+    worse = worse.sort_values("factor", ascending=False, kind="stable")
+    better = better.sort_values("factor", kind="stable")
+    shifts = verdicts.environment_shifts
+    bar = math.log1p(args.threshold)
+    shifts = shifts[[abs(math.log(f)) >= bar if f and f > 0 else False for f in shifts["factor"]]] if len(shifts) else shifts
+    unstable = verdicts.unstable
+    unstable = unstable.assign(_spread=unstable["high"] / unstable["low"]).sort_values("_spread", ascending=False).drop(columns="_spread")
+    in_effect_worse = reg.select(effect, "regression", args.threshold, since)
+    failing = len(in_effect_worse) > 0 or (args.fail_on_environment and len(shifts) > 0)
+    group_rows = [
+        {"group": g, "machines": members, "rule": "equal hardware" + (", ephemeral names" if args.group_machines == "auto" else "")}
+        for g, members in sorted({g: m for g, m in groups.values()}.items())
+        if any(m in set(table["machine"].astype(str)) for m in members)
     ]
-    worse_rows = [{c: (v.item() if hasattr(v, "item") else v) for c, v in r.items()} for r in worse[cols].to_dict("records")]
-    better_rows = [{c: (v.item() if hasattr(v, "item") else v) for c, v in r.items()} for r in better[cols].to_dict("records")]
     if args.format == "json":
         doc = {
             "results_dir": str(results_dir),
             "threshold": args.threshold,
             "since": args.since,
-            "regressions": worse_rows,
-            "improvements": better_rows,
+            "all": bool(args.all),
+            "runner_groups": group_rows,
+            "regressions": _records(worse, STEP_COLUMNS),
+            "improvements": _records(better, STEP_COLUMNS),
+            "environment_shifts": _records(shifts, SHIFT_COLUMNS),
+            "unstable": _records(unstable, UNSTABLE_COLUMNS),
             "problems": [{"path": p.path, "message": p.message, "severity": p.severity} for p in rs.problems],
         }
         print(json.dumps(doc, indent=2, default=str, allow_nan=False) if _finite(doc) else json.dumps(doc, indent=2, default=str))
     else:
-        sys.stdout.write(_table(worse_rows, f"Regressions beyond {args.threshold:.0%}"))
-        sys.stdout.write(_table(better_rows, f"Improvements beyond {args.threshold:.0%}"))
-    return 1 if worse_rows else 0
+        what = "detected (history)" if args.all else "in effect"
+        head = ["factor", "before", "after", "commits", "conf", "steps", "machine", "benchmark"]
+        for g in group_rows:
+            sys.stdout.write(f"Runner group {printable(str(g['group']))}: {len(g['machines'])} machines ({g['rule']})\n")
+        sys.stdout.write(_table(_records(worse, STEP_COLUMNS), f"Regressions {what} beyond {args.threshold:.0%}", head, _step_cells))
+        sys.stdout.write(_table(_records(better, STEP_COLUMNS), f"Improvements {what} beyond {args.threshold:.0%}", head, _step_cells))
+        sys.stdout.write(
+            _table(
+                _records(shifts, SHIFT_COLUMNS),
+                f"Environment shifts beyond {args.threshold:.0%} (the machine's, not the code's)",
+                ["factor", "series", "runs", "commits", "evidence", "machine", "env"],
+                _shift_cells,
+            )
+        )
+        shown = _records(unstable.head(UNSTABLE_SHOWN), UNSTABLE_COLUMNS)
+        text = _table(
+            shown,
+            f"Unstable series of {len(unstable)} (values switch between two levels; no steps reported)",
+            ["levels", "high", "switches", "samples", "machine", "benchmark"],
+            _unstable_cells,
+        )
+        if len(unstable) > UNSTABLE_SHOWN:
+            text += f"... and {len(unstable) - UNSTABLE_SHOWN} more (--format json lists all)\n"
+        sys.stdout.write(text)
+    return 1 if failing else 0
+
+
+class _View:
+    """A ResultSet-like pair (the filtered table and the machines' facts) for :func:`analyse`."""
+
+    def __init__(self, results: pd.DataFrame, machines: pd.DataFrame) -> None:
+        self.results = results
+        self.machines = machines
 
 
 def _finite(doc: Any) -> bool:

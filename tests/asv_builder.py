@@ -111,24 +111,33 @@ class ResultsTree:
         samples: bool = True,
         versions: Mapping[str, str] | None = None,
         params: Mapping[str, Sequence[Sequence[str]]] | None = None,
+        started_at: int | None = None,
+        sample_values: Mapping[str, Sequence[Sequence[float] | None]] | None = None,
     ) -> Path:
-        """One result file; ``params`` overrides a benchmark's grid, ``versions`` its version."""
+        """One result file; ``params`` overrides a benchmark's grid, ``versions`` its version.
+
+        ``started_at``: when the run's rows started (ms since the epoch; default 1, i.e. unknown);
+        ``sample_values``: raw samples per benchmark and cell instead of the made-up five.
+        """
         rows: dict[str, list[Any]] = {}
         for name, values in results.items():
             spec = self.benchmarks.get(name, {})
             grid = [list(p) for p in (params or {}).get(name, spec.get("params", []))]
             version = (versions or {}).get(name, spec.get("version", "v1"))
+            start = 1 if started_at is None else started_at
             if values is None:
-                rows[name] = [None, grid, version, 1, 0.1]
+                rows[name] = [None, grid, version, start, 0.1]
                 continue
             vals = list(values)
 
             def stat(f: float, vals: list[Any] = vals) -> list[Any]:
                 return [None if v is None or math.isnan(v) else v * f for v in vals]
 
-            row: list[Any] = [vals, grid, version, 1, 0.1, stat(1 - ci), stat(1 + ci), stat(1 - ci / 4), stat(1 + ci / 4)]
+            row: list[Any] = [vals, grid, version, start, 0.1, stat(1 - ci), stat(1 + ci), stat(1 - ci / 4), stat(1 + ci / 4)]
             row += [[None if v is None or math.isnan(v) else 1 for v in vals], [None if v is None or math.isnan(v) else 5 for v in vals]]
-            if samples:
+            if sample_values is not None and name in sample_values:
+                row.append([None if s is None else list(s) for s in sample_values[name]])
+            elif samples:
                 row.append([None if v is None or math.isnan(v) else [v * (1 + ci * k / 4) for k in (-2, -1, 0, 1, 2)] for v in vals])
             rows[name] = row
         doc = {

@@ -11,15 +11,34 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from dashboard import state
 from dashboard.app_pages._ui import md
 from tensorscope.analysis import speedups as speedups_analysis
+from tensorscope.results import param_columns
+from tensorscope.units import format_value
 
 BASELINE = "python"
 SIMD_VARIABLE = "TENSORSCOPE_SIMD"
+#: the Overview lists changes of at least this much (the Regressions page and
+#: ``tensorscope report --threshold`` default to the same 5%)
+MIN_CHANGE = 0.05
+
+
+def number_formats(frame: pd.DataFrame, formats: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """``column_config`` for st.dataframe: every float column with four significant digits.
+
+    Streamlit's default shows at most four decimals, so 3.1e-5 s would read 0.0000;
+    ``formats`` gives other printf formats by column name (e.g. ``{"speedup": "%.3gx"}``).
+    """
+    out: dict[str, Any] = {
+        c: st.column_config.NumberColumn(format="%.4g") for c in frame.columns if pd.api.types.is_float_dtype(frame[c].dtype)
+    }
+    out.update({c: st.column_config.NumberColumn(format=f) for c, f in (formats or {}).items() if c in frame.columns})
+    return out
 
 
 def guarded(what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -45,6 +64,27 @@ def _restrict(frame: pd.DataFrame, machines: list[str], envs: list[str]) -> pd.D
 def short_name(benchmarks: pd.Series) -> pd.Series:
     """``bench_unary.Unary.time_op`` -> ``Unary.time_op``."""
     return benchmarks.astype(str).str.split(".").str[-2:].str.join(".")
+
+
+def measure_name(benchmarks: pd.Series) -> pd.Series:
+    """What a benchmark measures, from its method name: ``time_op`` -> ``time``,
+    ``peakmem_op`` -> ``peak memory``, ``track_max_rel_error`` -> ``max rel error``."""
+    method = benchmarks.astype(str).str.rsplit(".", n=1).str[-1]
+    kind = method.str.extract(r"^(time|peakmem|mem|track)_?(.*)$")
+    named = kind[0].map({"time": "time", "peakmem": "peak memory", "mem": "memory"})
+    tracked = kind[1].str.replace("_", " ").where(kind[0] == "track")
+    return named.fillna(tracked).fillna(method)
+
+
+def main_envs() -> dict[str, str]:
+    """Each machine's main environment: the one with the most results (e.g. SIMD on, all threads)."""
+    combos = state.combos()
+    if combos.empty:
+        return {}
+    named = combos.assign(machine=combos["machine"].astype(str), env=combos["env"].astype(str))
+    counts = named.groupby(["machine", "env"], as_index=False).agg(points=("points", "sum"))
+    counts = counts.sort_values(["machine", "points", "env"], ascending=[True, False, True]).drop_duplicates("machine")
+    return {str(m): str(e) for m, e in zip(counts["machine"], counts["env"], strict=True)}
 
 
 def op_label(rows: pd.DataFrame) -> pd.Series:
@@ -75,16 +115,53 @@ def changes(machines: list[str], envs: list[str]) -> pd.DataFrame | None:
     return found
 
 
-def changes_table(machines: list[str], envs: list[str]) -> pd.DataFrame | None:
-    """Detected changes with display columns only (for the overview)."""
+def _factor_text(factor: float, better: str) -> str:
+    """``1.74x slower`` / ``1.67x faster`` (``better`` is 'lower' or 'higher' for the benchmark)."""
+    worse = factor > 1
+    if better == "higher":
+        return f"{factor:.3g}x lower" if worse else f"{1 / factor:.3g}x higher"
+    return f"{factor:.3g}x slower" if worse else f"{1 / factor:.3g}x faster"
+
+
+def changes_table(machines: list[str], envs: list[str], *, min_change: float = MIN_CHANGE) -> pd.DataFrame | None:
+    """Detected changes of at least ``min_change`` as readable columns (for the overview).
+
+    One column per parameter (backend, op, size, dtype, ...) instead of asv's ``params``
+    label; ``measure`` says what changed (time, peak memory, ...); values carry their unit.
+    Also keeps ``machine``, ``env``, ``order_after``, ``regression`` and ``size_of_change``.
+    """
     found = changes(machines, envs)
     if found is None:
         return None
-    columns = ["kind", "factor", "confidence", "benchmark", "params", "machine", "env", "commit_before", "commit_after", "date_after"]
-    out = found[[*columns, "order_after", "regression"]].copy()
-    out["commit_before"] = out["commit_before"].astype(str).str[:8]
-    out["commit_after"] = out["commit_after"].astype(str).str[:8]
-    return out
+    found = found[found["factor"] > 0]
+    size = np.maximum(found["factor"].astype(float), 1 / found["factor"].astype(float))  # 1.25 either way for 1.25 and 0.8
+    found = found[size - 1 >= min_change].assign(size_of_change=size)
+    params = state.series_params()
+    found = found.assign(series=found["series"].astype(str)).merge(params, on="series", how="left")
+    better = found["better"].astype(str)
+    units = found["unit"].astype(str)
+    out = pd.DataFrame(
+        {
+            "change": [_factor_text(float(f), b) for f, b in zip(found["factor"], better, strict=True)],
+            "measure": measure_name(found["benchmark"]),
+        },
+        index=found.index,
+    )
+    for column in [c for c in params.columns if c.startswith("param_")]:
+        values = found[column].fillna("").astype(str)
+        if values.ne("").any():
+            out[column.removeprefix("param_")] = values
+    out["before"] = [format_value(float(v), u) for v, u in zip(found["value_before"], units, strict=True)]
+    out["after"] = [format_value(float(v), u) for v, u in zip(found["value_after"], units, strict=True)]
+    out["confidence"] = found["confidence"].astype(float)
+    out["commits"] = found["commit_before"].astype(str).str[:8] + ".." + found["commit_after"].astype(str).str[:8]
+    out["benchmark"] = short_name(found["benchmark"])
+    out["machine"] = found["machine"].astype(str)
+    out["env"] = found["env"].astype(str)
+    out["order_after"] = found["order_after"]
+    out["regression"] = found["regression"]
+    out["size_of_change"] = found["size_of_change"]
+    return out.reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------------------
@@ -117,16 +194,39 @@ SPEEDUP_COLUMNS = [
 ]
 
 
-def speedup_table(machines: list[str], envs: list[str]) -> pd.DataFrame | None:
-    """Speedups over python at each series' newest measurement (for the overview)."""
-    found = guarded("speedup", state.speedups_latest, BASELINE)
+def fastest_table(machines: list[str], envs: list[str]) -> tuple[pd.DataFrame, dict[str, str]] | None:
+    """Per op, the fastest backend at its largest size and its speedup over python (for the overview).
+
+    Restricted to the sidebar's machines and, per machine, to the sidebar's environments or
+    else its main one (:func:`main_envs`), so each op appears once per machine and
+    environment. Returns (table, {machine: environment shown}).
+    """
+    found = guarded("fastest backend", state.fastest, BASELINE)
     if found is None:
         return None
     found = _restrict(found, machines, envs)
-    if found.empty:
-        return found
-    out = _speedup_columns(found)
-    return out[[*SPEEDUP_COLUMNS, "machine", "env", "commit"]]
+    if not envs:
+        main = main_envs()
+        found = found[found["env"].astype(str) == found["machine"].astype(str).map(main)]
+    shown = {str(m): ", ".join(sorted(set(e.astype(str)))) for m, e in found.groupby("machine")["env"]} if len(found) else {}
+    op = found["param_op"].astype(str) if "param_op" in found.columns else short_name(found["benchmark"])
+    out = pd.DataFrame({"op": op}, index=found.index)
+    for column in [c for c in param_columns(found) if c != "param_op"]:
+        values = found[column].fillna("").astype(str)
+        if values.ne("").any():
+            out[column.removeprefix("param_")] = values
+    out["size"] = found["size"].astype(str)
+    out["fastest"] = found["backend"].astype(str)
+    out["time"] = [format_value(float(v), str(u)) for v, u in zip(found["value"], found["unit"], strict=True)]
+    out["runner-up"] = found["runner_up"].fillna("").astype(str)
+    out["ahead by"] = found["lead"].astype(float)
+    out[f"x {BASELINE}"] = found["speedup"].astype(float)
+    out[f"{BASELINE} size"] = found["baseline_size"].fillna("").astype(str)
+    out["commit"] = found["commit"].astype(str).str[:8]
+    for column in ("env", "machine"):
+        if found[column].nunique() > 1:
+            out[column] = found[column].astype(str)
+    return out.reset_index(drop=True), shown
 
 
 def speedups_at(machine: str, env: str | None, commit: str | None) -> pd.DataFrame | None:

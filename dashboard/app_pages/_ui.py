@@ -19,6 +19,13 @@ from dashboard import state
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~$&:=])")
 _MD_LINE_START = re.compile(r"^(\s*[0-9]*)([-+>.)])")
+# GitHub-flavoured Markdown also links bare "www.x", "https://x" and "a@b.c" - after escapes are
+# resolved, so escaping cannot stop it. An invisible WORD JOINER (U+2060) after "www", the ":" of
+# "://" and "@" breaks those patterns and shows the name as it is.
+_AUTOLINK = re.compile(r"(?i)www(?=\.)|:(?=//)|@")
+# A spreadsheet runs a cell as a formula when it starts with one of these (OWASP, CSV injection),
+# also after leading white space; tab and carriage return count at the very start.
+_FORMULA_START = ("=", "+", "-", "@")
 
 # Shared sidebar filters (query parameter names).
 MACHINE_KEY = "machine"
@@ -28,6 +35,7 @@ ENV_KEY = "env"
 def md(text: object) -> str:
     """``text`` escaped for Markdown: shown literally, never as a link, tag or formatting."""
     flat = " ".join(str(text).split())  # no line breaks: nothing can start a block
+    flat = _AUTOLINK.sub(lambda m: m[0] + "\u2060", flat)
     return _MD_LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), _MD_SPECIAL.sub(r"\\\1", flat))
 
 
@@ -150,17 +158,18 @@ def to_csv(frame: pd.DataFrame) -> bytes:
         dtype = out[column].dtype
         if pd.api.types.is_object_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype | pd.StringDtype) or str(dtype).startswith("list"):
             out[column] = out[column].astype("object").map(_cell)
-    return out.to_csv(index=False).encode("utf-8")
+    # CRLF (RFC 4180): a field holding a bare CR is then quoted as well, so it cannot split a row
+    return out.to_csv(index=False, lineterminator="\r\n").encode("utf-8")
 
 
 def _cell(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in ("=", "+", "@", "\t", "\r"):
-        return "'" + value  # a spreadsheet must not run a name from the results as a formula
     if isinstance(value, list | tuple):
-        return " ".join(str(v) for v in value)
-    if hasattr(value, "tolist") and not isinstance(value, str):
+        value = " ".join(str(v) for v in value)
+    elif hasattr(value, "tolist") and not isinstance(value, str):
         listed = value.tolist()
-        return " ".join(str(v) for v in listed) if isinstance(listed, list) else listed
+        value = " ".join(str(v) for v in listed) if isinstance(listed, list) else listed
+    if isinstance(value, str) and (value[:1] in ("\t", "\r") or value.lstrip()[:1] in _FORMULA_START):
+        return "'" + value  # shown as text: a spreadsheet must not run a name from the results as a formula
     return value
 
 

@@ -9,16 +9,25 @@ import streamlit as st
 
 from dashboard import charts, state
 from dashboard.app_pages import _ui
+from dashboard.app_pages._analysis import number_formats
 
 
 def _series_labels(points: pd.DataFrame) -> pd.Series:
-    """The shortest label that tells the series apart: only the varying parts."""
-    parts = [c for c in ("machine", "env", "params") if points[c].nunique() > 1]
+    """The shortest label that tells the series apart: only the parts that vary
+    (machine, environment, then each parameter that takes several values)."""
+    params = [c for c in points.columns if c.startswith("param_")]
+    parts = [c for c in ("machine", "env", *params) if points[c].astype(str).nunique() > 1]
     if not parts:
         return pd.Series(str(points["params"].iloc[0]) or "value", index=points.index)
-    label = points[parts[0]].astype(str)
+    named = len(parts) > 1  # one varying part: its value says it all
+
+    def text(column: str) -> pd.Series:
+        values = points[column].astype(str)
+        return column.removeprefix("param_") + "=" + values if named and column.startswith("param_") else values
+
+    label = text(parts[0])
     for column in parts[1:]:
-        label = label + " | " + points[column].astype(str)
+        label = label + " | " + text(column)
     return label
 
 
@@ -52,7 +61,8 @@ if _ui.require_results():
         _ui.no_data("No successful measurement for this selection (the cells may all be skipped or failed).")
     else:
         unit = str(ok["unit"].iloc[0])
-        points = ok[["commit_order", "commit", "commit_date", "value", "ci_99_a", "ci_99_b", "machine", "env", "params"]].copy()
+        columns = ["commit_order", "commit", "commit_date", "value", "ci_99_a", "ci_99_b", "machine", "env", "params"]
+        points = ok[columns + [c for c in ok.columns if c.startswith("param_") and ok[c].notna().any()]].copy()
         points["series"] = _series_labels(points)
         if n_series > max_series:
             st.warning(f"{n_series} series match; drawing the first {max_series}. Narrow the parameters to see the others.")
@@ -65,4 +75,6 @@ if _ui.require_results():
     status = rows["status"].astype(str).value_counts()
     st.caption(f"{len(rows):,} results: " + ", ".join(f"{_ui.md(k)} {v:,}" for k, v in status.items()))
     shown = rows.drop(columns=[c for c in ("samples", "series", "file", "type") if c in rows.columns])
-    _ui.table(shown.sort_values(["machine", "env", "params", "commit_order"]), "explorer", key="explorer")
+    _ui.table(
+        shown.sort_values(["machine", "env", "params", "commit_order"]), "explorer", key="explorer", column_config=number_formats(shown)
+    )

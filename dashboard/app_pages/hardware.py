@@ -9,10 +9,13 @@ import streamlit as st
 from dashboard import charts, state
 from dashboard.app_pages import _ui
 from dashboard.app_pages._analysis import machine_details, machine_ratios, short_name
+from tensorscope.analysis.machines import comparison_summary
 
 st.title("Hardware")
 st.caption(
-    "The same benchmark on different machines, each at its newest measurement, against a reference machine. "
+    "The same benchmark on different machines against a reference machine, like with like: the same environment (or the "
+    "same Python version) and the newest commit both measured, or else the nearest commits both measured (said below). "
+    "Pairs across Python versions or more than a year apart are left out and listed. "
     "'x faster' accounts for direction (times and memory: lower is better; rates: higher is better)."
 )
 
@@ -27,7 +30,29 @@ if _ui.require_results():
     benchmarks = sorted(state.latest()["benchmark"].astype(str).unique())
     chosen = _ui.multiselect("Benchmarks", benchmarks, "hbench", where=c[1], placeholder="all")
     log_y = _ui.toggle("Log scale", "hlog", default=True, where=c[2])
-    ratios = machine_ratios(reference, machines, envs_sel, chosen) if len(machines) > 1 else None
+    paired = machine_ratios(reference, machines, envs_sel, chosen) if len(machines) > 1 else None
+    ratios = None
+    if paired is not None and "match" in paired.columns:
+        unlike = paired["match"].astype(str).str.startswith("excluded")
+        counts = comparison_summary(paired)
+        nearest = (
+            f", {counts['nearest commits']} from the nearest commits both measured (up to {counts['max_gap']} commits apart)"
+            if counts["nearest commits"]
+            else ""
+        )
+        left_out = "; ".join(f"{n} left out ({reason.removeprefix('excluded: ')})" for reason, n in counts["excluded"].items())
+        st.caption(f"{counts['same commit']} ratios from the same commit{nearest}" + (f"; {left_out}" if left_out else "") + ".")
+        ratios = paired[~unlike].reset_index(drop=True)
+        if unlike.any():
+            with st.expander(f"Pairs left out ({int(unlike.sum())}): not measured alike"):
+                cols = [
+                    c
+                    for c in ("machine", "benchmark", "params", "env", "reference_env", "commit", "reference_commit", "match")
+                    if c in paired
+                ]
+                _ui.table(paired[unlike][cols], "machine-pairs-left-out", key="hardware_left_out")
+    elif paired is not None:
+        ratios = paired
     if len(machines) < 2:
         _ui.no_data("These results (or the machines chosen) come from one machine only: there is nothing to compare across hardware.")
         _ui.chart(charts.empty_figure("One machine only"), key="hardware_ratios")
@@ -71,6 +96,9 @@ if _ui.require_results():
                 "commit",
                 "reference_commit",
                 "reference_env",
+                "match",
+                "commit_gap",
+                "days_apart",
             ]
             if c in ratios.columns
         ]

@@ -1,5 +1,6 @@
-"""Overview: machines and hardware, commits covered, latest run, result counts, newest
-changes and biggest speedups."""
+"""Overview: the two questions a visitor comes with, answered on first load - which backend
+is fastest for which op, and did anything change at each machine's newest commit - then
+machines and hardware, result counts and the commits covered."""
 
 from __future__ import annotations
 
@@ -8,10 +9,71 @@ import streamlit as st
 
 from dashboard import charts, state
 from dashboard.app_pages import _ui
-from dashboard.app_pages._analysis import changes_table, speedup_table
+from dashboard.app_pages._analysis import BASELINE, MIN_CHANGE, changes_table, fastest_table, number_formats
 
 st.title("tensorscope")
 st.caption("How fast is each operation of each tensor backend, on this hardware, at this commit — and did it just get slower?")
+
+
+def fastest_section(machines_sel: list[str], envs_sel: list[str]) -> None:
+    """Per op, the fastest backend at the largest size measured and by how much it beats python."""
+    st.subheader("Fastest backend per op")
+    found = fastest_table(machines_sel, envs_sel)
+    if found is None:
+        _ui.no_data("The fastest-backend analysis could not run on these results (the error is shown above).")
+        return
+    table, envs_shown = found
+    if table.empty:
+        _ui.no_data("No op was timed on more than one backend here: these results have no `backend` and `size` parameters.")
+        return
+    where = "; ".join(f"{_ui.md(m)}: `{_ui.code(e)}`" for m, e in envs_shown.items())
+    st.caption(
+        f"At each op's largest measured size, from the newest commit that timed it ({where}; other environments: sidebar). "
+        f"**ahead by**: how many times faster than the runner-up. **x {BASELINE}**: how many times faster the fastest backend is "
+        f"than the pure-Python `{BASELINE}` backend at the largest size both ran (`{BASELINE}` size; it is too slow for the largest)."
+    )
+    wins = table["fastest"].value_counts()
+    st.markdown("**Fastest most often** (rows of this table): " + " · ".join(f"{_ui.md(b)} {n}" for b, n in wins.items()))
+    _ui.table(
+        table,
+        "fastest-backend-per-op",
+        key="overview_fastest",
+        column_config=number_formats(table, {"ahead by": "%.3gx", f"x {BASELINE}": "%.3gx"}),
+    )
+    st.page_link("app_pages/speedups.py", label="Speedups at every size", icon=":material/bolt:")
+
+
+def changes_section(machines_sel: list[str], envs_sel: list[str], per_machine: pd.DataFrame) -> None:
+    """The newest detected changes (of at least MIN_CHANGE), and which of them reach each machine's newest commit."""
+    st.subheader("What changed lately")
+    found = changes_table(machines_sel, envs_sel)
+    if found is None:
+        _ui.no_data("Regression detection could not run on these results (the error is shown above).")
+        return
+    newest = per_machine.set_index("machine")["newest_order"].to_dict() if "newest_order" in per_machine.columns else {}
+    at_newest = found["order_after"] == found["machine"].map(newest)
+    for machine, row in per_machine.set_index("machine").iterrows():
+        mine = found[at_newest & (found["machine"] == machine)]
+        slower, faster = int(mine["regression"].sum()), int((~mine["regression"]).sum())
+        st.markdown(
+            f"**{_ui.md(machine)}**, newest commit `{_ui.short(row['newest_commit'])}`: "
+            f"{slower} regression(s) and {faster} improvement(s) of {MIN_CHANGE:.0%} or more end there."
+        )
+    st.caption(
+        "A change is a step to a new level that holds over several commits, tested against the series' own noise; "
+        "**commits** is the range it happened in (last commit at the old level .. first at the new one), so a change "
+        "made by the newest commit itself is confirmed once later commits are measured. "
+        f"Newest first; changes under {MIN_CHANGE:.0%} and the full list: Regressions page."
+    )
+    if found.empty:
+        _ui.no_data(f"No change of {MIN_CHANGE:.0%} or more detected in any series (a series needs several commits).")
+    else:
+        latest = found.sort_values(["order_after", "regression", "size_of_change"], ascending=[False, False, False]).head(15)
+        drop = ["order_after", "regression", "size_of_change"] + [c for c in ("machine", "env") if latest[c].nunique() <= 1]
+        shown = latest.drop(columns=drop)
+        _ui.table(shown, "newest-changes", key="overview_changes", column_config=number_formats(shown, {"confidence": "%.5g"}))
+    st.page_link("app_pages/regressions.py", label="All detected changes", icon=":material/trending_up:")
+
 
 if _ui.require_results():
     summary = state.summary()
@@ -30,6 +92,9 @@ if _ui.require_results():
     c[3].metric("Results", f"{sum(counts.values()):,}")
     c[4].metric("Latest run", latest.strftime("%Y-%m-%d") if latest is not None and not pd.isna(latest) else "n/a")
 
+    fastest_section(machines_sel, envs_sel)
+    changes_section(machines_sel, envs_sel, per_machine)
+
     left, right = st.columns([2, 3])
     with left:
         st.subheader("Result status")
@@ -40,34 +105,8 @@ if _ui.require_results():
         hardware = state.machines()
         if not hardware.empty:
             hardware = hardware.merge(per_machine, on="machine", how="inner") if not per_machine.empty else hardware
-        keep = [c for c in hardware.columns if not str(c).startswith("provenance.")]
+        keep = [c for c in hardware.columns if not str(c).startswith("provenance.") and c != "newest_order"]
         _ui.table(hardware[keep], "machines", key="overview_machines")
-
-    st.subheader("Newest regressions and improvements")
-    changes = changes_table(machines_sel, envs_sel)
-    if changes is None:
-        _ui.no_data("Regression detection could not run on these results (the error is shown above).")
-    elif changes.empty:
-        _ui.no_data("No change detected in any series (a series needs several commits).")
-    else:
-        newest = changes.sort_values(["order_after", "confidence"], ascending=[False, False])
-        cols = st.columns(2)
-        with cols[0]:
-            st.markdown("**Regressions** (slower)")
-            _ui.table(newest[newest["regression"]].head(10), "newest-regressions", key="overview_regressions")
-        with cols[1]:
-            st.markdown("**Improvements** (faster)")
-            _ui.table(newest[~newest["regression"]].head(10), "newest-improvements", key="overview_improvements")
-        st.page_link("app_pages/regressions.py", label="All detected changes", icon=":material/trending_up:")
-
-    st.subheader("Biggest speedups over the python backend")
-    speedups = speedup_table(machines_sel, envs_sel)
-    if speedups is None:
-        _ui.no_data("Speedup analysis could not run on these results (the error is shown above).")
-    elif speedups.empty:
-        _ui.no_data("No speedup over a python baseline: these results have no `backend` parameter with a `python` value.")
-    else:
-        _ui.table(speedups.sort_values("speedup", ascending=False).head(15), "biggest-speedups", key="overview_speedups")
 
     st.subheader("Commits covered")
     _ui.table(commits.head(50), "commits", key="overview_commits")

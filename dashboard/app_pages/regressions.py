@@ -1,6 +1,7 @@
-"""Regressions: detected changes, sortable by size and confidence; for the selected one
-its series over commits (CI band, step marked), the commit range and its commits, and
-the raw sample distribution on both sides of the step."""
+"""Regressions: the code changes in effect (or every step of the history), sortable by size and
+confidence; for the selected one its series over commits (CI band, step marked), the commit range
+and its commits, and the raw sample distribution on both sides of the step. Below: the environment
+shifts (the machines', not the code's) and the unstable series (values switching between two levels)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import streamlit as st
 
 from dashboard import charts, state
 from dashboard.app_pages import _ui
-from dashboard.app_pages._analysis import changes
+from dashboard.app_pages._analysis import _restrict, change_id, changes, guarded
 
 SORTS = {
     "size": (["factor_size", "confidence"], [False, False]),
@@ -19,6 +20,7 @@ SORTS = {
     "newest": (["order_after", "factor_size"], [False, False]),
 }
 KINDS = ["regressions", "improvements", "both"]
+SCOPES = ["in effect", "every step"]
 MIN_CHANGES = [0, 1, 2, 5, 10, 20, 50, 100]
 CONFIDENCES = ["0.9", "0.99", "0.999", "0.9999"]
 
@@ -33,26 +35,48 @@ def _pick_row(shown: pd.DataFrame, table_key: str) -> None:
         st.session_state["change"] = str(shown.iloc[rows[0]]["id"])
 
 
+def _in_effect(machines: list[str], envs: list[str], threshold: float) -> pd.DataFrame | None:
+    found = guarded("regression", state.changes_in_effect, threshold)
+    if found is None:
+        return None
+    found = _restrict(found, machines, envs).copy()
+    found["id"] = [change_id(r) for r in found[["series", "commit_after"]].to_dict("records")]
+    found["regression"] = found["kind"].astype(str) == "regression"
+    return found
+
+
 def _detail(change: pd.Series) -> None:
+    members = [m.strip() for m in str(change.get("machines", change["machine"])).split(",")]
     rows = state.subset(
-        machine=str(change["machine"]),
+        machine=members,
         env=str(change["env"]),
         benchmark=str(change["benchmark"]),
         params=str(change["params"]),
         samples=True,
     )
     ok = rows[rows["status"].astype(str) == "ok"]
-    if "version_segment" in ok.columns:
+    if len(members) > 1 and "version" in ok.columns and "version" in change.index:
+        ok = ok[ok["version"].astype(str) == str(change["version"])]  # a runner group: one benchmark version
+    elif "version_segment" in ok.columns:
         ok = ok[ok["version_segment"] == change["version_segment"]]
     unit = str(change["unit"])
     timed = unit == "seconds"
     verdict = ("slower" if timed else "worse") if change["regression"] else ("faster" if timed else "better")
     st.subheader(f"{change['factor']:.3g}x {verdict}")
+    steps = int(change["steps"]) if "steps" in change.index and pd.notna(change["steps"]) else 1
+    extra = []
+    if steps > 1:
+        extra.append(f"net change over {steps} steps (the first one shown), environment shifts between them left out")
+    if len(members) > 1:
+        extra.append(f"runner group of {len(members)} machines")
+    if int(change.get("bimodal_runs", 0) or 0):
+        extra.append(f"{int(change['bimodal_runs'])} runs of this series have bimodal samples")
     st.markdown(
         f"**{_ui.md(change['benchmark'])}** · {_ui.md(change['params']) or 'no parameters'} · "
         f"machine **{_ui.md(change['machine'])}** · env {_ui.md(change['env'])}  \n"
         f"{charts.format_value(change['value_before'], unit)} → {charts.format_value(change['value_after'], unit)} · "
         f"confidence {change['confidence']:.4f} (p = {change['pvalue']:.2g}) · noise ±{change['noise'] * 100:.2g}%"
+        + ("  \n" + _ui.md("; ".join(extra)) if extra else "")
     )
     points = ok[["commit_order", "commit", "commit_date", "value", "ci_99_a", "ci_99_b"]]
     fig = charts.series_figure(
@@ -92,20 +116,84 @@ def _detail(change: pd.Series) -> None:
             _ui.no_data("No raw samples were recorded for these runs (asv keeps them with `--record-samples`).")
 
 
+def _environment(machines: list[str], envs: list[str], min_change: float) -> None:
+    st.subheader("Environment shifts")
+    st.caption(
+        "Level changes that are the machine's, not the code's: many unrelated series of one machine and env moving together "
+        "at one run boundary (machine-wide), or a series whose level follows its run dates better than its commits "
+        "(older commits run later show the new level). Reported once each; levels across them are never compared."
+    )
+    shifts = guarded("environment shift", state.environment_shifts)
+    if shifts is None:
+        return
+    shifts = _restrict(shifts, machines, envs)
+    shifts = shifts[[abs(f - 1.0) * 100.0 >= min_change or abs(1.0 / f - 1.0) * 100.0 >= min_change for f in shifts["factor"]]]
+    if shifts.empty:
+        _ui.no_data("No environment shift of this size in these results.")
+        return
+    shown = shifts.copy()
+    for c in ("commit_before", "commit_after"):
+        shown[c] = shown[c].astype(str).str[:8]
+    st.dataframe(
+        shown,
+        hide_index=True,
+        key="environment_table",
+        column_config={"factor": st.column_config.NumberColumn("median factor (after / before)", format="%.3f")},
+    )
+    _ui.download(shown, "environment-shifts", key="environment_csv")
+
+
+def _unstable(machines: list[str], envs: list[str]) -> None:
+    st.subheader("Unstable series")
+    st.caption(
+        "Series whose values switch back and forth between two levels (or sit at the two levels their own bimodal runs show): "
+        "their switches are not reported as steps. 'bimodal runs' counts runs whose raw samples hold both levels."
+    )
+    unstable = guarded("unstable series", state.unstable_series)
+    if unstable is None:
+        return
+    unstable = _restrict(unstable, machines, envs)
+    if unstable.empty:
+        _ui.no_data("No unstable series in these results.")
+        return
+    shown = unstable.assign(spread=unstable["high"] / unstable["low"]).sort_values("spread", ascending=False)
+    st.dataframe(
+        shown,
+        hide_index=True,
+        key="unstable_table",
+        column_config={
+            "low": st.column_config.NumberColumn(format="%.4g"),
+            "high": st.column_config.NumberColumn(format="%.4g"),
+            "share_high": st.column_config.NumberColumn("share at the high level", format="%.2f"),
+            "spread": st.column_config.NumberColumn("high / low", format="%.3g"),
+        },
+    )
+    _ui.download(shown, "unstable-series", key="unstable_csv")
+
+
 st.title("Regressions")
-st.caption("Steps detected in each benchmark series (a new level that holds, tested against the series' own noise), not single outliers.")
+st.caption(
+    "Code changes found in each benchmark series: a new level that holds, tested against the series' own noise and "
+    "explained by commit order better than by run time. 'In effect': one row per series still measured, its net change "
+    "since the level it left; 'every step': the whole history, undone and retired steps too."
+)
 
 if _ui.require_results():
     machines, envs = _ui.shared_filters()
-    found = changes(machines, envs)
+    c = st.columns(5)
+    scope = _ui.select("Show", SCOPES, "scope", where=c[0])
+    kind = _ui.select("Kind", KINDS, "kind", where=c[1])
+    min_change = _ui.select("Minimum change (%)", MIN_CHANGES, "min", default=5, where=c[2])
+    min_conf = _ui.select("Minimum confidence", CONFIDENCES, "conf", default="0.99", where=c[3])
+    sort = _ui.select("Sort by", list(SORTS), "sort", where=c[4])
+    found = _in_effect(machines, envs, float(min_change) / 100.0) if scope == "in effect" else changes(machines, envs)
+    groups = guarded("runner group", state.runner_groups)
+    if groups is not None and len(groups):
+        named = groups.groupby("group")["machine"].count()
+        st.caption("Runner groups (equal hardware, ephemeral names): " + ", ".join(f"{_ui.md(g)} = {n} machines" for g, n in named.items()))
     if found is None:
         _ui.no_data("Regression detection could not run on these results (the error is shown above).")
     else:
-        c = st.columns(4)
-        kind = _ui.select("Show", KINDS, "kind", where=c[0])
-        min_change = _ui.select("Minimum change (%)", MIN_CHANGES, "min", default=5, where=c[1])
-        min_conf = _ui.select("Minimum confidence", CONFIDENCES, "conf", default="0.99", where=c[2])
-        sort = _ui.select("Sort by", list(SORTS), "sort", where=c[3])
         view = found.copy()
         view["factor_size"] = [max(f, 1.0 / f) if f > 0 else 0.0 for f in view["factor"]]
         if kind == "regressions":
@@ -118,33 +206,34 @@ if _ui.require_results():
         view = view.sort_values(by, ascending=ascending).reset_index(drop=True)
 
         n_reg, n_imp = int(view["regression"].sum()), int((~view["regression"]).sum())
-        st.caption(f"{n_reg} regression(s) and {n_imp} improvement(s) shown of {len(found)} detected steps.")
+        what = "in effect" if scope == "in effect" else "detected"
+        st.caption(f"{n_reg} regression(s) and {n_imp} improvement(s) {what} shown of {len(found)}.")
         if view.empty:
             _ui.no_data(
-                "No detected change passes these filters."
+                "No change passes these filters."
                 if len(found)
-                else "No change detected in any series (a series needs at least four measured commits)."
+                else "No code change found in any series (a level must hold for three commits, so a series needs at least six)."
             )
             _ui.chart(charts.changes_figure(pd.DataFrame(columns=["label", "ratio"])), key="regressions_overview")
         else:
-            shown = view[
-                [
-                    "id",
-                    "kind",
-                    "factor",
-                    "confidence",
-                    "benchmark",
-                    "params",
-                    "machine",
-                    "env",
-                    "value_before",
-                    "value_after",
-                    "unit",
-                    "commit_before",
-                    "commit_after",
-                    "date_after",
-                ]
-            ].copy()
+            columns = [
+                "id",
+                "kind",
+                "factor",
+                "confidence",
+                "steps",
+                "benchmark",
+                "params",
+                "machine",
+                "env",
+                "value_before",
+                "value_after",
+                "unit",
+                "commit_before",
+                "commit_after",
+                "date_after",
+            ]
+            shown = view[[c for c in columns if c in view.columns]].copy()
             shown["commit_before"] = shown["commit_before"].astype(str).str[:8]
             shown["commit_after"] = shown["commit_after"].astype(str).str[:8]
             table_key = "changes_table"
@@ -165,3 +254,5 @@ if _ui.require_results():
             chosen = _ui.select("Change to inspect (click a row above, or choose here)", ids, "change")
             if chosen is not None:
                 _detail(view.set_index("id").loc[chosen])
+    _environment(machines, envs, float(min_change))
+    _unstable(machines, envs)

@@ -9,7 +9,7 @@ import streamlit as st
 
 from dashboard import charts, state
 from dashboard.app_pages import _ui
-from dashboard.app_pages._analysis import BASELINE, crossovers, gpu_speedups, simd_ratios, speedups_at
+from dashboard.app_pages._analysis import BASELINE, crossovers, gpu_speedups, main_envs, number_formats, simd_ratios, speedups_at
 
 st.title("Speedups over Python")
 st.caption(
@@ -26,6 +26,19 @@ def _commit_labels(rows: pd.DataFrame) -> dict[str, str]:
         (f"{str(c)[:8]} ({d:%Y-%m-%d})" if not pd.isna(d) else str(c)[:8]): str(c)
         for c, d in zip(commits["commit"], commits["date"], strict=True)
     }
+
+
+def best_cell(table: pd.DataFrame) -> tuple[str | None, dict[str, str]]:
+    """The default (dtype, size per dtype): the pair with the most ops measured on both python and
+    another backend (ties: the larger size), so the first heatmap is as full as the data allows."""
+    counts = table[(table["dtype"] != "") & (table["size"] != "")].groupby(["dtype", "size"])["op"].nunique().reset_index()
+    if counts.empty:
+        return None, {}
+    counts["n"] = pd.to_numeric(counts["size"], errors="coerce")
+    counts = counts.sort_values(["op", "n"], ascending=[False, False], na_position="last")
+    firsts = counts.drop_duplicates("dtype")
+    per_dtype = {str(d): str(n) for d, n in zip(firsts["dtype"], firsts["size"], strict=True)}
+    return str(counts["dtype"].iloc[0]), per_dtype
 
 
 def _at(frame: pd.DataFrame, size: str | None, dtype: str | None) -> pd.DataFrame:
@@ -50,8 +63,7 @@ if _ui.require_results():
         machines = sorted(base_rows["machine"].astype(str).unique())
         machine = str(_ui.select("Machine", machines, "smachine", default=_ui.busiest_machine(machines), where=c[0]))
         envs = sorted(base_rows[base_rows["machine"].astype(str) == machine]["env"].astype(str).unique())
-        default_env = next((e for e in envs if "simdon" in e.lower().replace("-", "").replace("_", "")), envs[0] if envs else None)
-        env = _ui.select("Environment", envs, "senv", default=default_env, where=c[1])
+        env = _ui.select("Environment", envs, "senv", default=main_envs().get(machine), where=c[1])
         rows = state.subset(machine=machine, env=env, param_backend=BASELINE)
         labels = _commit_labels(rows)
         commit_label = _ui.select("Commit", list(labels), "scommit", where=c[2])
@@ -61,10 +73,12 @@ if _ui.require_results():
             _ui.no_data("Speedup analysis could not run on these results (the error is shown above).")
             _ui.chart(charts.empty_figure("Speedup analysis not available"), key="speedup_heatmap")
             st.stop()
+        best_dtype, best_size = best_cell(table)
         dtypes = charts.ordered([d for d in table["dtype"].unique() if d])
-        sizes = charts.ordered([s for s in table["size"].unique() if s])
-        dtype = _ui.select("dtype", dtypes, "sdtype", default="float64", where=c[3]) if dtypes else None
-        size = _ui.select("Size", sizes, "ssize", default=sizes[-1] if sizes else None, where=c[4]) if sizes else None
+        dtype = _ui.select("dtype", dtypes, "sdtype", default=best_dtype, where=c[3]) if dtypes else None
+        with_dtype = table[table["dtype"] == dtype] if dtype else table
+        sizes = charts.ordered([s for s in with_dtype["size"].unique() if s])
+        size = _ui.select("Size", sizes, "ssize", default=best_size.get(str(dtype)), where=c[4]) if sizes else None
         cell = _at(table, size, dtype)
 
         st.subheader("Speedup over Python, op x backend")
@@ -92,7 +106,12 @@ if _ui.require_results():
                 if c in cell.columns
             ]
         ]
-        _ui.table(shown.sort_values("speedup", ascending=False), "speedups", key="speedup_table")
+        _ui.table(
+            shown.sort_values("speedup", ascending=False),
+            "speedups",
+            key="speedup_table",
+            column_config=number_formats(shown, {"speedup": "%.3gx", "speedup_low": "%.3gx", "speedup_high": "%.3gx"}),
+        )
 
         st.subheader("Time against size")
         ops = charts.ordered(table["op"].unique().tolist())
@@ -116,11 +135,10 @@ if _ui.require_results():
         if wins is not None and not wins.empty:
             st.caption(f"Smallest size from which each backend beats `{BASELINE}` at every larger size measured (NaN: it never does).")
             cols = [c for c in ["backend", "param_op", "param_dtype", "crossover_size", "wins_everywhere", "sizes"] if c in wins.columns]
-            _ui.table(wins[cols], "crossovers", key="speedup_crossovers")
+            _ui.table(wins[cols], "crossovers", key="speedup_crossovers", column_config=number_formats(wins[cols]))
         if not cross.empty:
-            _ui.table(
-                cross.rename(columns={"x": "size", "y": "seconds", "label": "curves cross"}), "curve-crossings", key="speedup_crossings"
-            )
+            crossings = cross.rename(columns={"x": "size", "y": "seconds", "label": "curves cross"})
+            _ui.table(crossings, "curve-crossings", key="speedup_crossings", column_config=number_formats(crossings))
 
         st.subheader("SIMD on against SIMD off")
         simd = simd_ratios(machine, commit)
@@ -160,7 +178,7 @@ if _ui.require_results():
                 ]
                 if c in at.columns
             ]
-            _ui.table(at[cols], "simd-ablation", key="speedup_simd_table")
+            _ui.table(at[cols], "simd-ablation", key="speedup_simd_table", column_config=number_formats(at[cols]))
 
         st.subheader("GPU against CPU")
         gpu = gpu_speedups(machine, env, commit)
@@ -174,8 +192,5 @@ if _ui.require_results():
                 at, x="op", y="speedup", colour="pair", y_title="x faster on the GPU", error_low="speedup_low", error_high="speedup_high"
             )
             _ui.chart(fig, key="speedup_gpu")
-            _ui.table(
-                at[["op", "pair", "size", "dtype", "speedup", "speedup_low", "speedup_high", "value", "baseline_value"]],
-                "gpu-vs-cpu",
-                key="speedup_gpu_table",
-            )
+            gpu_table = at[["op", "pair", "size", "dtype", "speedup", "speedup_low", "speedup_high", "value", "baseline_value"]]
+            _ui.table(gpu_table, "gpu-vs-cpu", key="speedup_gpu_table", column_config=number_formats(gpu_table, {"speedup": "%.3gx"}))

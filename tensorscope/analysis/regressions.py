@@ -1,104 +1,131 @@
-"""Step changes (regressions and improvements) in every benchmark series.
+"""Verdicts on every benchmark series of an asv history: code regressions and improvements, environment shifts, unstable series.
 
 Public API
 ==========
 
-``detect_changes(table, *, alpha=1e-3, min_change=0.0, min_points=2, direction=None) -> DataFrame``
-    Every significant step in every ``(series, version_segment)`` of the tidy table (ok rows only;
-    a benchmark version change always starts a new segment, so old and new code are never compared).
-    One row per step, columns:
+``analyse(results, *, alpha=1e-3, min_change=0.0, min_points=3, group_machines="auto", cache_dir=None,
+direction=None, retired_after_days=90) -> Verdicts``
+    The whole analysis, once. ``results``: a :class:`~tensorscope.results.ResultSet` (its
+    ``machines`` frame lets machines of equal hardware form runner groups) or its tidy table.
+    ``Verdicts`` holds DataFrames:
 
-    series, machine, env, benchmark, params, unit, version_segment,
-    commit_before, commit_after   the commit range where it happened: last commit surely at the old
-                                  level and first commit surely at the new one. Commits in between were
-                                  not measured, or the noise cannot tell which of them made the step
-                                  (99% confidence set of its position): bisect within the range;
-    order_before, order_after, date_after,
-    value_before, value_after     medians of the two levels;
-    ratio                         value_after / value_before;
-    change                        value_after - value_before (in ``unit``);
-    better                        'lower' | 'higher' (see ``direction``);
-    kind                          'regression' | 'improvement';
-    factor                        how many times worse (>1) or better (<1) - ratio for lower-is-better,
-                                  1/ratio for higher-is-better;
-    pvalue, confidence            two-sided p-value of the step against the series' own noise, 1 - pvalue;
-    noise                         relative noise level (sigma of log value) used for the test;
-    n_before, n_after             points on each level.
+    ``steps``               every **code** step of every series (the history: undone and retired ones too),
+                            columns :data:`CHANGE_COLUMNS`;
+    ``environment_shifts``  level changes that are the environment's, once per machine, env and run
+                            boundary, columns :data:`SHIFT_COLUMNS`;
+    ``unstable``            series that switch between two levels (no steps reported for them),
+                            columns :data:`UNSTABLE_COLUMNS`;
+    ``groups``              the runner groups formed: ``machine``, ``group``, ``rule``;
+    ``live``                the live series (see :mod:`.verdicts.effect`);
+
+    and ``Verdicts.in_effect(threshold)``: one row per live series whose net change since the level it
+    left is at least ``threshold`` (regressions and improvements, ``kind`` says which; extra columns
+    ``steps``, ``commit_latest``).
+
+``detect_changes(table, **kw) -> DataFrame``
+    ``analyse(table, **kw).steps``: every code step.
 
 ``regressions(table, *, threshold=0.05, since=None, **kw)`` / ``improvements(...)``
-    ``detect_changes`` filtered to one kind with ``|factor - 1| >= threshold`` and, with ``since``
-    (a commit hash or prefix, or a commit_order), to steps after that commit.
+    ``detect_changes`` filtered to one kind with ``|factor - 1| >= threshold`` (improvements:
+    ``factor <= 1 / (1 + threshold)``) and, with ``since`` (a commit hash or prefix, or a commit_order),
+    to steps after that commit.
 
-``latest_regressions(table, **kw)``
-    Regressions still in effect at each series' newest point (no later step back).
+``latest_regressions(table, *, threshold=0.05, **kw) -> DataFrame``
+    The regressions **in effect**: ``analyse(table, **kw).in_effect(threshold)`` restricted to
+    regressions, one row per live series, largest first. This is what ``tensorscope report`` gates
+    on and what ``tensorscope confirm`` re-measures.
 
-``find_steps(values, *, ci_a=None, ci_b=None, alpha=..., min_change=..., min_points=...) -> list[Step]``
-    The detector on one series (values in commit order; NaN = missing).
+``environment_shifts(table, **kw)`` / ``unstable_series(table, **kw)``
+    ``analyse(table, **kw).environment_shifts`` / ``.unstable``.
 
-``asv_steps(values, *, ci_a=None, ci_b=None, threshold=0.05) -> list[Step]``
-    asv's own verdict on the same series (``asv.step_detect.detect_steps`` with asv's CI weights, then
-    ``detect_regressions`` on the values and on their reciprocals for improvements), for comparison.
+``find_steps``, ``asv_steps``, ``Step`` (one series; :mod:`.verdicts.steps`), ``Direction`` (which way is
+better; :mod:`.verdicts.direction`).
 
-``Direction(higher_units=..., higher_patterns=..., higher_benchmarks=..., lower_benchmarks=...)``
-    Which way is better: lower for time and memory; higher for ``track_`` benchmarks whose unit looks
-    like a rate (GB/s, GFLOP/s, items/s, ``per second``, speedup, throughput) or whose name is listed.
-    Callable as ``direction(benchmark, unit, type) -> 'lower' | 'higher'``.
+Columns of a step (:data:`CHANGE_COLUMNS`)
+    series, machine, machines, env, benchmark, params, unit, version, version_segment,
+    commit_before, commit_after   the commit range where it happened: last commit surely at the old
+                                  level and first commit surely at the new one (bisect within it);
+    order_before, order_after, date_after (commit date), run_before, run_after (when those were run),
+    value_before, value_after     medians of the two levels; ratio = after / before; change = after - before;
+    better                        'lower' | 'higher'; kind 'regression' | 'improvement';
+    factor                        how many times worse (>1) or better (<1);
+    pvalue, confidence            of the step against the series' own noise; noise (sigma of log value);
+    n_before, n_after             points on each level; bimodal_runs: runs of the series whose raw
+                                  samples are bimodal within the run.
+    ``machine`` is a runner group's name for a group's series, ``machines`` its members (else the machine).
 
-How it works (measured in ``scripts/measure_detector.py``): least-squares binary segmentation
-of the log values proposes level changes generously (penalty 2 sigma^2 log n);
-each proposed boundary is then tested as a z-test of the difference between the two levels' medians
-against the series' noise (robust: the median absolute successive difference, floored by the
-measurements' own 99% CIs in series shorter than 8 points, and raised by one standard error of
-that estimate, 1/sqrt(n), so an underestimated noise does not pass for a step),
-Bonferroni-corrected for the places the boundary
-could have been; the least significant boundary is merged away until every remaining one has
-p < ``alpha``, at least ``min_points`` on each side and a change >= ``min_change``. One-off
-outliers therefore never form a step. Each surviving step's position is reported as the set of
-cuts whose two-level fit is within the 99% point of chi-squared(1) of the best one, so a step
-whose exact commit the noise hides is given as a commit range that holds it.
+How the verdicts are reached, in order (each module's docstring says more):
+
+1. runner groups of ephemeral machines (:mod:`.verdicts.runs`);
+2. machine-wide environment shifts, which split a machine's history into epochs (:mod:`.verdicts.environment`);
+3. per series: unstable or not, code steps per epoch, and steps that run order explains better
+   than commit order (:mod:`.verdicts.series`, :mod:`.verdicts.stability`, :mod:`.verdicts.steps`) -
+   computed once per series content and kept on disk (:mod:`tensorscope.analysis.detection_cache`);
+4. what is in effect (:mod:`.verdicts.effect`).
 """
 
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from asv import step_detect
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .detection_cache import SCHEMA, AnalysisStore, VerdictStore, series_hashes, settings_key, table_fingerprint
+from .verdicts.direction import DEFAULT_DIRECTION, Direction
+from .verdicts.effect import in_effect, live_series
+from .verdicts.environment import MEASURES, machine_shifts
+from .verdicts.points import Points, detection_keys, prepare, text
+from .verdicts.runs import runner_groups
+from .verdicts.series import SeriesInput, SeriesVerdict, analyse_series
+from .verdicts.steps import DEFAULT_ALPHA, DEFAULT_MIN_POINTS, Step, asv_steps, find_steps
 
 __all__ = [
     "CHANGE_COLUMNS",
     "DEFAULT_ALPHA",
+    "DEFAULT_DIRECTION",
+    "DEFAULT_MIN_POINTS",
+    "SHIFT_COLUMNS",
+    "UNSTABLE_COLUMNS",
     "Direction",
     "Step",
+    "Verdicts",
+    "analyse",
     "asv_steps",
     "detect_changes",
+    "environment_shifts",
     "find_steps",
     "improvements",
     "latest_regressions",
     "regressions",
+    "select",
+    "since_order",
+    "unstable_series",
 ]
 
-DEFAULT_ALPHA = 1e-3
-# sigma of a 99% normal CI half-width
-_Z99 = 2.5758293035489004
 CHANGE_COLUMNS = [
     "series",
     "machine",
+    "machines",
     "env",
     "benchmark",
     "params",
     "unit",
+    "version",
     "version_segment",
     "commit_before",
     "commit_after",
     "order_before",
     "order_after",
     "date_after",
+    "run_before",
+    "run_after",
     "value_before",
     "value_after",
     "ratio",
@@ -111,373 +138,449 @@ CHANGE_COLUMNS = [
     "noise",
     "n_before",
     "n_after",
+    "bimodal_runs",
 ]
-
-_RATE_UNIT = re.compile(
-    r"(/\s*s(ec(ond)?)?\b|\bper\s*s(ec(ond)?)?\b|flop|throughput|speedup|bandwidth|\bhz\b|\bfps\b|\bops\b|it/s)", re.IGNORECASE
-)
-
-
-@dataclass(frozen=True)
-class Direction:
-    """Which direction is better for a benchmark; see the module docstring."""
-
-    higher_units: Sequence[str] = ()
-    higher_patterns: Sequence[str] = ()
-    higher_benchmarks: Sequence[str] = ()
-    lower_benchmarks: Sequence[str] = ()
-    rate_units: bool = True
-
-    def __call__(self, benchmark: str, unit: str | None, btype: str | None = None) -> str:
-        if benchmark in self.lower_benchmarks:
-            return "lower"
-        if benchmark in self.higher_benchmarks or any(re.search(p, benchmark) for p in self.higher_patterns):
-            return "higher"
-        if btype not in (None, "track") or benchmark.rsplit(".", 1)[-1].startswith(("time", "mem_", "peakmem")):
-            return "lower"
-        unit = unit or ""
-        if unit in self.higher_units or (self.rate_units and _RATE_UNIT.search(unit)):
-            return "higher"
-        return "lower"
-
-
-DEFAULT_DIRECTION = Direction()
+SHIFT_COLUMNS = [
+    "machine",
+    "machines",
+    "env",
+    "run_before",
+    "run_after",
+    "commit_before",
+    "commit_after",
+    "series",
+    "tested",
+    "benchmarks",
+    "measure",
+    "factor",
+    "evidence",
+]
+UNSTABLE_COLUMNS = [
+    "series",
+    "machine",
+    "machines",
+    "env",
+    "benchmark",
+    "params",
+    "unit",
+    "version_segment",
+    "low",
+    "high",
+    "share_high",
+    "switches",
+    "points",
+    "bimodal_runs",
+    "commit_last",
+]
+RETIRED_AFTER_DAYS = 90.0
 
 
 @dataclass
-class Step:
-    """One level change in a series; positions index the input array."""
+class Verdicts:
+    """The analysis of one table; see the module docstring."""
 
-    before: int  # last position surely at the old level
-    after: int  # first position surely at the new level (a range when the position is uncertain)
-    value_before: float
-    value_after: float
-    pvalue: float
-    noise: float
-    n_before: int
-    n_after: int
-    extra: dict[str, Any] = field(default_factory=dict)
+    steps: pd.DataFrame
+    environment_shifts: pd.DataFrame
+    unstable: pd.DataFrame
+    groups: pd.DataFrame
+    live: pd.DataFrame
+    stats: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def ratio(self) -> float:
-        return self.value_after / self.value_before if self.value_before else math.inf
+    def in_effect(self, threshold: float = 0.05) -> pd.DataFrame:
+        """One row per live series with a net change of at least ``threshold`` (see :mod:`.verdicts.effect`)."""
+        return in_effect(self.steps, self.live, threshold)
 
 
-# from this many points on, the series' own successive differences estimate its noise; the
-# measurements' 99% CIs only floor it below that (or when the differences are all zero).
-# asv's CI of a median from 5-10 samples spans nearly the whole sample range, so with
-# heavy-tailed samples it overstates a commit's noise several times: as a floor on every
-# series it cost recall (scripts/measure_detector.py --profile full --between-ratio 1:
-# 10% steps found in 35.8% of series with it, 42.8% without, asv 37.0%; with 2000 series
-# per row, 43.1% vs asv 34.2%, false alarms on no-change series 0.4% vs asv 0.9%).
-_TRUST_SPREAD_FROM = 8
+def _frame(columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
 
 
-def _noise(logy: np.ndarray, rel_ci: np.ndarray | None) -> float:
-    """Robust sigma of one point's log value: successive-difference MAD, floored by the CIs in short series."""
-    sigma = 0.0
-    if len(logy) >= 3:
-        d = np.abs(np.diff(logy))
-        sigma = float(np.median(d)) / 0.6744897501960817 / math.sqrt(2.0)
-    if rel_ci is not None and (len(logy) < _TRUST_SPREAD_FROM or sigma == 0.0):
-        finite = rel_ci[np.isfinite(rel_ci) & (rel_ci > 0)]
-        if len(finite):
-            sigma = max(sigma, float(np.median(finite)) / _Z99)
-    # a robust scale from n points is itself uncertain by about 1/sqrt(n) (relative): testing
-    # against an estimate one standard error high keeps the false-alarm rate at alpha
-    # instead of letting an underestimated sigma pass noise for steps
-    return max(sigma * (1.0 + 1.0 / math.sqrt(len(logy))), 1e-9)
-
-
-def _asv_weights(values: np.ndarray, ci_a: np.ndarray | None, ci_b: np.ndarray | None) -> list[float | None] | None:
-    if ci_a is None or ci_b is None:
+def _sample_arrays(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
+    """(flat samples, offsets per row of ``table``), or None when no row has samples."""
+    if "samples" not in table.columns or len(table) == 0:
         return None
-    w: list[float | None] = []
-    for a, b in zip(ci_a.tolist(), ci_b.tolist(), strict=True):
-        if not (math.isfinite(a) and math.isfinite(b)) or a == b:
-            w.append(None)  # asv: infinite or empty interval -> weight missing
-        else:
-            w.append(2.0 / abs(b - a))
-    return w
+    col = table["samples"]
+    try:
+        arr = pa.chunked_array(col.array.__arrow_array__()).combine_chunks()
+    except (AttributeError, TypeError, pa.ArrowException):
+        arr = pa.array([None if not isinstance(v, list | np.ndarray) else [float(x) for x in v] for v in col], type=pa.list_(pa.float64()))
+    if arr.null_count == len(arr):
+        return None
+    lengths = pc.fill_null(pc.list_value_length(arr), 0).to_numpy(zero_copy_only=False).astype(np.int64)
+    flat = pc.list_flatten(arr).to_numpy(zero_copy_only=False).astype(float)
+    return flat, np.r_[0, np.cumsum(lengths)]
 
 
-_PROPOSAL_PENALTY = 2.0
-# 99% point of chi-squared with one degree of freedom: the step location's confidence set
-_LOCATION_CHI2 = 6.6349
+def _ranks(p: Points) -> tuple[np.ndarray, np.ndarray]:
+    """Per point: its commit's rank and its run's rank within its series."""
+    n = len(p.series)
+    first_of = p.starts[p.series]
+    new_commit = np.r_[True, (p.series[1:] != p.series[:-1]) | (p.commit_order[1:] != p.commit_order[:-1])]
+    cum = np.cumsum(new_commit)
+    commit_rank = cum - cum[first_of]
+    perm = np.lexsort((p.run, p.series))
+    run_rank = np.empty(n, dtype=np.int64)
+    run_rank[perm] = np.arange(n) - p.starts[p.series[perm]]
+    return commit_rank, run_rank
 
 
-def _binary_segmentation(y: np.ndarray, pen: float) -> list[int]:
-    """Split points proposed by least-squares binary segmentation (mean shifts), generously.
+def _verdict_rows(h1: np.ndarray, h2: np.ndarray, verdicts: list[SeriesVerdict]) -> pa.Table:
+    def steps(v: SeriesVerdict) -> list[dict[str, Any]]:
+        return [
+            {
+                "env": env,
+                "before": s.before,
+                "after": s.after,
+                "cut": s.cut,
+                "value_before": s.value_before,
+                "value_after": s.value_after,
+                "pvalue": s.pvalue,
+                "n_before": s.n_before,
+                "n_after": s.n_after,
+            }
+            for env, group in ((False, v.steps), (True, v.env_steps))
+            for s in group
+        ]
 
-    Vectorised with cumulative sums (about 50x faster than ``ruptures.Binseg`` on 40 points,
-    same proposals); the significance test that follows decides which proposals stand.
-    """
-    out: list[int] = []
-    todo = [(0, len(y))]
-    while todo:
-        lo, hi = todo.pop()
-        n = hi - lo
-        if n < 2:
-            continue
-        seg = y[lo:hi]
-        c = np.cumsum(seg)
-        total = c[-1]
-        k = np.arange(1, n)
-        left = c[:-1]
-        gain = left * left / k + (total - left) ** 2 / (n - k) - total * total / n
-        best = int(np.argmax(gain))
-        if gain[best] <= pen:
-            continue
-        cut = lo + best + 1
-        out.append(cut)
-        todo += [(lo, cut), (cut, hi)]
-    return sorted(out)
-
-
-def _plausible_cuts(seg: np.ndarray, sigma: float, cut: int) -> tuple[int, int]:
-    """(first, last) cut positions in ``seg`` whose fit is within the location's 99% confidence of the best one.
-
-    A cut at ``j`` puts ``seg[:j]`` on the old level and ``seg[j:]`` on the new one; its
-    two-level sum of squares exceeds the best cut's by ``delta``; cuts with
-    ``delta / sigma^2`` below the 99% point of chi-squared(1) are kept, so a step
-    whose position noise cannot tell is reported over the commits it may have
-    happened in (as a range to bisect), never at one arbitrary commit.
-    """
-    n = len(seg)
-    c = np.cumsum(seg)
-    total = c[-1]
-    k = np.arange(1, n)
-    left = c[:-1]
-    gain = left * left / k + (total - left) ** 2 / (n - k)
-    ok = np.flatnonzero(gain.max() - gain <= _LOCATION_CHI2 * sigma * sigma)
-    return min(int(ok[0]) + 1, cut), max(int(ok[-1]) + 1, cut)
-
-
-def _conservative(seg: np.ndarray, other: float) -> tuple[float, float]:
-    """(level, spread factor) of a segment for the step test; see find_steps."""
-    if len(seg) >= 5:
-        return float(np.median(seg)), 1.2533
-    nearest = float(seg[int(np.argmin(np.abs(seg - other)))])
-    return nearest, math.sqrt(len(seg))  # one point: sigma itself
-
-
-def find_steps(
-    values: Sequence[float] | np.ndarray,
-    *,
-    ci_a: Sequence[float] | np.ndarray | None = None,
-    ci_b: Sequence[float] | np.ndarray | None = None,
-    alpha: float = DEFAULT_ALPHA,
-    min_change: float = 0.0,
-    min_points: int = 2,
-) -> list[Step]:
-    """Significant level changes in one series (values in commit order, NaN/<=0 = missing)."""
-    y_all = np.asarray(values, dtype=float)
-    ok = np.isfinite(y_all) & (y_all > 0)
-    idx = np.flatnonzero(ok)
-    if len(idx) < 2 * min_points:
-        return []
-    y = y_all[idx]
-    logy = np.log(y)
-    a = None if ci_a is None else np.asarray(ci_a, dtype=float)[idx]
-    b = None if ci_b is None else np.asarray(ci_b, dtype=float)[idx]
-    rel_ci = None if a is None or b is None else (b - a) / 2.0 / y
-    sigma = _noise(logy, rel_ci)
-    if float(np.max(logy) - np.min(logy)) < max(math.log1p(min_change), 2.0 * sigma) and len(idx) > 2:
-        return []  # everything within noise: nothing to segment
-    bounds = _binary_segmentation(logy, pen=_PROPOSAL_PENALTY * sigma * sigma * math.log(len(logy)))
-    edges = [0, *bounds, len(y)]
-    min_step = math.log1p(min_change) if min_change > 0 else 0.0
-
-    def test(i: int) -> tuple[float, float, float, float]:
-        """(p, |log ratio|, left median, right median) of the boundary between segment i and i+1."""
-        left = logy[edges[i] : edges[i + 1]]
-        right = logy[edges[i + 1] : edges[i + 2]]
-        ml, mr = float(np.median(left)), float(np.median(right))
-        # short levels (< 5 points) are judged by their point nearest the other level, so a
-        # one-off outlier next to a normal point cannot pass for a new level
-        tl, fl = _conservative(left, mr)
-        tr, fr = _conservative(right, ml)
-        se = sigma * math.sqrt(fl * fl / len(left) + fr * fr / len(right))
-        ml_t, mr_t = (tl, tr)
-        if (mr - ml) * (mr_t - ml_t) <= 0:
-            return 1.0, 0.0, ml, mr
-        z = abs(mr_t - ml_t) / se
-        # the boundary was chosen as the best of len(left) + len(right) - 1 places: Bonferroni
-        p = min(1.0, math.erfc(z / math.sqrt(2.0)) * (len(left) + len(right) - 1))
-        return p, abs(mr - ml), ml, mr
-
-    while len(edges) > 2:
-        worst, worst_key = -1, (-1.0, 0.0)
-        for i in range(len(edges) - 2):
-            n_left, n_right = edges[i + 1] - edges[i], edges[i + 2] - edges[i + 1]
-            p, d, _, _ = test(i)
-            short = n_left < min_points or n_right < min_points
-            weak = p >= alpha or d < min_step
-            if short or weak:
-                key = (2.0 if short else 1.0, p)
-                if key > worst_key:
-                    worst, worst_key = i, key
-        if worst < 0:
-            break
-        del edges[worst + 1]
-    steps = []
-    for i in range(len(edges) - 2):
-        p, _, ml, mr = test(i)
-        first, last = _plausible_cuts(logy[edges[i] : edges[i + 2]], sigma, edges[i + 1] - edges[i])
-        steps.append(
-            Step(
-                before=int(idx[edges[i] + first - 1]),
-                after=int(idx[edges[i] + last]),
-                value_before=math.exp(ml),
-                value_after=math.exp(mr),
-                pvalue=p,
-                noise=sigma,
-                n_before=edges[i + 1] - edges[i],
-                n_after=edges[i + 2] - edges[i + 1],
-            )
-        )
-    return steps
-
-
-def asv_steps(
-    values: Sequence[float] | np.ndarray,
-    *,
-    ci_a: Sequence[float] | np.ndarray | None = None,
-    ci_b: Sequence[float] | np.ndarray | None = None,
-    threshold: float = 0.05,
-) -> list[Step]:
-    """asv's own verdicts on one series: regressions (upward steps) and, on 1/values, improvements."""
-    y_all = np.asarray(values, dtype=float)
-    ok = np.isfinite(y_all) & (y_all > 0)
-    idx = np.flatnonzero(ok)
-    if len(idx) < 2:
-        return []
-    y = y_all[idx]
-    a = None if ci_a is None else np.asarray(ci_a, dtype=float)[idx]
-    b = None if ci_b is None else np.asarray(ci_b, dtype=float)[idx]
-    out: list[Step] = []
-    for sign in (1, -1):
-        yy = y if sign == 1 else 1.0 / y
-        # improvements: asv's detector on the reciprocal values, with the reciprocal CIs
-        w = _asv_weights(y, a, b) if sign == 1 or a is None or b is None else _asv_weights(yy, 1.0 / b, 1.0 / a)
-        steps = step_detect.detect_steps(yy.tolist(), w)
-        _, _, jumps = step_detect.detect_regressions(steps, threshold)
-        for before, after, v_before, v_after in jumps or []:
-            if before is None or after is None:
-                continue
-            vb, va = (v_before, v_after) if sign == 1 else (1.0 / v_before, 1.0 / v_after)
-            out.append(Step(int(idx[before]), int(idx[after]), vb, va, float("nan"), float("nan"), 0, 0))
-    out.sort(key=lambda s: s.after)
-    return out
-
-
-def detect_changes(
-    table: pd.DataFrame,
-    *,
-    alpha: float = DEFAULT_ALPHA,
-    min_change: float = 0.0,
-    min_points: int = 2,
-    direction: Callable[[str, str | None, str | None], str] | None = None,
-) -> pd.DataFrame:
-    """Every significant step of every series; see the module docstring for the columns."""
-    direction = direction or DEFAULT_DIRECTION
-    rows: list[dict[str, Any]] = []
-    ok = table[(table["status"] == "ok") & (table["value"] > 0)] if "status" in table.columns else table[table["value"] > 0]
-    if ok.empty:
-        return _empty_changes()
-    series_codes = (
-        pd.factorize(ok["series"].astype(str))[0]
-        if not isinstance(ok["series"].dtype, pd.CategoricalDtype)
-        else ok["series"].cat.codes.to_numpy()
+    m = [v.modes for v in verdicts]
+    return pa.table(
+        {
+            "h1": pa.array(h1, type=pa.uint64()),
+            "h2": pa.array(h2, type=pa.uint64()),
+            "used": pa.array(np.zeros(len(verdicts), dtype=np.int32)),
+            "noise": pa.array([v.noise for v in verdicts], type=pa.float64()),
+            "bimodal_runs": pa.array([v.bimodal_runs for v in verdicts], type=pa.int32()),
+            "unstable": pa.array([x is not None for x in m]),
+            "mode_low": pa.array([x.low if x else math.nan for x in m], type=pa.float64()),
+            "mode_high": pa.array([x.high if x else math.nan for x in m], type=pa.float64()),
+            "share_high": pa.array([x.share_high if x else math.nan for x in m], type=pa.float64()),
+            "switches": pa.array([x.switches if x else 0 for x in m], type=pa.int32()),
+            "steps": pa.array([steps(v) for v in verdicts], type=SCHEMA.field("steps").type),
+        },
+        schema=SCHEMA,
     )
-    seg = ok["version_segment"].to_numpy() if "version_segment" in ok.columns else np.zeros(len(ok), dtype=np.int64)
-    order = ok["commit_order"].to_numpy()
-    perm = np.lexsort((order, seg, series_codes))
-    sc, sg = np.asarray(series_codes)[perm], seg[perm]
-    starts = np.flatnonzero(np.r_[True, (sc[1:] != sc[:-1]) | (sg[1:] != sg[:-1])])
-    ends = np.r_[starts[1:], len(perm)]
-    values = ok["value"].to_numpy(dtype=float)[perm]
-    has_ci = "ci_99_a" in ok.columns
-    ci_a = ok["ci_99_a"].to_numpy(dtype=float)[perm] if has_ci else None
-    ci_b = ok["ci_99_b"].to_numpy(dtype=float)[perm] if has_ci else None
-    need = 2 * min_points
-    hits: list[tuple[int, int, list[Step]]] = []
-    for lo, hi in zip(starts.tolist(), ends.tolist(), strict=True):
-        if hi - lo < need:
-            continue
-        v = values[lo:hi]
-        if float(v.max()) <= float(v.min()) * (1.0 + min_change):
-            continue
-        steps = find_steps(
-            v,
-            ci_a=None if ci_a is None else ci_a[lo:hi],
-            ci_b=None if ci_b is None else ci_b[lo:hi],
-            alpha=alpha,
-            min_change=min_change,
-            min_points=min_points,
+
+
+def _series_inputs(
+    p: Points, s: int, commit_rank: np.ndarray, run_rank: np.ndarray, epoch: np.ndarray, samples: Any, grouped: bool
+) -> SeriesInput:
+    lo, hi = int(p.starts[s]), int(p.starts[s + 1])
+    flat = offsets = None
+    if samples is not None:
+        all_flat, all_off = samples
+        rows = p.table_rows[p.rows[lo:hi]]
+        pieces = [all_flat[all_off[r] : all_off[r + 1]] for r in rows]
+        counts = np.array([len(x) for x in pieces], dtype=np.int64)
+        if counts.any():
+            flat, offsets = np.concatenate(pieces), np.r_[0, np.cumsum(counts)]
+    return SeriesInput(
+        logy=p.logy[lo:hi],
+        rel_ci=p.rel_ci[lo:hi],
+        commit=commit_rank[lo:hi],
+        run=run_rank[lo:hi],
+        run_time=p.run_time[lo:hi],
+        epoch=epoch[lo:hi],
+        member=p.member[lo:hi] if grouped else None,
+        samples=flat,
+        sample_offsets=offsets,
+    )
+
+
+def analyse(
+    results: Any,
+    *,
+    alpha: float = DEFAULT_ALPHA,
+    min_change: float = 0.0,
+    min_points: int = DEFAULT_MIN_POINTS,
+    group_machines: str = "auto",
+    cache_dir: str | Path | None = None,
+    direction: Callable[[str, str | None, str | None], str] | None = None,
+    retired_after_days: float = RETIRED_AFTER_DAYS,
+) -> Verdicts:
+    """Code steps, environment shifts, unstable series and what is live, for a ResultSet or tidy table; see the module docstring."""
+    table: pd.DataFrame = results.results if hasattr(results, "results") else results
+    machines_info = getattr(results, "machines", None)
+    # an unchanged table with the default rules is read back whole (a new dashboard server)
+    whole = AnalysisStore(Path(cache_dir) if cache_dir is not None and direction is None else None)
+    fingerprint = ""
+    if whole.root is not None:
+        fingerprint = table_fingerprint(
+            table,
+            machines_info,
+            settings_key(alpha=alpha, min_change=min_change, min_points=min_points, group=group_machines, retired=retired_after_days),
         )
-        if steps:
-            hits.append((lo, hi, steps))
-    if not hits:
-        return _empty_changes()
-    rows_idx = perm  # positions into ok
-    col = {
-        c: ok[c].to_numpy()
-        for c in ("series", "machine", "env", "benchmark", "params", "unit", "commit", "commit_order")
-        if c in ok.columns
+        frames = whole.load(fingerprint, list(_FRAMES))
+        if frames is not None:
+            return Verdicts(**frames, stats={"whole_analysis_cached": True})
+    found = _analyse(table, machines_info, alpha, min_change, min_points, group_machines, cache_dir, direction, retired_after_days)
+    whole.save(fingerprint, {name: getattr(found, name) for name in _FRAMES})
+    return found
+
+
+_FRAMES = ("steps", "environment_shifts", "unstable", "groups", "live")
+
+
+def _analyse(
+    table: pd.DataFrame,
+    machines_info: Any,
+    alpha: float,
+    min_change: float,
+    min_points: int,
+    group_machines: str,
+    cache_dir: str | Path | None,
+    direction: Callable[[str, str | None, str | None], str] | None,
+    retired_after_days: float,
+) -> Verdicts:
+    direction = direction or DEFAULT_DIRECTION
+    groups = runner_groups(machines_info, table["machine"].astype(str).unique() if len(table) else [], group_machines)
+    keys = detection_keys(table, groups)
+    group_frame = pd.DataFrame(
+        [(m, g, "equal hardware" + (", ephemeral names" if group_machines == "auto" else "")) for m, (g, _) in sorted(groups.items())],
+        columns=["machine", "group", "rule"],
+    )
+    live = live_series(table, keys, retired_after_days)
+    if table.empty:
+        return Verdicts(_frame(CHANGE_COLUMNS), _frame(SHIFT_COLUMNS), _frame(UNSTABLE_COLUMNS), group_frame, live)
+    p = prepare(table, keys)
+    if p.n_series == 0:
+        return Verdicts(_frame(CHANGE_COLUMNS), _frame(SHIFT_COLUMNS), _frame(UNSTABLE_COLUMNS), group_frame, live)
+    shifts, epoch = machine_shifts(p)
+    samples = _sample_arrays(table)
+    commit_rank, run_rank = _ranks(p)
+    fields = [p.logy, p.rel_ci, commit_rank, run_rank, p.run_time, epoch, p.member if groups else np.zeros(len(p.logy), dtype=np.int64)]
+    if samples is not None:
+        flat, offsets = samples
+        counts = np.diff(offsets)
+        sums = np.add.reduceat(np.r_[flat, 0.0], offsets[:-1]) if len(flat) else np.zeros(len(counts))
+        sums = np.where(counts > 0, sums, 0.0)
+        at = p.table_rows[p.rows]
+        fields += [sums[at], counts[at]]
+    settings = settings_key(alpha=alpha, min_change=min_change, min_points=min_points)
+    h1, h2 = series_hashes(p.starts, fields, settings)
+    store = VerdictStore(Path(cache_dir) if cache_dir is not None else None, settings)
+    found = store.lookup(h1, h2)
+    missing = np.flatnonzero(found < 0)
+    new = _verdict_rows(
+        h1[missing],
+        h2[missing],
+        [
+            analyse_series(
+                _series_inputs(p, int(s), commit_rank, run_rank, epoch, samples, bool(groups)),
+                alpha=alpha,
+                min_change=min_change,
+                min_points=min_points,
+            )
+            for s in missing
+        ],
+    )
+    store.save(new)
+    hits = np.flatnonzero(found >= 0)
+    verdicts = pa.concat_tables([store.rows(found[hits]), new]) if len(hits) else new
+    owner = np.r_[hits, missing]  # row of `verdicts` -> series
+    stats = {"series": p.n_series, "analysed": len(missing), "cached": len(hits), "points": len(p.logy)}
+    return _assemble(p, groups, shifts, verdicts, owner, direction, group_frame, live, stats)
+
+
+def _assemble(
+    p: Points,
+    groups: dict[str, tuple[str, list[str]]],
+    shifts: list[Any],
+    verdicts: pa.Table,
+    owner: np.ndarray,
+    direction: Callable[[str, str | None, str | None], str],
+    group_frame: pd.DataFrame,
+    live: pd.DataFrame,
+    stats: dict[str, Any],
+) -> Verdicts:
+    ok = p.ok
+
+    def col(name: str, rows: np.ndarray) -> np.ndarray:
+        """Text of an ok column at some rows ('' where the table lacks it)."""
+        return text(ok, name, rows) if name in ok.columns else np.full(len(rows), "", dtype=object)
+
+    first_row = p.rows[p.starts[:-1]]  # per series: a row of ok
+    s_machine = p.dm_names[p.dmachine[p.starts[:-1]]].astype(str)
+    s_env = col("env", first_row)
+    s_bench = col("benchmark", first_row)
+    s_params = col("params", first_row)
+    s_unit = col("unit", first_row)
+    s_type = col("type", first_row) if "type" in ok.columns else np.full(p.n_series, None, dtype=object)
+    s_name = pd.Series(s_machine) + "|" + s_env + "|" + s_bench + "|" + s_params
+    members = {g: ", ".join(m) for g, m in groups.values()}
+    s_members = np.array([members.get(m, m) for m in s_machine], dtype=object)
+    better_of: dict[tuple[str, str, Any], str] = {}
+    s_better = np.array(
+        [
+            better_of.setdefault((b, u, t), direction(b, u, None if t is None or t != t else str(t)))
+            for b, u, t in zip(s_bench, s_unit, s_type, strict=True)
+        ],
+        dtype=object,
+    )
+    s_segment = p.segment[p.starts[:-1]]
+    n_points = np.diff(p.starts)
+
+    # per series columns of the verdicts, in series order
+    row_of = np.empty(p.n_series, dtype=np.int64)
+    row_of[owner] = np.arange(len(owner))
+    noise = verdicts.column("noise").to_numpy()[row_of]
+    bimodal = verdicts.column("bimodal_runs").to_numpy()[row_of]
+    unstable = verdicts.column("unstable").to_numpy(zero_copy_only=False)[row_of]
+
+    steps_col = verdicts.column("steps").combine_chunks() if verdicts.num_rows else pa.array([], type=SCHEMA.field("steps").type)
+    flat = pc.list_flatten(steps_col)
+    parent = pc.list_parent_indices(steps_col).to_numpy() if len(flat) else np.zeros(0, dtype=np.int64)
+    st = {
+        name: flat.field(name).to_numpy(zero_copy_only=False)
+        for name in ("env", "before", "after", "value_before", "value_after", "pvalue", "n_before", "n_after")
     }
-    dates = ok["commit_date"].to_numpy() if "commit_date" in ok.columns else np.full(len(ok), None)
-    types = ok["type"].to_numpy() if "type" in ok.columns else np.full(len(ok), None)
-    for lo, _hi, steps in hits:
-        first = rows_idx[lo]
-        benchmark, unit = str(col["benchmark"][first]), str(col["unit"][first])
-        better = direction(benchmark, unit, None if types[first] is None else str(types[first]))
-        for s in steps:
-            ib, ia = rows_idx[lo + s.before], rows_idx[lo + s.after]
-            ratio = s.ratio
-            factor = ratio if better == "lower" else (1.0 / ratio if ratio else math.inf)
-            rows.append(
+    s_of = owner[parent] if len(parent) else np.zeros(0, dtype=np.int64)
+    is_env = st["env"].astype(bool) if len(flat) else np.zeros(0, dtype=bool)
+
+    # code steps
+    code = ~is_env
+    cs = s_of[code]
+    base = p.starts[cs]
+    rb, ra = p.rows[base + st["before"][code]], p.rows[base + st["after"][code]]
+    vb, va = st["value_before"][code], st["value_after"][code]
+    ratio = va / vb
+    better = s_better[cs]
+    factor = np.where(better == "lower", ratio, 1.0 / ratio)
+    dates = ok["commit_date"].take(ra).reset_index(drop=True) if "commit_date" in ok.columns else np.full(len(ra), None)
+    run_time = pd.to_datetime(p.run_time, unit="s", utc=True)
+    steps = pd.DataFrame(
+        {
+            "series": s_name.to_numpy()[cs],
+            "machine": s_machine[cs],
+            "machines": s_members[cs],
+            "env": s_env[cs],
+            "benchmark": s_bench[cs],
+            "params": s_params[cs],
+            "unit": s_unit[cs],
+            "version": col("version", rb),
+            "version_segment": s_segment[cs],
+            "commit_before": col("commit", rb),
+            "commit_after": col("commit", ra),
+            "order_before": p.commit_order[base + st["before"][code]],
+            "order_after": p.commit_order[base + st["after"][code]],
+            "date_after": dates,
+            "run_before": run_time[base + st["before"][code]],
+            "run_after": run_time[base + st["after"][code]],
+            "value_before": vb,
+            "value_after": va,
+            "ratio": ratio,
+            "change": va - vb,
+            "better": better,
+            "kind": np.where(factor > 1, "regression", "improvement"),
+            "factor": factor,
+            "pvalue": st["pvalue"][code],
+            "confidence": 1.0 - st["pvalue"][code],
+            "noise": noise[cs],
+            "n_before": st["n_before"][code].astype(np.int64),
+            "n_after": st["n_after"][code].astype(np.int64),
+            "bimodal_runs": bimodal[cs].astype(np.int64),
+        },
+        columns=CHANGE_COLUMNS,
+    )
+    steps = steps.sort_values(["order_after", "series"], kind="stable").reset_index(drop=True)
+
+    # environment shifts: machine-wide, then those only run order shows (once per machine, env and run)
+    shift_rows = []
+    run_commit = col("commit", p.run_commit_row)
+    run_env = col("env", p.run_commit_row)
+    run_dm = np.empty(len(p.run_group), dtype=object)
+    run_dm[p.run] = p.dm_names[p.dmachine]
+
+    def when(r: int) -> Any:
+        t = p.run_first[r]
+        return pd.Timestamp(t, unit="s", tz="UTC") if np.isfinite(t) else pd.NaT
+
+    for sh in shifts:
+        b = sh.run
+        shift_rows.append(
+            {
+                "machine": run_dm[b],
+                "machines": members.get(str(run_dm[b]), run_dm[b]),
+                "env": run_env[b],
+                "run_before": when(b),
+                "run_after": when(b + 1),
+                "commit_before": run_commit[b],
+                "commit_after": run_commit[b + 1],
+                "series": sh.moved,
+                "tested": sh.tested,
+                "benchmarks": sh.benchmarks,
+                "measure": MEASURES[sh.measure],
+                "factor": math.exp(sh.log_factor),
+                "evidence": "machine-wide",
+            }
+        )
+    if is_env.any():
+        es = s_of[is_env]
+        pb = p.starts[es] + st["before"][is_env]
+        pa_ = p.starts[es] + st["after"][is_env]
+        env_steps = pd.DataFrame(
+            {
+                "run_before": p.run[pb],
+                "run_after": p.run[pa_],
+                "log": np.log(st["value_after"][is_env] / st["value_before"][is_env]),
+                "measure": p.measure[pa_],
+            }
+        )
+        for key, g in env_steps.groupby("run_after", sort=True):
+            r_after, r_before = int(str(key)), int(g["run_before"].max())
+            shift_rows.append(
                 {
-                    "series": str(col["series"][first]),
-                    "machine": str(col["machine"][first]),
-                    "env": str(col["env"][first]),
-                    "benchmark": benchmark,
-                    "params": str(col["params"][first]),
-                    "unit": unit,
-                    "version_segment": int(seg[first]),
-                    "commit_before": str(col["commit"][ib]),
-                    "commit_after": str(col["commit"][ia]),
-                    "order_before": int(col["commit_order"][ib]),
-                    "order_after": int(col["commit_order"][ia]),
-                    "date_after": dates[ia],
-                    "value_before": s.value_before,
-                    "value_after": s.value_after,
-                    "ratio": ratio,
-                    "change": s.value_after - s.value_before,
-                    "better": better,
-                    "kind": "regression" if factor > 1 else "improvement",
-                    "factor": factor,
-                    "pvalue": s.pvalue,
-                    "confidence": 1.0 - s.pvalue,
-                    "noise": s.noise,
-                    "n_before": s.n_before,
-                    "n_after": s.n_after,
+                    "machine": run_dm[r_after],
+                    "machines": members.get(str(run_dm[r_after]), run_dm[r_after]),
+                    "env": run_env[r_after],
+                    "run_before": when(r_before),
+                    "run_after": when(r_after),
+                    "commit_before": run_commit[r_before],
+                    "commit_after": run_commit[r_after],
+                    "series": len(g),
+                    "tested": np.nan,
+                    "benchmarks": np.nan,
+                    "measure": ", ".join(sorted({MEASURES[k] for k in g["measure"]})),
+                    "factor": math.exp(float(np.median(g["log"]))),
+                    "evidence": "run order",
                 }
             )
-    frame = pd.DataFrame(rows, columns=CHANGE_COLUMNS)
-    return frame.sort_values(["order_after", "series"], kind="stable").reset_index(drop=True)
+    shift_frame = pd.DataFrame(shift_rows, columns=SHIFT_COLUMNS) if shift_rows else _frame(SHIFT_COLUMNS)
+
+    # unstable series
+    us = np.flatnonzero(unstable)
+    vrow = row_of[us]
+    last_row = p.rows[p.starts[us + 1] - 1]
+    unstable_frame = pd.DataFrame(
+        {
+            "series": s_name.to_numpy()[us],
+            "machine": s_machine[us],
+            "machines": s_members[us],
+            "env": s_env[us],
+            "benchmark": s_bench[us],
+            "params": s_params[us],
+            "unit": s_unit[us],
+            "version_segment": s_segment[us],
+            "low": np.exp(verdicts.column("mode_low").to_numpy()[vrow]),
+            "high": np.exp(verdicts.column("mode_high").to_numpy()[vrow]),
+            "share_high": verdicts.column("share_high").to_numpy()[vrow],
+            "switches": verdicts.column("switches").to_numpy()[vrow].astype(np.int64),
+            "points": n_points[us].astype(np.int64),
+            "bimodal_runs": bimodal[us].astype(np.int64),
+            "commit_last": col("commit", last_row),
+        },
+        columns=UNSTABLE_COLUMNS,
+    )
+    stats.update(code_steps=len(steps), environment_shifts=len(shift_frame), unstable=len(unstable_frame))
+    return Verdicts(steps, shift_frame, unstable_frame, group_frame, live, stats)
 
 
-def _empty_changes() -> pd.DataFrame:
-    frame = pd.DataFrame({c: pd.Series(dtype="object") for c in CHANGE_COLUMNS})
-    for c in ("value_before", "value_after", "ratio", "change", "factor", "pvalue", "confidence", "noise"):
-        frame[c] = frame[c].astype(float)
-    for c in ("version_segment", "order_before", "order_after", "n_before", "n_after"):
-        frame[c] = frame[c].astype("int64")
-    return frame
+def detect_changes(table: Any, **kw: Any) -> pd.DataFrame:
+    """Every code step of every series (``analyse(table, **kw).steps``); see the module docstring."""
+    return analyse(table, **kw).steps
 
 
-def _since_order(table: pd.DataFrame, since: str | int | None) -> int | None:
+def since_order(table: pd.DataFrame, since: str | int | None) -> int | None:
+    """The commit order of ``since`` (a commit hash or prefix, or an order already); KeyError when unknown."""
     if since is None:
         return None
     if isinstance(since, int | np.integer):
@@ -489,40 +592,41 @@ def _since_order(table: pd.DataFrame, since: str | int | None) -> int | None:
     return int(hits["commit_order"].min())
 
 
-def _filtered(table: pd.DataFrame, kind: str, threshold: float, since: str | int | None, **kw: Any) -> pd.DataFrame:
-    changes = detect_changes(table, **kw)
-    order = _since_order(table, since)
-    keep = (changes["kind"] == kind) & (
-        (changes["factor"] - 1.0).abs() >= threshold if kind == "regression" else (1.0 - changes["factor"]) >= threshold / (1 + threshold)
-    )
-    if order is not None:
-        keep &= changes["order_after"] > order
+def select(changes: pd.DataFrame, kind: str, threshold: float, since_order: int | None = None) -> pd.DataFrame:
+    """Rows of ``changes`` of one ``kind`` beyond ``threshold`` (improvements: factor <= 1/(1+threshold)), after ``since_order``."""
+    keep = changes["kind"] == kind
+    keep &= (changes["factor"] - 1.0 >= threshold) if kind == "regression" else (changes["factor"] <= 1.0 / (1.0 + threshold))
+    if since_order is not None:
+        keep &= changes["order_after"] > since_order
     return changes[keep].reset_index(drop=True)
 
 
-def regressions(table: pd.DataFrame, *, threshold: float = 0.05, since: str | int | None = None, **kw: Any) -> pd.DataFrame:
-    """Steps that made a benchmark worse by at least ``threshold`` (0.05 = 5%), after ``since``."""
-    return _filtered(table, "regression", threshold, since, **kw)
+def regressions(table: Any, *, threshold: float = 0.05, since: str | int | None = None, **kw: Any) -> pd.DataFrame:
+    """Code steps that made a benchmark worse by at least ``threshold`` (0.05 = 5%), after ``since``."""
+    t = table.results if hasattr(table, "results") else table
+    order = since_order(t, since)
+    return select(detect_changes(table, **kw), "regression", threshold, order)
 
 
-def improvements(table: pd.DataFrame, *, threshold: float = 0.05, since: str | int | None = None, **kw: Any) -> pd.DataFrame:
-    """Steps that made a benchmark better by at least ``threshold`` (factor <= 1/(1+threshold)), after ``since``."""
-    return _filtered(table, "improvement", threshold, since, **kw)
+def improvements(table: Any, *, threshold: float = 0.05, since: str | int | None = None, **kw: Any) -> pd.DataFrame:
+    """Code steps that made a benchmark better by at least ``threshold`` (factor <= 1/(1+threshold)), after ``since``."""
+    t = table.results if hasattr(table, "results") else table
+    order = since_order(t, since)
+    return select(detect_changes(table, **kw), "improvement", threshold, order)
 
 
-def latest_regressions(table: pd.DataFrame, *, threshold: float = 0.05, **kw: Any) -> pd.DataFrame:
-    """Regressions whose level still holds at the newest point of their series (net of later steps)."""
-    changes = detect_changes(table, **kw)
-    if changes.empty:
-        return changes
-    keep = []
-    for _, g in changes.groupby(["series", "version_segment"], sort=False):
-        g = g.sort_values("order_after")
-        for i, row in enumerate(g.itertuples()):
-            if row.kind != "regression":
-                continue
-            net = g.iloc[-1]["value_after"] / row.value_before
-            net_factor = net if row.better == "lower" else 1.0 / net
-            if net_factor - 1.0 >= threshold and i >= 0:
-                keep.append(row.Index)
-    return changes.loc[keep].reset_index(drop=True)
+def latest_regressions(table: Any, *, threshold: float = 0.05, **kw: Any) -> pd.DataFrame:
+    """Regressions in effect: one row per live series whose net change is a regression of at least ``threshold``, largest first."""
+    found = analyse(table, **kw).in_effect(threshold)
+    found = found[found["kind"] == "regression"]
+    return found.sort_values("factor", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def environment_shifts(table: Any, **kw: Any) -> pd.DataFrame:
+    """Level changes that are the environment's, once per machine, env and run boundary."""
+    return analyse(table, **kw).environment_shifts
+
+
+def unstable_series(table: Any, **kw: Any) -> pd.DataFrame:
+    """Series that switch between two levels (their switches are not reported as steps)."""
+    return analyse(table, **kw).unstable

@@ -3,46 +3,59 @@
 Public API
 ==========
 
-``op_infos(op, size, dtype) -> list[TensorInfo] | None``
-    Input shapes of catalog op ``op`` at benchmark size ``size`` (``None`` when unknown). This mirrors
-    the rule in ``benchmarks/cases.py`` (the dashboard never imports benchmarks/): element-wise,
-    reduction, ordering ops take ``(size,)`` vectors; ``matmul``/``triangular_solve`` two ``n x n``
-    matrices; ``cholesky`` one; ``fft``/``ifft`` a ``(size,)`` vector; row-wise fused ops
-    ``rows x min(size, 1000)``. Ops whose inputs need more (shape ops, windows...) give ``None``.
-    Why a copy: the suite benchmarks older commits' ``backends`` too, so it cannot rely on a
-    helper that only newer commits have, and the dashboard cannot import the (uninstalled,
-    side-effecting) suite. ``tests/benchmarks/test_suite.py`` holds the two rules equal for
-    every op placed here.
+``catalog_cost(op, size, dtype) -> (flops, bytes)``
+    FLOPs and bytes (read + written) of one benchmarked call of catalog op ``op`` at benchmark
+    ``size`` in ``dtype``, by the catalog's own size -> input rule and cost model
+    (``backends._catalog.benchmark_cost``, the rule the suite builds its inputs with); NaN for
+    an op or size the catalog does not know or rejects.
 
-``throughput(table, *, infos=op_infos) -> DataFrame``
+``recorded_costs(provenance) -> DataFrame``
+    The cost of every timed cell as the *benchmarked commit's* catalog gave it, from the
+    ``op_costs`` the suite writes into each run's provenance file (``{op: {dtype: {size:
+    [flops, bytes_read, bytes_written]}}}``, columns named by ``op_cost_columns``): one row per
+    ``machine``, ``commit``, ``env``, ``op``, ``dtype``, ``size`` with ``flops`` and ``bytes``
+    (read + written). Empty for runs whose provenance has none (older runs).
+
+``throughput(table, *, cost=catalog_cost, recorded=None) -> DataFrame``
     ok ``time`` rows that carry ``param_op``, ``param_size`` and ``param_dtype``, with ``flops``,
-    ``bytes`` (read + written, from ``backends.OPS[op].cost``), ``intensity`` (FLOP/byte),
-    ``gflops`` = flops / time / 1e9 and ``gbs`` = bytes / time / 1e9.
+    ``bytes`` (read + written), ``intensity`` (FLOP/byte), ``gflops`` = flops / time / 1e9 and
+    ``gbs`` = bytes / time / 1e9. A cell's cost comes from ``recorded`` (:func:`recorded_costs`)
+    where its run recorded one, else from ``cost``; ``cost_source`` says which
+    (``recorded`` | ``catalog``).
 
 ``roofs(table) -> DataFrame``
     Per machine (newest commit measured): ``peak_gbs`` (best ``track_bandwidth`` result, GB/s),
     ``peak_gflops_<dtype>`` (best ``track_gemm_flops``), and ``gpu_peak_gbs``/``gpu_peak_gflops_<dtype>``
     from the GPU calibration benchmarks (``bench_calibration``).
 
-``efficiency(table) -> DataFrame``
-    ``throughput`` joined with ``roofs``: ``attainable_gflops`` = min(peak GFLOP/s, intensity x peak GB/s)
+``cache_sizes(provenance) -> DataFrame``
+    Per machine, from tensorscope's provenance (``ResultSet.provenance``, the CPU's caches as
+    ``lscpu`` reports them, e.g. ``2 MiB (2 instances)``): ``l1d_bytes``, ``l2_bytes``,
+    ``l3_bytes``, the size of each level over all cores (NaN where not recorded).
+
+``efficiency(table, *, provenance=None) -> DataFrame``
+    ``throughput`` (with the costs recorded in ``provenance``) joined with ``roofs``: ``attainable_gflops`` = min(peak GFLOP/s, intensity x peak GB/s)
     for the op's dtype (GPU roofs for GPU backends: names ending ``:cuda``/``:gpu`` or ``cupy``),
-    ``efficiency`` = gflops / attainable_gflops (or gbs / peak_gbs for ops without FLOPs).
+    ``efficiency`` = gflops / attainable_gflops (or gbs / peak_gbs for ops without FLOPs), and
+    ``bound``: ``compute`` or ``memory``, the roof that limits the point at its intensity.
+    The memory roof is the *DRAM* bandwidth (the calibration streams arrays far larger than
+    any cache); an op whose data fits in a cache is fed faster than that, so its efficiency
+    can exceed 1. With ``provenance``, ``fits_in`` names the smallest cache level holding the
+    op's working set (its bytes read + written; ``L1``, ``L2``, ``L3``) or ``DRAM``, and
+    ``cache_bytes`` that level's size; ``unknown`` where the machine's caches were not recorded.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["efficiency", "is_gpu_backend", "op_infos", "roofs", "throughput"]
-
-_ROWWISE = {"softmax", "logsumexp", "layer_norm"}
-_MATRIX2 = {"matmul", "triangular_solve"}
+__all__ = ["cache_sizes", "catalog_cost", "efficiency", "is_gpu_backend", "recorded_costs", "roofs", "throughput"]
 
 
 def is_gpu_backend(name: str) -> bool:
@@ -50,64 +63,74 @@ def is_gpu_backend(name: str) -> bool:
     return name.endswith((":cuda", ":gpu")) or name.split(":")[0] == "cupy"
 
 
-def op_infos(op: str, size: Any, dtype: str) -> list[Any] | None:
-    """Input TensorInfos of ``op`` at benchmark ``size``; None when this mapping does not know the op."""
-    from backends import OPS, TensorInfo
+def catalog_cost(op: str, size: Any, dtype: str) -> tuple[float, float]:
+    """(FLOPs, bytes read + written) of one benchmarked call by the catalog's rules; NaNs when it cannot tell."""
+    from backends._catalog import benchmark_cost
 
     try:
         n = int(float(size))
-    except (TypeError, ValueError):
-        return None
-    spec = OPS.get(op)
-    if spec is None or n <= 0:
-        return None
-    if op in _MATRIX2:
-        return [TensorInfo((n, n), dtype), TensorInfo((n, n), dtype)]
-    if op == "cholesky":
-        return [TensorInfo((n, n), dtype)]
-    if op in ("dense", "mlp_forward"):  # x @ w + b (and a second layer)
-        layer = [TensorInfo((n, n), dtype), TensorInfo((n,), dtype)]
-        return [TensorInfo((n, n), dtype), *layer, *(layer if op == "mlp_forward" else [])]
-    if op == "conv":  # 16 -> 16 channels, 3x3 kernel, on an (n/4)^2 image
-        side = max(n // 4, 8)
-        return [TensorInfo((1, 16, side, side), dtype), TensorInfo((16, 16, 3, 3), dtype)]
-    if op in _ROWWISE:
-        cols = min(n, 1000)
-        x = TensorInfo((max(n // cols, 1), cols), dtype)
-        return [x, TensorInfo((cols,), dtype), TensorInfo((cols,), dtype)] if op == "layer_norm" else [x]
-    if op == "gelu" or (spec.group in ("unary", "binary", "reduction", "ordering", "fft") and spec.arity in (1, 2)):
-        return [TensorInfo((n,), dtype)] * spec.arity
-    return None
-
-
-def _cost(op: str, size: Any, dtype: str, infos: Callable[[str, Any, str], list[Any] | None]) -> tuple[float, float]:
-    from backends import OPS
-
-    ins = infos(op, size, dtype)
-    if ins is None:
+        cost = benchmark_cost(op, n, dtype)
+    except (KeyError, TypeError, ValueError):  # unknown op, a size that is not a count, or inputs the catalog rejects
         return math.nan, math.nan
+    return float(cost.flops), float(cost.bytes_read + cost.bytes_written)
+
+
+_COST_FIELD = re.compile(r"^op_costs\.([^.]+)\.([^.]+)\.([^.]+)$")
+_RECORDED_COLUMNS = ["machine", "commit", "env", "op", "dtype", "size", "flops", "bytes"]
+
+
+def _cost_numbers(value: object) -> list[float]:
+    """One ``op_costs`` entry: a list, or the ``"1, 2, 3"`` text the results loader makes of it."""
+    items = value if isinstance(value, list | tuple) else str(value).split(",")
     try:
-        extra: tuple[Any, ...] = (True,) if op == "triangular_solve" else ()
-        c = OPS[op].cost(*ins, *extra)
-    except Exception:  # the catalog rejects this shape/dtype: no figure rather than a wrong one
-        return math.nan, math.nan
-    return float(c.flops), float(c.bytes_read + c.bytes_written)
+        return [float(v) for v in items]
+    except ValueError:
+        return []
 
 
-def throughput(table: pd.DataFrame, *, infos: Callable[[str, Any, str], list[Any] | None] = op_infos) -> pd.DataFrame:
+def recorded_costs(provenance: pd.DataFrame | None) -> pd.DataFrame:
+    """Per run and cell, the FLOPs and bytes its own commit's catalog gave it; see the module docstring."""
+    if provenance is None:
+        return pd.DataFrame(columns=_RECORDED_COLUMNS)
+    cells = {str(c): m.groups() for c in provenance.columns if (m := _COST_FIELD.match(str(c)))}
+    rows = []
+    for run in provenance.to_dict("records") if cells else []:
+        names = [n.strip() for n in str(run.get("op_cost_columns") or "flops, bytes_read, bytes_written").split(",")]
+        if not {"flops", "bytes_read", "bytes_written"} <= set(names):
+            continue  # a layout this reader does not know: the catalog's costs are used instead
+        for field, (op, dtype, size) in cells.items():
+            value = run[field]
+            numbers = [] if value is None or (isinstance(value, float) and math.isnan(value)) else _cost_numbers(value)
+            if len(numbers) == len(names):
+                got = dict(zip(names, numbers, strict=True))
+                rows.append(
+                    [run["machine"], run["commit"], run["env"], op, dtype, size, got["flops"], got["bytes_read"] + got["bytes_written"]]
+                )
+    return pd.DataFrame(rows, columns=_RECORDED_COLUMNS).astype({c: str for c in _RECORDED_COLUMNS[:6]})
+
+
+def throughput(
+    table: pd.DataFrame, *, cost: Callable[[str, Any, str], tuple[float, float]] = catalog_cost, recorded: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """GFLOP/s and GB/s of every timed op row; see the module docstring."""
     need = {"param_op", "param_size", "param_dtype"}
     if not need <= set(table.columns):
-        return pd.DataFrame(columns=[*table.columns, "flops", "bytes", "intensity", "gflops", "gbs"])
+        return pd.DataFrame(columns=[*table.columns, "flops", "bytes", "cost_source", "intensity", "gflops", "gbs"])
     t = table[(table["status"] == "ok") & (table["value"] > 0) & table["param_op"].notna()]
     if "type" in t.columns:
         t = t[t["type"] == "time"]
     t = t.copy()
-    keys = t[["param_op", "param_size", "param_dtype"]].astype(str).drop_duplicates()
-    costs = {(o, s, d): _cost(o, s, d, infos) for o, s, d in keys.itertuples(index=False)}
-    k = list(zip(t["param_op"].astype(str), t["param_size"].astype(str), t["param_dtype"].astype(str), strict=True))
-    t["flops"] = [costs[x][0] for x in k]
-    t["bytes"] = [costs[x][1] for x in k]
+    cells = list(zip(t["param_op"].astype(str), t["param_size"].astype(str), t["param_dtype"].astype(str), strict=True))
+    catalog = {cell: cost(*cell) for cell in set(cells)}
+    runs = list(zip(t["machine"].astype(str), t["commit"].astype(str), t["env"].astype(str), strict=True))
+    own: dict[tuple[str, ...], tuple[float, float]] = {}
+    if recorded is not None and not recorded.empty:
+        keys = recorded[["machine", "commit", "env", "op", "size", "dtype"]].astype(str).itertuples(index=False, name=None)
+        own = dict(zip(keys, zip(recorded["flops"].astype(float), recorded["bytes"].astype(float), strict=True), strict=True))
+    found = [own.get((*run, *cell)) for run, cell in zip(runs, cells, strict=True)]
+    t["flops"] = [f[0] if f else catalog[c][0] for f, c in zip(found, cells, strict=True)]
+    t["bytes"] = [f[1] if f else catalog[c][1] for f, c in zip(found, cells, strict=True)]
+    t["cost_source"] = ["recorded" if f else "catalog" for f in found]
     with np.errstate(divide="ignore", invalid="ignore"):
         t["intensity"] = t["flops"] / t["bytes"]
         t["gflops"] = t["flops"] / t["value"] / 1e9
@@ -139,28 +162,84 @@ def roofs(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(list(rows.values()))
 
 
-def efficiency(table: pd.DataFrame) -> pd.DataFrame:
-    """Throughput against the machine's roofs; see the module docstring."""
-    tp = throughput(table)
+#: provenance field (lscpu's name) -> column of :func:`cache_sizes`, smallest level first
+CACHE_FIELDS = {"cpu.cache.l1d": "l1d_bytes", "cpu.cache.l2": "l2_bytes", "cpu.cache.l3": "l3_bytes"}
+_SIZE = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?)(?:i?B)?\b", re.IGNORECASE)
+
+
+def _size_bytes(text: object) -> float:
+    """``'2 MiB (2 instances)'`` / ``'1024K'`` / ``'32M'`` -> bytes (binary units); NaN when unreadable."""
+    match = _SIZE.search(str(text)) if text is not None else None
+    if match is None:
+        return math.nan
+    scale = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}[match.group(2).upper()]
+    return float(match.group(1)) * scale
+
+
+def cache_sizes(provenance: pd.DataFrame | None) -> pd.DataFrame:
+    """Per machine, the size of each cache level from provenance; see the module docstring."""
+    columns = ["machine", *CACHE_FIELDS.values()]
+    if provenance is None or provenance.empty or not any(c in provenance.columns for c in CACHE_FIELDS):
+        return pd.DataFrame(columns=columns)
+    rows = []
+    for machine, group in provenance.groupby("machine", sort=True):
+        row: dict[str, Any] = {"machine": str(machine)}
+        for field, column in CACHE_FIELDS.items():
+            values = group[field].dropna() if field in group.columns else pd.Series(dtype=object)
+            # any file that recorded it (a machine's caches do not change between runs)
+            row[column] = _size_bytes(values.iloc[-1]) if len(values) else math.nan
+        rows.append(row)
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _fits_in(working_set: np.ndarray, caches: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(level name, that level's bytes) for each working set: the smallest cache holding it, else DRAM."""
+    names = np.full(len(working_set), "DRAM", dtype=object)
+    sizes = np.full(len(working_set), np.nan)
+    recorded = np.zeros(len(working_set), dtype=bool)
+    with np.errstate(invalid="ignore"):
+        for name, column in reversed(list(zip(("L1", "L2", "L3"), CACHE_FIELDS.values(), strict=True))):
+            capacity = caches[column].to_numpy(dtype=float) if column in caches.columns else np.full(len(working_set), np.nan)
+            recorded |= np.isfinite(capacity)
+            hit = working_set <= capacity  # NaN on either side: False
+            names[hit], sizes[hit] = name, capacity[hit]  # smaller levels come last and win
+    names[~recorded | ~np.isfinite(working_set)] = "unknown"
+    return names, sizes
+
+
+def efficiency(table: pd.DataFrame, *, provenance: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Throughput against the machine's roofs, and which memory level holds the data; see the module docstring."""
+    tp = throughput(table, recorded=recorded_costs(provenance))
     rf = roofs(table)
     if tp.empty or rf.empty:
-        return tp.assign(attainable_gflops=np.nan, efficiency=np.nan)
-    tp = tp.assign(machine=tp["machine"].astype(str)).merge(rf, on="machine", how="left")
-    gpu = tp["param_backend"].astype(str).map(is_gpu_backend) if "param_backend" in tp.columns else pd.Series(False, index=tp.index)
-    peak_bw = np.where(gpu, tp.get("gpu_peak_gbs", np.nan), tp.get("peak_gbs", np.nan)).astype(float)
-    peak_fl = np.full(len(tp), np.nan)
-    for i, (dtype, g) in enumerate(zip(tp["param_dtype"].astype(str), gpu, strict=True)):
-        col = f"{'gpu_' if g else ''}peak_gflops_{dtype}"
-        if col in tp.columns:
-            peak_fl[i] = tp[col].iat[i]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        attainable = np.fmin(peak_fl, tp["intensity"].to_numpy(dtype=float) * peak_bw)
-        attainable = np.where(np.isnan(peak_fl), tp["intensity"].to_numpy(dtype=float) * peak_bw, attainable)
-        eff = tp["gflops"].to_numpy(dtype=float) / attainable
-        no_flops = ~(tp["flops"].to_numpy(dtype=float) > 0)
-        eff = np.where(no_flops, tp["gbs"].to_numpy(dtype=float) / peak_bw, eff)
-    tp["peak_gbs_used"] = peak_bw
-    tp["peak_gflops_used"] = peak_fl
-    tp["attainable_gflops"] = attainable
-    tp["efficiency"] = eff
+        tp = tp.assign(attainable_gflops=np.nan, efficiency=np.nan, bound="")
+    else:
+        tp = tp.assign(machine=tp["machine"].astype(str)).merge(rf, on="machine", how="left")
+        gpu = tp["param_backend"].astype(str).map(is_gpu_backend) if "param_backend" in tp.columns else pd.Series(False, index=tp.index)
+        peak_bw = np.where(gpu, tp.get("gpu_peak_gbs", np.nan), tp.get("peak_gbs", np.nan)).astype(float)
+        peak_fl = np.full(len(tp), np.nan)
+        for i, (dtype, g) in enumerate(zip(tp["param_dtype"].astype(str), gpu, strict=True)):
+            col = f"{'gpu_' if g else ''}peak_gflops_{dtype}"
+            if col in tp.columns:
+                peak_fl[i] = tp[col].iat[i]
+        intensity = tp["intensity"].to_numpy(dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            attainable = np.fmin(peak_fl, intensity * peak_bw)
+            attainable = np.where(np.isnan(peak_fl), intensity * peak_bw, attainable)
+            eff = tp["gflops"].to_numpy(dtype=float) / attainable
+            no_flops = ~(tp["flops"].to_numpy(dtype=float) > 0)
+            eff = np.where(no_flops, tp["gbs"].to_numpy(dtype=float) / peak_bw, eff)
+        tp["peak_gbs_used"] = peak_bw
+        tp["peak_gflops_used"] = peak_fl
+        tp["attainable_gflops"] = attainable
+        tp["efficiency"] = eff
+        compute = np.isfinite(peak_fl) & (intensity * peak_bw >= peak_fl)
+        tp["bound"] = np.where(compute, "compute", np.where(np.isfinite(tp["bytes"].to_numpy(dtype=float)), "memory", ""))
+    caches = cache_sizes(provenance)
+    if caches.empty or tp.empty:
+        tp["fits_in"] = "unknown"
+        tp["cache_bytes"] = np.nan
+        return tp
+    joined = tp[["machine"]].astype(str).merge(caches, on="machine", how="left")
+    tp["fits_in"], tp["cache_bytes"] = _fits_in(tp["bytes"].to_numpy(dtype=float), joined)
     return tp

@@ -27,6 +27,17 @@ Public API
 ``device_speedups(table, *, pairs=DEVICE_PAIRS) -> DataFrame``
     GPU over CPU: ``speedups`` with each GPU backend compared to its CPU counterpart
     (``torch:cuda`` vs ``torch:cpu``, ``jax:gpu`` vs ``jax:cpu``, ``cupy`` vs ``numpy``).
+
+``fastest(table, *, baseline="python", backend_param="backend", size_param="size") -> DataFrame``
+    Which backend is fastest at each op's largest size. One row per (machine, env, benchmark,
+    every parameter but backend and size), taken at the newest commit that measured it (ok
+    ``time`` rows only): ``size`` (the largest size measured there, as in ``param_<size>``),
+    ``backend`` and ``value`` (the fastest there, seconds), ``backends`` (how many were measured
+    at that size), ``runner_up`` / ``runner_up_value`` and ``lead`` = runner_up_value / value
+    (missing / NaN with a single backend), and the fastest backend's speedup over ``baseline``:
+    ``speedup`` = baseline time / its time at ``baseline_size``, the largest size both were
+    measured at (the baseline is often too slow to run at the largest sizes; NaN when they
+    share no size), with ``baseline_value`` and ``value_at_baseline_size``.
 """
 
 from __future__ import annotations
@@ -38,7 +49,7 @@ import pandas as pd
 
 from ..results import param_columns
 
-__all__ = ["DEVICE_PAIRS", "crossover", "device_speedups", "env_ratios", "speedups"]
+__all__ = ["DEVICE_PAIRS", "crossover", "device_speedups", "env_ratios", "fastest", "speedups"]
 
 DEVICE_PAIRS: Mapping[str, str] = {"torch:cuda": "torch:cpu", "jax:gpu": "jax:cpu", "jax:cuda": "jax:cpu", "cupy": "numpy"}
 _LOWER_TYPES = ("time", "memory", "peakmemory")
@@ -97,6 +108,71 @@ def speedups(table: pd.DataFrame, *, baseline: str | Mapping[str, str] = "python
 def device_speedups(table: pd.DataFrame, *, pairs: Mapping[str, str] = DEVICE_PAIRS, backend_param: str = "backend") -> pd.DataFrame:
     """GPU backends over their CPU counterparts (``speedups`` with a baseline per backend)."""
     return speedups(table, baseline=pairs, backend_param=backend_param)
+
+
+FASTEST_COLUMNS = [
+    "machine",
+    "env",
+    "commit",
+    "commit_order",
+    "benchmark",
+    "size",
+    "backend",
+    "value",
+    "unit",
+    "backends",
+    "runner_up",
+    "runner_up_value",
+    "lead",
+    "baseline",
+    "baseline_size",
+    "baseline_value",
+    "value_at_baseline_size",
+    "speedup",
+]
+
+
+def fastest(table: pd.DataFrame, *, baseline: str = "python", backend_param: str = "backend", size_param: str = "size") -> pd.DataFrame:
+    """The fastest backend at each op's largest size and its speedup over ``baseline``; see the module docstring."""
+    backend_col, size_col = f"param_{backend_param}", f"param_{size_param}"
+    if backend_col not in table.columns or size_col not in table.columns:
+        return pd.DataFrame(columns=FASTEST_COLUMNS)
+    t = _ok(table)
+    t = t[t["type"].astype(str) == "time"] if "type" in t.columns else t[t["unit"].astype(str) == "seconds"]
+    others = [c for c in param_columns(t) if c not in (backend_col, size_col)]
+    t = t[["machine", "commit", "commit_order", "env", "benchmark", *others, backend_col, size_col, "unit", "value"]].copy()
+    t["_size"] = pd.to_numeric(t[size_col].astype(str), errors="coerce")
+    t = t[t[backend_col].notna() & t["_size"].notna()]
+    for c in ["machine", "commit", "env", "benchmark", *others, backend_col, size_col, "unit"]:
+        t[c] = t[c].astype(str).where(t[c].notna(), "")
+    if t.empty:
+        return pd.DataFrame(columns=[*FASTEST_COLUMNS, *others])
+    group = ["machine", "env", "benchmark", *others]
+    # each op at the newest commit that measured it: backends are compared within one run
+    t = t[t["commit_order"] == t.groupby(group, sort=False)["commit_order"].transform("max")]
+    t = t.rename(columns={backend_col: "backend"}).sort_values([*group, "value"], kind="stable")
+    top = t[t["_size"] == t.groupby(group, sort=False)["_size"].transform("max")]
+    best = top.drop_duplicates(group).rename(columns={size_col: "size"})
+    best = best.merge(top.groupby(group, sort=False)["backend"].nunique().rename("backends").reset_index(), on=group)
+    second = top.merge(best[[*group, "backend"]], on=group, suffixes=("", "_best"))
+    second = second[second["backend"] != second["backend_best"]].drop_duplicates(group)
+    second = second[[*group, "backend", "value"]].rename(columns={"backend": "runner_up", "value": "runner_up_value"})
+    out = best.merge(second, on=group, how="left")
+    out["lead"] = out["runner_up_value"] / out["value"]
+    # the fastest backend's speedup over the baseline at the largest size both ran
+    mine = t.merge(best[[*group, "backend"]], on=[*group, "backend"]).groupby([*group, "_size"], sort=False)["value"].min()
+    base = (
+        t[t["backend"] == baseline]
+        .groupby([*group, "_size"], sort=False)
+        .agg(baseline_value=("value", "min"), baseline_size=(size_col, "first"))
+    )
+    both = base.join(mine.rename("value_at_baseline_size"), how="inner").reset_index()
+    both = both[both["_size"] == both.groupby(group, sort=False)["_size"].transform("max")].drop(columns="_size")
+    out = out.merge(both, on=group, how="left")
+    out["baseline"] = baseline
+    out["speedup"] = out["baseline_value"] / out["value_at_baseline_size"]
+    out["commit_order"] = out["commit_order"].astype(int)
+    return out[[*FASTEST_COLUMNS[:5], *others, *FASTEST_COLUMNS[5:]]].sort_values(group, kind="stable").reset_index(drop=True)
 
 
 def _size_number(v: object) -> float:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import itertools
+import bisect
 import json
 import os
 import subprocess
@@ -13,21 +13,27 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import cache as _cache
 from .files import BadFile, FileEntry, read_json_file, scan_tree
 from .model import (
-    DEFAULT_UNITS,
     DEFAULT_MAX_FILE_BYTES,
+    DEFAULT_UNITS,
     RESULT_COLUMNS,
     STATUSES,
     Problem,
     ResultSet,
     benchmark_type,
+    categorical,
     empty_results,
-    param_columns,
     plain_value,
+    string_index,
 )
+
+# Columns the machines, envs and provenance tables may get from names in the files, all files together
+# (each name is a column of every row: a few files could otherwise make a table of millions of cells).
+MAX_INFO_COLUMNS = 1000
 
 
 def load_results(
@@ -38,21 +44,48 @@ def load_results(
     index_json: str | os.PathLike[str] | None = None,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     workers: int | None = None,
+    follow_symlinks: bool = False,
 ) -> ResultSet:
-    """Load an asv results directory into a :class:`ResultSet` (see the module docstring)."""
+    """Load an asv results directory into a :class:`ResultSet` (see the package docstring)."""
     results_dir = Path(results_dir)
-    problems: list[Problem] = []
     if not results_dir.is_dir():
-        problems.append(Problem(str(results_dir), "no such results directory"))
-        return _empty_set(results_dir, problems)
-    bench_entry, machine_entries, result_entries, prov_entries = scan_tree(results_dir)
+        return _empty_set(results_dir, [Problem(str(results_dir), "no such results directory")])
+    store = _cache.RawStore.open(cache_dir, results_dir) if cache_dir is not None else _cache.RawStore.memory()
+    try:
+        return _load(results_dir, store, repo, index_json, max_file_bytes, workers, follow_symlinks)
+    except Exception:
+        if store.root is None:
+            raise  # not the cache: a bug, reported by the caller
+        # something read back from the cache did not hold (forged, or written by a bug): it is
+        # only a cache, so drop it and load from the files alone
+        store.discard()
+        return _load(results_dir, _cache.RawStore.memory(), repo, index_json, max_file_bytes, workers, follow_symlinks)
+
+
+def _load(
+    results_dir: Path,
+    store: _cache.RawStore,
+    repo: str | os.PathLike[str] | None,
+    index_json: str | os.PathLike[str] | None,
+    max_file_bytes: int,
+    workers: int | None,
+    follow_symlinks: bool,
+) -> ResultSet:
+    problems: list[Problem] = []
+    if store.note:
+        problems.append(Problem(*store.note, "warning"))
+    tree = scan_tree(results_dir, max_bytes=max_file_bytes, digests=store.root is not None, follow_symlinks=follow_symlinks)
+    problems += [Problem(e.rel, e.error or "", "error") for e in tree.skipped]
 
     benchmarks: dict[str, Any] = {}
+    bench_entry = tree.benchmarks
     if bench_entry is None:
         problems.append(Problem("benchmarks.json", "missing: units and parameter names are guessed from the results", "warning"))
     else:
         try:
-            data = read_json_file(bench_entry.path, max_file_bytes, bench_entry.st)
+            if bench_entry.error:
+                raise BadFile(bench_entry.error)
+            data = read_json_file(bench_entry.path, max_file_bytes)
             if not isinstance(data, dict):
                 raise BadFile(f"expected a JSON object, found {type(data).__name__}")
             benchmarks = {k: v for k, v in data.items() if isinstance(v, dict)}
@@ -61,26 +94,28 @@ def load_results(
 
     order_ref, order_source, order_key = _order_reference(repo, index_json, problems)
 
-    store = _cache.RawStore.open(cache_dir, results_dir) if cache_dir is not None else _cache.RawStore.memory()
-    fingerprint = _cache.fingerprint(
-        [bench_entry, *machine_entries, *result_entries, *prov_entries],
-        extra=[order_key, str(max_file_bytes)],
-    )
-    cached = store.load_final(fingerprint)
-    if cached is not None:
-        return cached
+    fingerprint = ""
+    if store.root is not None:
+        fingerprint = _cache.fingerprint(
+            tree.all_files(), extra=[order_key, str(max_file_bytes), str(follow_symlinks), *(str(p) for p in problems)]
+        )
+        cached = store.load_final(fingerprint)
+        if cached is not None:
+            return cached
 
     # Parse what changed, reuse the rest.
-    raw_table, metas, file_problems = store.update(result_entries, max_file_bytes, workers)
+    raw_table, metas, file_problems = store.update(tree.results, max_file_bytes, workers)
     for rel, severity, message in file_problems:
         problems.append(Problem(rel, message, severity))
 
-    machines = _machines_frame(machine_entries, metas, max_file_bytes, problems)
-    provenance = _provenance_frame(prov_entries, metas, max_file_bytes, problems)
+    machines = _machines_frame(tree.machines, metas, max_file_bytes, problems)
+    provenance = _provenance_frame(tree.provenance, metas, max_file_bytes, problems)
     machines = _attach_provenance(machines, provenance)
     commits = _commits_frame(metas, order_ref)
-    envs = _envs_frame(metas)
-    results = _derive(raw_table, metas, store.sigs, benchmarks, commits)
+    envs = _envs_frame(metas, problems)
+    holder = [raw_table]  # _derive takes it: its columns are freed as they are used
+    del raw_table
+    results = _derive(holder, metas, store.sigs, benchmarks, commits, problems)
     rs = ResultSet(
         results=results,
         machines=machines,
@@ -91,9 +126,10 @@ def load_results(
         benchmarks=benchmarks,
         results_dir=results_dir,
         order_source=order_source if order_ref else "date",
-        stats={"files": len(result_entries), "parsed": store.parsed_count, "rows": len(results)},
+        stats={"files": len(tree.results), "parsed": store.parsed_count, "rows": len(results)},
     )
-    store.save_final(fingerprint, rs)
+    if store.root is not None:
+        store.save_final(fingerprint, rs)
     return rs
 
 
@@ -136,7 +172,7 @@ def _order_reference(repo: Any, index_json: Any, problems: list[Problem]) -> tup
             r2h = data.get("revision_to_hash") if isinstance(data, dict) else None
             if not isinstance(r2h, dict):
                 raise BadFile("no 'revision_to_hash' object")
-            ranked = sorted((int(k), v) for k, v in r2h.items() if isinstance(v, str) and str(k).lstrip("-").isdigit())
+            ranked = sorted((int(k), v) for k, v in r2h.items() if isinstance(v, str) and k.lstrip("-").isdigit() and len(k) < 20)
             ref = {h: i for i, (_, h) in enumerate(ranked)}
             return ref, "index.json", f"index:{len(ref)}:{ranked[-1][1] if ranked else ''}"
         except BadFile as exc:
@@ -145,46 +181,71 @@ def _order_reference(repo: Any, index_json: Any, problems: list[Problem]) -> tup
 
 
 def _commits_frame(metas: Mapping[int, dict[str, Any]], ref: Mapping[str, int]) -> pd.DataFrame:
-    dates: dict[str, float] = {}
+    dates: dict[str, float | None] = {}
     for m in metas.values():
         d = m.get("date")
         c = m["commit"]
-        if c not in dates or (d is not None and (dates[c] is None or d < dates[c])):
-            dates[c] = d  # type: ignore[assignment]
+        old = dates.get(c)
+        if c not in dates or (d is not None and (old is None or d < old)):
+            dates[c] = d
     commits = list(dates)
     date_ms = np.array([np.nan if dates[c] is None else dates[c] for c in commits], dtype=float)
-
-    def full(c: str) -> int | None:
-        if c in ref:
-            return ref[c]
-        return None
-
-    ranks = [full(c) for c in commits]
-    known: list[tuple[int, float]] = [(r, date_ms[i]) for i, r in enumerate(ranks) if r is not None]
+    ranks = [ref.get(c) for c in commits]
+    # known commits by date, with the newest rank up to each date: where an unknown commit goes
+    known = sorted((float(date_ms[i]), r) for i, r in enumerate(ranks) if r is not None and date_ms[i] == date_ms[i])
+    known_dates = [d for d, _ in known]
+    best_rank = list(np.maximum.accumulate([r for _, r in known])) if known else []
+    any_known = any(r is not None for r in ranks)
     keys = []
     for i, c in enumerate(commits):
         d = date_ms[i]
-        if ranks[i] is not None:
-            keys.append((float(ranks[i]), 0.0, d if d == d else 0.0, c))  # type: ignore[arg-type]
-        elif known:
+        r = ranks[i]
+        if r is not None:
+            keys.append((float(r), 0.0, d if d == d else 0.0, c))
+        elif any_known:
             # place an unknown commit after the newest known commit not later than it
-            before = [r for r, kd in known if kd == kd and d == d and kd <= d]
-            base = max(before) + 0.5 if before else -0.5
-            keys.append((float(base), 1.0, d if d == d else 0.0, c))
+            k = bisect.bisect_right(known_dates, d) if d == d else 0
+            base = float(best_rank[k - 1]) + 0.5 if k else -0.5
+            keys.append((base, 1.0, d if d == d else 0.0, c))
         else:
             keys.append((0.0, 0.0, d if d == d else np.inf, c))
     order = sorted(range(len(commits)), key=lambda i: keys[i])
-    frame = pd.DataFrame(
+    return pd.DataFrame(
         {
             "commit": [commits[i] for i in order],
             "commit_date": pd.to_datetime(pd.Series([date_ms[i] for i in order], dtype=float), unit="ms", utc=True),
             "commit_order": np.arange(len(order), dtype=np.int64),
         }
     )
-    return frame
 
 
-def _envs_frame(metas: Mapping[int, dict[str, Any]]) -> pd.DataFrame:
+class _Columns:
+    """Names that become columns of an info table (machines, envs, provenance), MAX_INFO_COLUMNS at most
+    over all files; a file whose names go beyond is told so (as a warning: its other fields are kept)."""
+
+    def __init__(self, problems: list[Problem], what: str, fixed: Sequence[str] = ()) -> None:
+        self.names: set[str] = set(fixed)
+        self.limit = MAX_INFO_COLUMNS + len(self.names)
+        self.problems = problems
+        self.what = what
+
+    def keep(self, rel: str, row: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        dropped = 0
+        for k, v in row.items():
+            if k in self.names or len(self.names) < self.limit:
+                self.names.add(k)
+                out[k] = v
+            else:
+                dropped += 1
+        if dropped:
+            self.problems.append(
+                Problem(rel, f"{dropped} {self.what} fields ignored: all files together may name {MAX_INFO_COLUMNS} at most", "warning")
+            )
+        return out
+
+
+def _envs_frame(metas: Mapping[int, dict[str, Any]], problems: list[Problem]) -> pd.DataFrame:
     latest: dict[tuple[str, str], dict[str, Any]] = {}
     commits: dict[tuple[str, str], set[str]] = {}
     for m in metas.values():
@@ -193,6 +254,7 @@ def _envs_frame(metas: Mapping[int, dict[str, Any]]) -> pd.DataFrame:
         if prev is None or (m.get("date") or 0) >= (prev.get("date") or 0):
             latest[k] = m
         commits.setdefault(k, set()).add(m["commit"])
+    columns = _Columns(problems, "env_vars", ("machine", "env", "python", "requirements", "n_commits"))
     rows = []
     for (machine, env), m in sorted(latest.items()):
         row: dict[str, Any] = {
@@ -204,14 +266,14 @@ def _envs_frame(metas: Mapping[int, dict[str, Any]]) -> pd.DataFrame:
         for name, value in (m.get("env_vars") or {}).items():
             row[f"env_var.{name}"] = None if value is None else str(value)
         row["n_commits"] = len(commits[(machine, env)])
-        rows.append(row)
+        rows.append(columns.keep(m["rel"], row))
     if not rows:
         return pd.DataFrame({"machine": pd.Series(dtype="str"), "env": pd.Series(dtype="str")})
     return pd.DataFrame(rows)
 
 
 def _flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
-    """Nested dicts -> dotted keys; lists -> text."""
+    """Nested dicts -> dotted keys; lists -> text. (Recursive: files nest at most MAX_JSON_DEPTH levels.)"""
     out: dict[str, Any] = {}
     if isinstance(obj, dict):
         for k, v in obj.items():
@@ -232,6 +294,8 @@ def _scalar(v: Any) -> Any:
             if any(isinstance(x, dict | list) for x in (v.values() if isinstance(v, dict) else v)) or isinstance(v, dict)
             else ", ".join(map(str, v))
         )
+    if isinstance(v, int) and not isinstance(v, bool) and not -(2**63) <= v < 2**63:
+        return str(v)  # no column type holds it
     return v
 
 
@@ -239,26 +303,23 @@ def _machines_frame(
     entries: Sequence[FileEntry], metas: Mapping[int, dict[str, Any]], max_bytes: int, problems: list[Problem]
 ) -> pd.DataFrame:
     info: dict[str, dict[str, Any]] = {}
+    columns = _Columns(problems, "machine.json", ("machine", "machine_json_name"))
     for e in entries:
         machine = e.rel.split("/", 1)[0]
         try:
             if e.error:
                 raise BadFile(e.error)
-            data = read_json_file(e.path, max_bytes, e.st)
+            data = read_json_file(e.path, max_bytes)
             if not isinstance(data, dict):
                 raise BadFile(f"expected a JSON object, found {type(data).__name__}")
         except BadFile as exc:
             problems.append(Problem(e.rel, str(exc), "warning"))
             data = {}
-        row = {
-            k: (v if isinstance(v, str | int | float | bool) or v is None else json.dumps(v))
-            for k, v in data.items()
-            if k not in ("machine", "version")
-        }
+        row = {k: json.dumps(v) if isinstance(v, dict | list) else _scalar(v) for k, v in data.items() if k not in ("machine", "version")}
         row["machine"] = machine
         if isinstance(data.get("machine"), str) and data["machine"] != machine:
             row["machine_json_name"] = data["machine"]
-        info[machine] = row
+        info[machine] = columns.keep(e.rel, row)
     # name-only machine.json (or none): fill in from the result files' own params
     latest: dict[str, dict[str, Any]] = {}
     for m in metas.values():
@@ -267,9 +328,12 @@ def _machines_frame(
             latest[m["machine"]] = m
     for machine, m in latest.items():
         row = info.setdefault(machine, {"machine": machine})
-        for k, v in (m.get("params") or {}).items():
-            if k not in ("machine", "python", "branch") and row.get(k) in (None, "") and isinstance(v, str | int | float):
-                row[k] = v
+        extra = {
+            k: v
+            for k, v in (m.get("params") or {}).items()
+            if k not in ("machine", "python", "branch") and row.get(k) in (None, "") and isinstance(v, str | int | float)
+        }
+        row.update(columns.keep(m["rel"], extra))
     if not info:
         return pd.DataFrame({"machine": pd.Series(dtype="str")})
     frame = pd.DataFrame([info[k] for k in sorted(info)])
@@ -283,6 +347,7 @@ def _provenance_frame(
     runs: dict[str, list[tuple[str, str]]] = {}
     for m in metas.values():
         runs.setdefault(m["machine"], []).append((m["commit"], m["env"]))
+    columns = _Columns(problems, "provenance", ("machine", "commit", "env"))
     rows = []
     for e in entries:
         machine = e.rel.split("/", 1)[0]
@@ -292,7 +357,7 @@ def _provenance_frame(
         try:
             if e.error:
                 raise BadFile(e.error)
-            data = read_json_file(e.path, max_bytes, e.st)
+            data = read_json_file(e.path, max_bytes)
             if not isinstance(data, dict):
                 raise BadFile(f"expected a JSON object, found {type(data).__name__}")
         except BadFile as exc:
@@ -302,7 +367,7 @@ def _provenance_frame(
         for k, v in _flatten(data).items():
             if k not in row:
                 row[k] = v
-        rows.append(row)
+        rows.append(columns.keep(e.rel, row))
     if not rows:
         return pd.DataFrame({"machine": pd.Series(dtype="str"), "commit": pd.Series(dtype="str"), "env": pd.Series(dtype="str")})
     return pd.DataFrame(rows)
@@ -317,89 +382,184 @@ def _attach_provenance(machines: pd.DataFrame, provenance: pd.DataFrame) -> pd.D
     return machines.merge(newest, left_on="machine", right_index=True, how="left")
 
 
-def _labels(params: list[list[str]], names: Sequence[str]) -> list[tuple[str, tuple[str, ...]]]:
-    """(label, plain values) for every combination, in asv's itertools.product order."""
-    out = []
-    for combo in itertools.product(*params):
-        label = ", ".join(f"{n}={v}" for n, v in zip(names, combo, strict=True))
-        out.append((label, tuple(plain_value(v) for v in combo)))
-    return out
+def _dictionary(column: pa.ChunkedArray) -> tuple[list[str], np.ndarray]:
+    """(distinct names, int64 code per row; -1 for null) of a dictionary-encoded string column."""
+    arr = column.unify_dictionaries().combine_chunks() if column.num_chunks > 1 else column.combine_chunks()
+    names = [str(x) for x in arr.dictionary.to_pylist()]
+    codes = arr.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    if len(set(names)) != len(names):  # not from our own writer: encode again
+        arr = arr.cast(pa.string()).dictionary_encode()
+        names = [str(x) for x in arr.dictionary.to_pylist()]
+        codes = arr.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return names, codes
+
+
+def _sorted_categories(values: pa.Array, codes: np.ndarray) -> pd.Categorical:
+    """A Categorical of ``values[codes]`` (-1: missing) whose categories are the distinct values in
+    sorted order, as pandas makes them."""
+    encoded = values.dictionary_encode()
+    order = pc.array_sort_indices(encoded.dictionary).to_numpy()
+    rank = np.empty(len(order) + 1, dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    rank[-1] = -1
+    local = np.append(encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64), len(order))  # codes == -1 -> the -1 rank
+    return categorical(rank[local[codes]], string_index(encoded.dictionary.take(pa.array(order))))
+
+
+def _arrow_text(index: pd.Index) -> pa.Array:
+    """The strings of an Index as one Arrow array (zero-copy for pandas' Arrow-backed strings)."""
+    if hasattr(index.array, "__arrow_array__"):
+        arr = pa.array(index.array)
+        return (arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr).cast(pa.large_string())
+    return pa.array([str(x) for x in index], type=pa.large_string())
+
+
+def _unique_names(names: pa.ChunkedArray, first_rows: np.ndarray, files: pd.Categorical, problems: list[Problem]) -> pa.Array:
+    """Series names made unique: a name that an earlier series already has (user text holding the
+    '|' separator: machine 'm|x' + env 'e' and machine 'm' + env 'x|e') gets ' #2', ' #3', ...
+    and a warning names a file of each series."""
+    if pc.count_distinct(names).as_py() == len(names):
+        return names
+    texts = names.to_pylist()
+    taken = set(texts)
+    seen: dict[str, int] = {}
+    for i, text in enumerate(texts):
+        if text not in seen:
+            seen[text] = i
+            continue
+        k = 2
+        while f"{text} #{k}" in taken:
+            k += 1
+        texts[i] = f"{text} #{k}"
+        taken.add(texts[i])
+        other = files[int(first_rows[seen[text]])]
+        problems.append(
+            Problem(
+                str(files[int(first_rows[i])]), f"series {text!r} is also a different series of {other}: shown as {texts[i]!r}", "warning"
+            )
+        )
+    return pa.chunked_array([pa.array(texts, type=pa.large_string())])
+
+
+def _expand_params(
+    bench_codes: np.ndarray,
+    sig: np.ndarray,
+    combo: np.ndarray,
+    bench_names: Sequence[str],
+    sigs: Sequence[str],
+    benchmarks: Mapping[str, Any],
+) -> tuple[pd.Categorical, dict[str, pd.Categorical]]:
+    """The ``params`` label and the ``param_<name>`` columns of every row.
+
+    Linear in the rows: each (benchmark, parameter grid) pair maps its rows' combination
+    numbers to one index per grid dimension (itertools.product order: the last fastest) and
+    builds the label of each distinct combination once, in Arrow.
+    """
+    n = len(bench_codes)
+    pair_codes, pairs = pd.factorize(bench_codes * max(len(sigs), 1) + sig)
+    order = np.argsort(pair_codes, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(pair_codes, minlength=len(pairs)))])
+    # benchmarks that share a grid and its parameter names share their labels: group them
+    groups: dict[tuple[int, tuple[str, ...]], list[np.ndarray]] = {}
+    grids: dict[int, list[list[str]]] = {}
+    for p, key in enumerate(pairs.tolist()):
+        b, s = divmod(int(key), max(len(sigs), 1))
+        grid = grids.setdefault(s, json.loads(sigs[s]))
+        names = (benchmarks.get(bench_names[b]) or {}).get("param_names")
+        if not (
+            isinstance(names, list) and len(names) == len(grid) and all(isinstance(x, str) for x in names) and len(set(names)) == len(names)
+        ):
+            names = [f"param{j + 1}" for j in range(len(grid))]
+        groups.setdefault((s, tuple(names)), []).append(order[bounds[p] : bounds[p + 1]])
+    # "keys": the distinct (grid, names, combination) triples; labels and values are built once per key
+    label_parts: list[pa.Array] = []
+    key_of_row = np.empty(n, dtype=np.int64)
+    n_keys = 0
+    value_parts: dict[str, list[tuple[int, np.ndarray]]] = {}  # param name -> [(first key, code per key)]
+    value_index: dict[str, dict[str, int]] = {}  # param name -> {plain value: code}
+    for (s, names), pieces in groups.items():
+        grid = grids[s]
+        rows = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+        uniq, inverse = np.unique(combo[rows], return_inverse=True)
+        key_of_row[rows] = n_keys + inverse
+        if not grid:
+            label_parts.append(pa.array([""] * len(uniq), type=pa.string()))
+            n_keys += len(uniq)
+            continue
+        at = np.unravel_index(uniq, [len(g) for g in grid])
+        parts = []
+        for d, (name, values) in enumerate(zip(names, grid, strict=True)):
+            index = value_index.setdefault(name, {})
+            codes = np.array([index.setdefault(plain_value(v), len(index)) for v in values], dtype=np.int64)
+            value_parts.setdefault(name, []).append((n_keys, codes[at[d]]))
+            parts.append(pa.array([f"{name}={v}" for v in values], type=pa.string()).take(pa.array(at[d])))
+        label_parts.append(parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, ", "))
+        n_keys += len(uniq)
+    labels = pa.concat_arrays(label_parts) if label_parts else pa.array([], type=pa.string())
+    params = _sorted_categories(labels, key_of_row)
+    columns = {}
+    for name, spans in value_parts.items():
+        per_key = np.full(n_keys, -1, dtype=np.int64)  # -1: a key of a benchmark without this parameter
+        for first, codes in spans:
+            per_key[first : first + len(codes)] = codes
+        columns[name] = _sorted_categories(pa.array(list(value_index[name]), type=pa.string()), per_key[key_of_row])
+    return params, columns
 
 
 def _derive(
-    raw: pa.Table, metas: Mapping[int, dict[str, Any]], sigs: Sequence[str], benchmarks: Mapping[str, Any], commits: pd.DataFrame
+    holder: list[pa.Table],
+    metas: Mapping[int, dict[str, Any]],
+    sigs: Sequence[str],
+    benchmarks: Mapping[str, Any],
+    commits: pd.DataFrame,
+    problems: list[Problem],
 ) -> pd.DataFrame:
-    """Set-wide columns: commit order, parameter labels, units, series, version segments."""
+    """Set-wide columns: commit order, parameter labels, units, series, version segments (all vectorized: linear in the rows).
+
+    Takes the raw table out of ``holder`` and drops each raw column once it is used, so that
+    peak memory stays close to that of the finished table.
+    """
+    raw = holder.pop()
     if raw.num_rows == 0:
         return empty_results()
-    file_ids = raw.column("file_id").to_numpy()
     fids = np.array(sorted(metas), dtype=np.int64)
-    pos = np.searchsorted(fids, file_ids)
+    pos = np.searchsorted(fids, raw.column("file_id").to_numpy())
     fm = [metas[int(f)] for f in fids]
     commit_rank = dict(zip(commits["commit"], commits["commit_order"], strict=True))
 
-    def per_file(values: list[Any]) -> pd.Categorical:
+    def per_file(values: list[Any], pos: np.ndarray) -> pd.Categorical:
         cat = pd.Categorical(values)
         return pd.Categorical.from_codes(cat.codes[pos], categories=cat.categories)
 
-    machine = per_file([m["machine"] for m in fm])
-    env = per_file([m["env"] for m in fm])
-    commit = per_file([m["commit"] for m in fm])
-    files = per_file([m["rel"] for m in fm])
+    machine = per_file([m["machine"] for m in fm], pos)
+    env = per_file([m["env"] for m in fm], pos)
+    commit = per_file([m["commit"] for m in fm], pos)
+    files = per_file([m["rel"] for m in fm], pos)
     date_ms = np.array([np.nan if m.get("date") is None else m["date"] for m in fm], dtype=float)[pos]
     order = np.array([commit_rank[m["commit"]] for m in fm], dtype=np.int64)[pos]
+    del pos
 
-    bench_col = raw.column("benchmark").combine_chunks()
-    bench_names = [str(x) for x in bench_col.dictionary.to_pylist()]
-    bench_codes = bench_col.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    sig = raw.column("sig").to_numpy().astype(np.int64)
-    combo = raw.column("combo").to_numpy().astype(np.int64)
-    key = (bench_codes << 42) | (sig << 21) | combo
-    ukeys, inverse = np.unique(key, return_inverse=True)
+    bench_names, bench_codes = _dictionary(raw.column("benchmark"))
+    params_cat, param_values = _expand_params(
+        bench_codes, raw.column("sig").to_numpy().astype(np.int64), raw.column("combo").to_numpy(), bench_names, sigs, benchmarks
+    )
+    vnames, vcodes = _dictionary(raw.column("version"))
+    raw = raw.drop_columns(["file_id", "benchmark", "sig", "combo", "version"])
 
-    labels: list[str] = []
-    unit_of: list[str] = []
+    # type and unit: per benchmark, then per row
     type_of: list[str] = []
-    param_values: dict[str, list[str | None]] = {}
-    cache: dict[tuple[int, int], list[tuple[str, tuple[str, ...]]]] = {}
-    names_of: dict[tuple[int, int], list[str]] = {}
-    for i, k in enumerate(ukeys.tolist()):
-        b, s, c = k >> 42, (k >> 21) & ((1 << 21) - 1), k & ((1 << 21) - 1)
-        name = bench_names[b]
+    unit_of: list[str] = []
+    for name in bench_names:
         spec = benchmarks.get(name) or {}
-        if (b, s) not in cache:
-            params = json.loads(sigs[s])
-            names = spec.get("param_names")
-            if not (isinstance(names, list) and len(names) == len(params) and all(isinstance(x, str) for x in names)):
-                names = [f"param{j + 1}" for j in range(len(params))]
-            cache[(b, s)] = _labels(params, names)
-            names_of[(b, s)] = names
-        label, plain = cache[(b, s)][c]
-        labels.append(label)
         spec_type = spec.get("type")
-        btype: str = spec_type if isinstance(spec_type, str) else benchmark_type(name)
-        type_of.append(btype)
+        btype = spec_type if isinstance(spec_type, str) else benchmark_type(name)
         unit = spec.get("unit")
+        type_of.append(btype)
         unit_of.append(unit if isinstance(unit, str) else DEFAULT_UNITS.get(btype, "unit"))
-        for n, v in zip(names_of[(b, s)], plain, strict=True):
-            param_values.setdefault(n, [None] * len(ukeys))[i] = v
-    for vals in param_values.values():
-        if len(vals) < len(ukeys):
-            vals.extend([None] * (len(ukeys) - len(vals)))
 
-    def per_key(values: list[Any]) -> pd.Categorical:
-        cat = pd.Categorical(values)
-        return pd.Categorical.from_codes(cat.codes[inverse], categories=cat.categories)
-
-    bench = pd.Categorical.from_codes(bench_codes, categories=pd.Index(bench_names)) if bench_names else pd.Categorical([])
-    version_col = raw.column("version").combine_chunks()
-    vnames = [str(x) for x in version_col.dictionary.to_pylist()]
-    vcodes = version_col.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-    version = pd.Categorical.from_codes(vcodes, categories=pd.Index(vnames))
     # current_version: per (benchmark, version) pair, then broadcast (no per-row Python work)
     current_versions = [(benchmarks.get(name) or {}).get("version") for name in bench_names]
-    pair = bench_codes * (len(vnames) + 1) + (vcodes + 1)
-    upairs, pinv = np.unique(pair, return_inverse=True)
+    upairs, pinv = np.unique(bench_codes * (len(vnames) + 1) + (vcodes + 1), return_inverse=True)
     is_current = np.array(
         [
             v > 0 and current_versions[int(b)] == vnames[int(v) - 1]
@@ -407,63 +567,83 @@ def _derive(
         ],
         dtype=bool,
     )
-    current = is_current[pinv] if len(vcodes) else np.zeros(0, bool)
+    current = is_current[pinv]
+    del upairs, pinv
 
-    params_cat = per_key(labels)
-    frame = pd.DataFrame(
-        {
-            "machine": machine,
-            "commit": commit,
-            "commit_date": pd.to_datetime(date_ms, unit="ms", utc=True),
-            "commit_order": order,
-            "env": env,
-            "benchmark": bench,
-            "type": per_key(type_of),
-            "params": params_cat,
-        }
+    # series: one code per distinct (machine, env, benchmark, params), in order of first appearance
+    # (factorized in two steps so that no product of category counts can overflow int64), named
+    # "machine|env|benchmark|params"; a name two series share is made unique (_unique_names)
+    k1 = pd.factorize(np.asarray(machine.codes, dtype=np.int64) * len(env.categories) + env.codes)[0]
+    k2_codes, k2_uniq = pd.factorize(bench_codes * len(params_cat.categories) + params_cat.codes)
+    scodes, suniq = pd.factorize(k1.astype(np.int64) * (len(k2_uniq) + 1) + k2_codes)
+    del k1, k2_codes, k2_uniq
+    first = np.zeros(len(suniq), dtype=np.int64)
+    first[scodes[::-1]] = np.arange(len(scodes))[::-1]  # a row of each series
+    parts = [
+        (_arrow_text(machine.categories), machine.codes),
+        (_arrow_text(env.categories), env.codes),
+        (_arrow_text(pd.Index(bench_names)), bench_codes),
+        (_arrow_text(params_cat.categories), params_cat.codes),
+    ]
+    bar = pa.scalar("|", pa.large_string())
+    snames = pa.chunked_array(  # in chunks: the four parts of every name are never all held at once
+        [
+            pc.binary_join_element_wise(*(text.take(pa.array(np.asarray(codes)[first[i : i + 2**20]])) for text, codes in parts), bar)
+            for i in range(0, len(first), 2**20)
+        ],
+        type=pa.large_string(),
     )
-    for n, vals in param_values.items():
-        frame[f"param_{n}"] = per_key(vals)
-    frame["unit"] = per_key(unit_of)
+    if any("|" in name for name in (*machine.categories, *env.categories, *bench_names)):
+        snames = _unique_names(snames, first, files, problems)  # only then can two series share a name
+    del parts, first, suniq
+
+    # contiguous series in commit order: every column is built in that order (no copy of the frame)
+    sort_idx = np.lexsort((order, scodes))
+    s = scodes[sort_idx]
+    del scodes
+
+    def from_codes(codes: np.ndarray, names: Sequence[str], sort_idx: np.ndarray) -> pd.Categorical:
+        """Categorical of ``names[codes]`` in table order, categories sorted as pandas makes them."""
+        return _sorted_categories(pa.array(list(names), type=pa.string()), codes[sort_idx])
+
+    cols: dict[str, Any] = {
+        "machine": machine.take(sort_idx),
+        "commit": commit.take(sort_idx),
+        "commit_date": pd.to_datetime(date_ms[sort_idx], unit="ms", utc=True),
+        "commit_order": order[sort_idx],
+        "env": env.take(sort_idx),
+        "benchmark": pd.Categorical.from_codes(bench_codes[sort_idx], categories=pd.Index(bench_names)),
+        "type": from_codes(bench_codes, type_of, sort_idx),
+        "params": params_cat.take(sort_idx),
+    }
+    del machine, commit, date_ms, order, env, params_cat
+    for name in list(param_values):
+        cols[f"param_{name}"] = param_values.pop(name).take(sort_idx)
+    cols["unit"] = from_codes(bench_codes, unit_of, sort_idx)
+    del bench_codes
     for col in ("value", "ci_99_a", "ci_99_b", "q_25", "q_75", "number", "repeat"):
-        frame[col] = raw.column(col).to_numpy()
-    frame["samples"] = pd.Series(pd.arrays.ArrowExtensionArray(raw.column("samples").cast(pa.list_(pa.float64()))))
-    frame["status"] = pd.Categorical.from_codes(raw.column("status").to_numpy().astype(np.int64), categories=pd.Index(list(STATUSES)))
-    frame["version"] = version
-    frame["current_version"] = current
+        cols[col] = raw.column(col).to_numpy()[sort_idx]
+        raw = raw.drop_columns([col])
+    cols["samples"] = pd.arrays.ArrowExtensionArray(raw.column("samples").take(pa.array(sort_idx)).cast(pa.list_(pa.float64())))
+    cols["status"] = pd.Categorical.from_codes(raw.column("status").to_numpy()[sort_idx], categories=pd.Index(list(STATUSES)))
+    v = vcodes[sort_idx]
+    cols["version"] = pd.Categorical.from_codes(v, categories=pd.Index(vnames))
+    cols["current_version"] = current[sort_idx]
+    cols["series"] = categorical(s, string_index(snames))
+    cols["started_at"] = pd.to_datetime(raw.column("started_at").to_numpy()[sort_idx], unit="ms", utc=True)
+    cols["duration"] = raw.column("duration").to_numpy()[sort_idx]
+    cols["file"] = files.take(sort_idx)
+    del raw, vcodes, current, snames, files, sort_idx
 
-    # series key: machine|env|benchmark|params
-    # one int64 per (machine, env, benchmark, params) code tuple: factorizing it is a hash of ints
-    sizes = [len(machine.categories), len(env.categories), max(len(bench_names), 1), len(params_cat.categories)]
-    skey = np.zeros(len(bench_codes), dtype=np.int64)
-    for codes, size in zip([machine.codes, env.codes, bench_codes, params_cat.codes], sizes, strict=True):
-        skey = skey * size + np.asarray(codes, dtype=np.int64)
-    scodes, suniq_keys = pd.factorize(skey)
-    mcats, ecats, pcats = list(machine.categories), list(env.categories), list(params_cat.categories)
-    snames = []
-    for k in suniq_keys.tolist():
-        k, p = divmod(k, sizes[3])
-        k, b = divmod(k, sizes[2])
-        m, e = divmod(k, sizes[1])
-        snames.append(f"{mcats[m]}|{ecats[e]}|{bench_names[b]}|{pcats[p]}")
-    frame["series"] = pd.Categorical.from_codes(scodes, categories=pd.Index(snames)) if snames else pd.Categorical([])
-    frame["started_at"] = pd.to_datetime(raw.column("started_at").to_numpy(), unit="ms", utc=True)
-    frame["duration"] = raw.column("duration").to_numpy()
-    frame["file"] = files
-
-    # contiguous series in commit order, then version segments
-    sort_idx = np.lexsort((order, np.asarray(scodes)))
-    frame = frame.iloc[sort_idx].reset_index(drop=True)
-    s = frame["series"].cat.codes.to_numpy()
-    v = frame["version"].cat.codes.to_numpy()
+    # version segments: +1 at every version change within a series
     same_series = np.r_[False, s[1:] == s[:-1]]
     disc = same_series & np.r_[False, v[1:] != v[:-1]] & np.r_[False, v[:-1] >= 0] & (v >= 0)
     cs = np.cumsum(disc)
-    start = ~same_series
-    base = np.maximum.accumulate(np.where(start, cs, 0))
-    frame["version_segment"] = (cs - base).astype(np.int64)
-    frame["discontinuity"] = disc
-    cols = [c for c in RESULT_COLUMNS if c in frame.columns]
-    pcols = param_columns(frame)
-    cols = cols[: cols.index("params") + 1] + pcols + cols[cols.index("params") + 1 :]
-    return frame[cols]
+    base = np.maximum.accumulate(np.where(~same_series, cs, 0))
+    cols["version_segment"] = (cs - base).astype(np.int64)
+    cols["discontinuity"] = disc
+    del same_series, cs, base, s, v
+    names = [c for c in RESULT_COLUMNS if c in cols]
+    pcols = [c for c in cols if c.startswith("param_")]
+    names = names[: names.index("params") + 1] + pcols + names[names.index("params") + 1 :]
+    return pd.DataFrame({c: cols.pop(c) for c in names}, copy=False)

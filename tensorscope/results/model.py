@@ -10,9 +10,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
+# Limits on what one file may cost (stated in the package docstring and the README). A file
+# over a limit is reported and skipped; an entry over one is reported and its file read without it.
 DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024
+# Rows (parameter combinations) one result file may expand to: MAX_ROWS_BASE plus one per
+# ROW_BYTES bytes of the file. asv writes at least ~50 bytes per combination it measured (the
+# real sets in ../shared: 54 or more); a failed benchmark ("result": null) writes none, so the
+# base allows fully failed grids of that size, whatever the file's size.
+MAX_ROWS_BASE = 100_000
+ROW_BYTES = 32
+# Benchmarks in one result file (each costs a fixed amount of Python work; real files: up to ~300).
+MAX_BENCHMARKS_PER_FILE = 50_000
+# Dimensions of one parameter grid (each becomes a param_<name> column; real grids: up to ~6).
+MAX_PARAM_DIMENSIONS = 32
+# Entries kept from a result file's ``params``, ``env_vars`` and ``requirements`` (each may become a column).
+MAX_META_ENTRIES = 200
 STATUSES = ("ok", "skipped", "failed")
 RESULT_COLUMNS = (
     "machine",
@@ -69,6 +85,13 @@ STAT_COLUMNS = (
     ("repeat", "stats_repeat"),
 )
 STATUS_OK, STATUS_SKIPPED, STATUS_FAILED = 0, 1, 2
+# Times (ms since 1970) pandas can hold as datetime64[ns]: years 1677-2262, with a margin.
+MAX_ABS_TIME_MS = 9.2e15
+
+
+def max_rows(file_bytes: int) -> int:
+    """The most rows a result file of ``file_bytes`` bytes may expand to (see MAX_ROWS_BASE)."""
+    return MAX_ROWS_BASE + file_bytes // ROW_BYTES
 
 
 @dataclass(frozen=True)
@@ -146,6 +169,19 @@ def default_cache_dir(results_dir: str | os.PathLike[str]) -> Path:
     """A per-user cache location (``$XDG_CACHE_HOME/tensorscope`` or ``~/.cache/tensorscope``)."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "tensorscope"
+
+
+def string_index(values: pa.Array | pa.ChunkedArray) -> pd.Index:
+    """An Arrow string array as a pandas string Index (no Python object per string)."""
+    return pd.Index(pd.array(values.cast(pa.large_string()), dtype="str"))
+
+
+def categorical(codes: np.ndarray, categories: pd.Index) -> pd.Categorical:
+    """A Categorical of ``categories`` known to be distinct (Arrow dictionaries, unique names). pandas would
+    check that again by hashing every category (10 s for 7M Arrow strings): its fast path is used where it has one."""
+    fast = getattr(pd.CategoricalDtype, "_from_fastpath", None)
+    dtype = fast(categories, False) if fast is not None else pd.CategoricalDtype(categories)
+    return pd.Categorical.from_codes(codes, dtype=dtype)
 
 
 def empty_results() -> pd.DataFrame:

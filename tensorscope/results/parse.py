@@ -8,13 +8,27 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
 from .files import BadFile, scalar_unsentinel, unsentinel
-from .model import STAT_COLUMNS, STATUS_FAILED, STATUS_OK, STATUS_SKIPPED, KNOWN_ROW_COLUMNS
+from .model import (
+    KNOWN_ROW_COLUMNS,
+    MAX_ABS_TIME_MS,
+    MAX_BENCHMARKS_PER_FILE,
+    MAX_META_ENTRIES,
+    MAX_PARAM_DIMENSIONS,
+    MAX_ROWS_BASE,
+    ROW_BYTES,
+    STAT_COLUMNS,
+    STATUS_FAILED,
+    STATUS_OK,
+    STATUS_SKIPPED,
+    benchmark_type,
+)
 
 
 class RawColumns:
@@ -34,25 +48,53 @@ class RawColumns:
         self.status: list[np.ndarray] = []
         self.samples: list[pa.Array] = []
 
+    def mark(self) -> tuple[int, ...]:
+        """The current length of every accumulator (see :meth:`rollback`)."""
+        return (len(self.file_id), len(self.status), len(self.samples), *(len(v) for v in self.points.values()))
+
+    def rollback(self, mark: tuple[int, ...]) -> None:
+        """Drop everything appended since ``mark``: a file that fails half-way leaves no rows."""
+        n = mark[0]
+        for lst in (self.file_id, self.bench, self.version, self.sig, self.started_at, self.duration, self.count):
+            del lst[n:]
+        del self.status[mark[1] :]
+        del self.samples[mark[2] :]
+        for values, m in zip(self.points.values(), mark[3:], strict=True):
+            del values[m:]
+
     def table(self) -> pa.Table:
+        """The rows as an Arrow table. Empties the accumulators as it goes (at most one column is held twice)."""
         counts = np.asarray(self.count, dtype=np.int64)
         n = int(counts.sum())
         rep = lambda values, dtype: np.repeat(np.asarray(values, dtype=dtype), counts)  # noqa: E731 - tiny local helper
         combo = np.arange(n, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts) if n else np.zeros(0, np.int64)
         cols: dict[str, Any] = {
             "file_id": pa.array(rep(self.file_id, np.int32)),
-            "benchmark": pa.array(np.repeat(np.asarray(self.bench, dtype=object), counts), type=pa.string()).dictionary_encode(),
-            "version": pa.array(np.repeat(np.asarray(self.version, dtype=object), counts), type=pa.string()).dictionary_encode(),
+            "benchmark": _repeated_strings(self.bench, counts),
+            "version": _repeated_strings(self.version, counts),
             "sig": pa.array(rep(self.sig, np.int32)),
             "combo": pa.array(combo.astype(np.int32)),
             "started_at": pa.array(rep(self.started_at, np.float64)),
             "duration": pa.array(rep(self.duration, np.float64)),
         }
+        del combo
         for k in self.POINT_FLOATS:
-            cols[k] = pa.array(np.concatenate(self.points[k]) if self.points[k] else np.zeros(0))
+            parts, self.points[k] = self.points[k], []
+            cols[k] = pa.array(np.concatenate(parts) if parts else np.zeros(0))
+            del parts
         cols["status"] = pa.array(np.concatenate(self.status).astype(np.int8) if self.status else np.zeros(0, np.int8))
+        self.status = []
         cols["samples"] = pa.concat_arrays(self.samples) if self.samples else pa.array([], type=_SAMPLES_TYPE)
+        self.samples = []
         return pa.table(cols)
+
+
+def _repeated_strings(values: Sequence[str | None], counts: np.ndarray) -> pa.DictionaryArray:
+    """One string (or null) per entry, repeated ``counts`` times, dictionary-encoded (no per-row objects)."""
+    index: dict[str, int] = {}
+    codes = np.array([-1 if v is None else index.setdefault(v, len(index)) for v in values], dtype=np.int32)
+    rows = np.repeat(codes, counts)
+    return pa.DictionaryArray.from_arrays(pa.array(rows, mask=rows < 0), pa.array(list(index), type=pa.string()))
 
 
 _SAMPLES_TYPE = pa.list_(pa.float64())
@@ -104,13 +146,61 @@ def _samples(values: Any, n: int, sentinels: bool) -> pa.Array:
     return arr
 
 
+def _quoted(name: str) -> str:
+    """A name from the file quoted for a problem line, cut to a readable length."""
+    return repr(name if len(name) <= 80 else name[:80] + "…")
+
+
+def _time_ms(x: Any) -> float | None:
+    """A time in ms since 1970 as a float; None when absent; ValueError when not a usable time."""
+    if x is None:
+        return None
+    if isinstance(x, bool) or not isinstance(x, int | float):
+        raise ValueError(f"is {type(x).__name__}, not a number of milliseconds since 1970")
+    try:
+        ms = float(x)
+    except OverflowError:
+        ms = math.inf
+    if not abs(ms) <= MAX_ABS_TIME_MS:  # also NaN
+        raise ValueError(f"{_short_number(x)} ms is not a time between the years 1677 and 2261")
+    return ms
+
+
+def _short_number(x: int | float) -> str:
+    text = repr(x) if isinstance(x, float) else str(x)
+    return text if len(text) <= 24 else f"{text[:12]}… ({len(text)} digits)"
+
+
+def _flat_mapping(value: Any, what: str, notes: list[tuple[str, str]]) -> dict[str, Any]:
+    """asv's ``params`` / ``env_vars`` / ``requirements``: names to plain values (strings, numbers,
+    booleans, null). Anything nested and entries beyond MAX_META_ENTRIES are dropped with a note."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        notes.append(("warning", f"{what!r} is {type(value).__name__}, not an object: ignored"))
+        return {}
+    out: dict[str, Any] = {}
+    dropped = 0
+    for k, v in value.items():
+        if len(out) >= MAX_META_ENTRIES or not (v is None or isinstance(v, str | int | float | bool)):
+            dropped += 1
+            continue
+        # an integer beyond int64 becomes text: no column type downstream holds it
+        out[k] = str(v) if isinstance(v, int) and not isinstance(v, bool) and not -(2**63) <= v < 2**63 else v
+    if dropped:
+        notes.append(("warning", f"{what!r}: {dropped} entries ignored (nested values, or more than {MAX_META_ENTRIES} entries)"))
+    return out
+
+
 def parse_result_file(
-    data: Any, file_id: int, raw: RawColumns, sigs: dict[str, int], sentinels: bool = False
+    data: Any, file_id: int, raw: RawColumns, sigs: dict[str, int], sentinels: bool = False, file_bytes: int = 0
 ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """Append one result file's rows to ``raw``; returns (file meta, [(severity, message)]).
 
     Raises BadFile when the file as a whole is unusable (nothing appended then).
     ``sentinels``: the document came from :func:`_loads_fast` with NaN/Infinity rewritten.
+    ``file_bytes``: the file's size, which sets how many rows it may expand to
+    (:func:`~tensorscope.results.model.max_rows`); a benchmark whose grid would exceed that is skipped.
     """
     if not isinstance(data, dict):
         raise BadFile(f"expected a JSON object, found {type(data).__name__}")
@@ -120,7 +210,7 @@ def parse_result_file(
             "results format version 1 (written by asv older than 0.5); run `asv update` in that asv project to convert its results to version 2"
         )
     if version != 2:
-        raise BadFile(f"unsupported results format version {version!r} (tensorscope reads version 2)")
+        raise BadFile(f"unsupported results format version {_quoted(str(version))} (tensorscope reads version 2)")
     columns = data.get("result_columns")
     results = data.get("results")
     commit = data.get("commit_hash")
@@ -135,24 +225,31 @@ def parse_result_file(
         raise BadFile("'env_name' is missing or not a string")
     if "result" not in columns:
         raise BadFile("'result_columns' has no 'result' column")
+    if len(results) > MAX_BENCHMARKS_PER_FILE:
+        raise BadFile(f"{len(results):,} benchmarks, over the limit of {MAX_BENCHMARKS_PER_FILE:,} per file")
+    try:
+        date = _time_ms(scalar_unsentinel(data.get("date"), sentinels))
+    except ValueError as exc:
+        raise BadFile(f"'date' {exc}") from None
     notes: list[tuple[str, str]] = []
     unknown = [c for c in columns if c not in KNOWN_ROW_COLUMNS]
     if unknown:
-        notes.append(("warning", f"unknown result columns ignored: {', '.join(map(repr, unknown))}"))
-    date = scalar_unsentinel(data.get("date"), sentinels)
+        notes.append(("warning", f"unknown result columns ignored: {', '.join(_quoted(c) for c in unknown[:10])}"))
     meta: dict[str, Any] = {
         "commit": commit,
         "env": env,
-        "date": float(date) if isinstance(date, int | float) and not isinstance(date, bool) else None,
-        "params": data.get("params") if isinstance(data.get("params"), dict) else {},
+        "date": date,
+        "params": _flat_mapping(data.get("params"), "params", notes),
         "python": data.get("python") if isinstance(data.get("python"), str) else None,
-        "env_vars": data.get("env_vars") if isinstance(data.get("env_vars"), dict) else {},
-        "requirements": data.get("requirements") if isinstance(data.get("requirements"), dict) else {},
+        "env_vars": _flat_mapping(data.get("env_vars"), "env_vars", notes),
+        "requirements": _flat_mapping(data.get("requirements"), "requirements", notes),
     }
     idx = {c: i for i, c in enumerate(columns)}
     i_result, i_params, i_version = idx["result"], idx.get("params"), idx.get("version")
     i_started, i_duration, i_samples = idx.get("started_at"), idx.get("duration"), idx.get("samples")
     stat_idx = [(name, idx.get(col)) for name, col in STAT_COLUMNS]
+    row_limit = MAX_ROWS_BASE + file_bytes // ROW_BYTES
+    rows = 0
     for bench, row in results.items():
         try:
             if not isinstance(row, list):
@@ -165,7 +262,15 @@ def parse_result_file(
                 params = []
             if not isinstance(params, list) or not all(isinstance(p, list) and all(isinstance(v, str) for v in p) for p in params):
                 raise ValueError("'params' is not a list of lists of strings")
+            if len(params) > MAX_PARAM_DIMENSIONS:
+                raise ValueError(f"parameter grid of {len(params)} dimensions, over the limit of {MAX_PARAM_DIMENSIONS}")
+            # checked before anything is allocated: a 1 KB file may declare 10^8 combinations
             n = math.prod(len(p) for p in params) if params else 1
+            if rows + n > row_limit:
+                raise ValueError(
+                    f"parameter grid of {n:,} combinations would take this file over {row_limit:,} rows, the limit for a file of "
+                    f"{file_bytes:,} bytes ({MAX_ROWS_BASE:,} plus one per {ROW_BYTES} bytes)"
+                )
             result = get(i_result)
             if result is None:
                 values = np.full(n, np.nan)
@@ -182,19 +287,34 @@ def parse_result_file(
             bversion = get(i_version)
             if bversion is not None and not isinstance(bversion, str):
                 raise ValueError("'version' is not a string")
-            started = scalar_unsentinel(get(i_started), sentinels)
-            duration = scalar_unsentinel(get(i_duration), sentinels)
+            try:
+                started = _time_ms(scalar_unsentinel(get(i_started), sentinels))
+            except ValueError as exc:
+                raise ValueError(f"'started_at' {exc}") from None
+            duration = _seconds(scalar_unsentinel(get(i_duration), sentinels))
         except ValueError as exc:
-            notes.append(("error", f"benchmark {bench!r} skipped: {exc}"))
+            notes.append(("error", f"benchmark {_quoted(str(bench))} skipped: {exc}"))
             continue
+        if benchmark_type(bench) == "time":
+            impossible = (status == STATUS_OK) & (values <= 0)
+            if impossible.any():
+                status = np.where(impossible, STATUS_FAILED, status).astype(np.int8)
+                notes.append(
+                    (
+                        "error",
+                        f"benchmark {_quoted(str(bench))}: {int(impossible.sum())} of {n} timings are zero or negative "
+                        "(impossible for a time): counted as failed",
+                    )
+                )
+        rows += n
         key = json.dumps(params)
         sig = sigs.setdefault(key, len(sigs))
         raw.file_id.append(file_id)
         raw.bench.append(str(bench))
         raw.version.append(bversion)
         raw.sig.append(sig)
-        raw.started_at.append(float(started) if isinstance(started, int | float) and not isinstance(started, bool) else np.nan)
-        raw.duration.append(float(duration) if isinstance(duration, int | float) and not isinstance(duration, bool) else np.nan)
+        raw.started_at.append(np.nan if started is None else started)
+        raw.duration.append(duration)
         raw.count.append(n)
         values = np.where(status == STATUS_OK, values, np.nan)
         raw.points["value"].append(values)
@@ -203,3 +323,14 @@ def parse_result_file(
         raw.status.append(status)
         raw.samples.append(sample_array)
     return meta, notes
+
+
+def _seconds(x: Any) -> float:
+    """asv's ``duration`` (seconds) as a float; NaN when absent or not a finite number."""
+    if isinstance(x, bool) or not isinstance(x, int | float):
+        return math.nan
+    try:
+        value = float(x)
+    except OverflowError:
+        return math.nan
+    return value if math.isfinite(value) else math.nan

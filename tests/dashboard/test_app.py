@@ -8,12 +8,15 @@ import subprocess
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from asv_builder import NAN, ResultsTree, commit_date, commit_hash
 
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest
+
+from tensorscope.units import format_value
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 PAGES = {
@@ -121,7 +124,11 @@ def build_tree(
             hashes[N_COMMITS - 1],
             "virtualenv-py3.11-TENSORSCOPE_SIMDon",
             {
-                "cpu": {"model": "Xeon Gold" if machine == "box" else "Neoverse N1", "simd": ["AVX2", "AVX512F"]},
+                "cpu": {
+                    "model": "Xeon Gold" if machine == "box" else "Neoverse N1",
+                    "simd": ["AVX2", "AVX512F"],
+                    "cache": {"l1d": "32 KiB (1 instance)", "l2": "1 MiB (1 instance)", "l3": "8 MiB (1 instance)"},
+                },
                 "numpy": {"version": "2.4.0", "blas": "openblas"},
                 "roofs": {"memory_bandwidth_bytes_per_s": 2.0e10, "peak_flops_per_s": 5.0e11},
             },
@@ -188,6 +195,71 @@ def test_overview(suite_tree: Path) -> None:
     assert len(at.get("download_button")) == len(at.dataframe)
 
 
+def _frame_with(at: AppTest, *columns: str) -> Any:
+    return next(d.value for d in at.dataframe if set(columns) <= set(d.value.columns))
+
+
+def test_overview_names_the_fastest_backend_per_op_and_its_speedup_over_python(suite_tree: Path) -> None:
+    at = run_page("overview")
+    fastest = _frame_with(at, "op", "fastest", "x python")
+    # one row per machine, op and dtype: the main environment (SIMD on, the most results) only
+    assert len(fastest) == 2 * (len(OPS) * len(DTYPES) + 1)  # and matmul float64
+    assert not fastest.duplicated(["machine", "op", "dtype"]).any()
+    assert any("box: `virtualenv-py3.11-TENSORSCOPE_SIMDon`" in c.value for c in at.caption)
+    row = fastest[(fastest["machine"] == "box") & (fastest["op"] == "exp") & (fastest["dtype"] == "float64")].iloc[0]
+    assert row["size"] == str(max(SIZES)) and row["fastest"] == "numba"  # numpy's exp got slower at commit STEP_AT
+    t = {b: elementwise_time(b, "exp", max(SIZES), "float64", commit=N_COMMITS - 1, simd=True, machine="box") for b in BACKENDS}
+    assert row["x python"] == pytest.approx(t["python"] / t["numba"], rel=1e-6)
+    assert row["runner-up"] == "numpy" and row["ahead by"] == pytest.approx(t["numpy"] / t["numba"], rel=1e-6)
+    assert row["time"] == format_value(t["numba"], "seconds")
+    # python is skipped above 1000 elements in float32: its speedup comes from the largest size both ran
+    row = fastest[(fastest["machine"] == "box") & (fastest["op"] == "add") & (fastest["dtype"] == "float32")].iloc[0]
+    assert row["size"] == str(max(SIZES)) and row["python size"] == str(min(SIZES))
+    t = {b: elementwise_time(b, "add", min(SIZES), "float32", commit=N_COMMITS - 1, simd=True, machine="box") for b in BACKENDS}
+    assert row["x python"] == pytest.approx(t["python"] / t[row["fastest"]], rel=1e-6)
+
+
+def test_overview_lists_changes_with_one_column_per_parameter(suite_tree: Path) -> None:
+    at = run_page("overview")
+    changes = _frame_with(at, "change", "measure")
+    assert "params" not in changes.columns and {"backend", "op", "size", "dtype", "before", "after", "commits"} <= set(changes.columns)
+    step = changes[(changes["backend"] == "numpy") & (changes["op"] == "exp") & (changes["dtype"] == "float64")]
+    assert set(step["size"]) == {str(s) for s in SIZES}
+    assert set(step["change"]) == {"1.6x slower"} and set(step["measure"]) == {"time"}
+    assert all(c.endswith(".." + commit_hash(STEP_AT)[:8]) for c in step["commits"])
+    newest = commit_hash(N_COMMITS - 1)[:8]
+    assert any(f"newest commit `{newest}`: 0 regression(s)" in m.value for m in at.markdown)
+
+
+def test_overview_leaves_out_small_memory_changes(results_tree: ResultsTree, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 2% peak-memory step is detected (the Regressions page lists it) but does not crowd the
+    overview, where a 30% time regression shows."""
+    memory = "bench_fused.FusedMemory.peakmem_op"
+    grid, names = [_q(["numpy"]), _q(["softmax"])], ["backend", "op"]
+    results_tree.add_benchmark(ELEMENTWISE, params=grid, param_names=names)
+    results_tree.add_benchmark(memory, params=grid, param_names=names)
+    results_tree.add_machine("box")
+    for i in range(10):
+        wobble = 1 + 0.0005 * (i % 3 - 1)
+        results_tree.add_run(
+            "box",
+            commit_hash(i),
+            {ELEMENTWISE: [1e-3 * (1.3 if i >= 5 else 1.0) * wobble], memory: [1e8 * (1.02 if i >= 5 else 1.0) * wobble]},
+            date=commit_date(i),
+            ci=0.001,
+        )
+    monkeypatch.setenv("TENSORSCOPE_RESULTS_DIR", str(results_tree.root))
+    at = run_page("overview")
+    changes = _frame_with(at, "change", "measure")
+    assert list(changes["measure"]) == ["time"] and list(changes["change"]) == ["1.3x slower"]
+    from tensorscope.analysis.regressions import detect_changes
+    from tensorscope.results import load_results
+
+    found = detect_changes(load_results(results_tree.root).table)
+    (small,) = found[found["benchmark"] == memory]["factor"]  # detected, just small
+    assert small == pytest.approx(1.02, rel=1e-3)
+
+
 def test_sessions_share_the_loaded_results_and_the_analysis(
     suite_tree: Path, results_tree: ResultsTree, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -206,17 +278,17 @@ def test_sessions_share_the_loaded_results_and_the_analysis(
         return wrapper
 
     monkeypatch.setattr(state, "load_results", counting("load", state.load_results))
-    monkeypatch.setattr(regressions, "detect_changes", counting("detect_changes", regressions.detect_changes))
-    monkeypatch.setattr(speedups, "speedups", counting("speedups", speedups.speedups))
+    monkeypatch.setattr(regressions, "analyse", counting("analyse", regressions.analyse))
+    monkeypatch.setattr(speedups, "fastest", counting("fastest", speedups.fastest))
     run_page("overview")
-    assert calls == {"load": 1, "detect_changes": 1, "speedups": 1}
+    assert calls == {"load": 1, "analyse": 1, "fastest": 1}
     run_page("overview")
     run_page("overview", {"machine": "box", "env": "virtualenv-py3.11-TENSORSCOPE_SIMDon"})  # filters apply after the cache
     run_page("regressions")  # another page, same analysis
-    assert calls == {"load": 1, "detect_changes": 1, "speedups": 1}
+    assert calls == {"load": 1, "analyse": 1, "fastest": 1}
     results_tree.add_run("box", commit_hash(N_COMMITS), {MATMUL: [1e-3] * 4}, date=commit_date(N_COMMITS))
     run_page("overview")
-    assert calls == {"load": 2, "detect_changes": 2, "speedups": 2}
+    assert calls == {"load": 2, "analyse": 2, "fastest": 2}
 
 
 def test_regressions_finds_and_shows_the_step(suite_tree: Path) -> None:
@@ -297,13 +369,39 @@ def test_speedups_heatmap_curves_and_simd(suite_tree: Path) -> None:
     assert any("No GPU results" in i.value for i in at.info)
 
 
+def test_speedups_default_view_is_the_fullest_heatmap(results_tree: ResultsTree, monkeypatch: pytest.MonkeyPatch) -> None:
+    """python is too slow for the largest size and float64 is timed for one op only: the first view
+    is float32 at the largest size python ran (every op), not an empty float64 / largest-size cell."""
+    ops, sizes = ["add", "exp", "sin"], [100, 10_000, 1_000_000]
+    results_tree.add_benchmark(
+        ELEMENTWISE, params=[_q(["python", "numpy"]), _q(ops), _q(sizes), _q(DTYPES)], param_names=["backend", "op", "size", "dtype"]
+    )
+    results_tree.add_machine("box")
+    values = [
+        NAN
+        if (backend == "python" and size == sizes[-1]) or (dtype == "float64" and op != "exp")
+        else 1e-6 * size * (50 if backend == "python" else 1)
+        for backend in ("python", "numpy")
+        for op in ops
+        for size in sizes
+        for dtype in DTYPES
+    ]
+    results_tree.add_run("box", commit_hash(0), {ELEMENTWISE: values}, date=commit_date(0))
+    monkeypatch.setenv("TENSORSCOPE_RESULTS_DIR", str(results_tree.root))
+    at = run_page("speedups")
+    assert at.selectbox(key="sdtype").value == "float32" and at.selectbox(key="ssize").value == "10000"
+    heat = charts_of(at)[0]["data"][0]
+    assert heat["type"] == "heatmap" and set(heat["y"]) == set(ops) and [t for row in heat["text"] for t in row] == ["50x"] * 3
+    assert not any("No op was measured" in i.value for i in at.info)
+
+
 def test_roofline_draws_points_under_measured_roofs(suite_tree: Path) -> None:
     at = run_page("roofline", {"rmachine": "box"})
     fig = charts_of(at)[0]
     names = [t.get("name", "") for t in fig["data"]]
-    assert "roof: box CPU" in names
+    assert "roof: box CPU (DRAM)" in names
     assert {"numpy", "numba", "python"} <= set(names)
-    roof = fig["data"][names.index("roof: box CPU")]
+    roof = fig["data"][names.index("roof: box CPU (DRAM)")]
     assert max(_values(roof["y"])) == pytest.approx(100e9)  # float64 GEMM peak, in FLOP/s
 
 
@@ -316,6 +414,49 @@ def test_hardware_compares_machines_and_provenance(suite_tree: Path) -> None:
     provenance = at.dataframe[-1].value
     assert {"arm", "box"} <= set(provenance.columns)
     assert "cpu.model" in set(provenance["field"])
+
+
+def test_roofline_says_which_memory_level_holds_each_op(suite_tree: Path) -> None:
+    at = run_page("roofline", {"rmachine": "box", "rdtype": "float64"})
+    table = _frame_with(at, "op", "backend", "share of roof", "data fits in")
+    assert not [c for c in table.columns if c.startswith("param_")]  # human column names
+    fits = table.groupby(["op", "size"])["data fits in"].first().to_dict()
+    # float64 add: 3 arrays of n elements; provenance says L1 32 KiB, L2 1 MiB, L3 8 MiB
+    assert fits[("add", "1000")] == "L1" and fits[("add", "100000")] == "L3"
+    assert fits[("matmul", "64")] == "L2" and fits[("matmul", "256")] == "L3"  # 3 n x n matrices: 96 KiB, 1.5 MiB
+    assert any("DRAM" in c.value and "L3 8 MiB" in c.value for c in at.caption)
+    fig = charts_of(at)[0]
+    assert any(t.get("name", "").startswith("data fits in a cache") for t in fig["data"])
+
+
+def test_accuracy_defaults_show_errors_at_the_newest_commit(results_tree: ResultsTree, monkeypatch: pytest.MonkeyPatch) -> None:
+    """add is exact everywhere (an empty log chart before); SIMD off ran at older commits only
+    (its name sorts first, so it used to be the default and named an old commit "newest")."""
+    results_tree.add_benchmark(
+        ACCURACY, params=[_q(["numpy", "numba"]), _q(OPS), _q(["float32"])], param_names=["backend", "op", "dtype"], unit="relative error"
+    )
+    results_tree.add_machine("box")
+    for i in range(4):
+        for simd in ("on", "off"):
+            if simd == "off" and i > 1:
+                continue
+            errors = [1e-7 * (1 + i), 0.0, 2e-7, 0.0]  # numpy exp, numpy add, numba exp, numba add
+            results_tree.add_run(
+                "box", commit_hash(i), {ACCURACY: errors}, date=commit_date(i), env=f"virtualenv-py3.11-TENSORSCOPE_SIMD{simd}"
+            )
+    monkeypatch.setenv("TENSORSCOPE_RESULTS_DIR", str(results_tree.root))
+    at = run_page("accuracy")
+    assert at.selectbox(key="aenv").value.endswith("SIMDon") and at.selectbox(key="aop").value == "exp"
+    assert any(commit_hash(3)[:8] in h.value for h in at.subheader)
+    heat = charts_of(at)[0]
+    exact = next(t for t in heat["data"] if t.get("name") == "exact")
+    assert [t for row in exact["text"] for t in row if t] == ["exact", "exact"]  # the add row
+    history = charts_of(at)[1]
+    numpy = next(t for t in history["data"] if t.get("name") == "numpy" and t.get("mode") == "lines+markers")
+    assert _values(numpy["y"]) == pytest.approx([1e-7, 2e-7, 3e-7, 4e-7])
+    at = run_page("accuracy", {"aop": "add"})
+    assert len(charts_of(at)) == 1  # the heatmap; no blank history chart
+    assert any("exactly (error 0)" in i.value for i in at.info)
 
 
 def test_accuracy_heatmap_and_history(suite_tree: Path) -> None:

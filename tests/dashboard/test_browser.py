@@ -8,6 +8,7 @@ markup from the results acted on. Screenshots go to artifacts/ (git-ignored).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -20,16 +21,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from asv_builder import ResultsTree
+from asv_builder import ResultsTree, commit_hash
+from hostile_corpus import STEP_COMMITS, URL_NAME, all_cases
 from test_app import EVIL, build_tree
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "artifacts"
-# page -> its URL path (the default page lives at the root)
+# page -> its URL path (every page has its own, so a shared link opens it; the root forwards to the overview)
 PAGES = {
-    "overview": "",
+    "overview": "overview",
     "regressions": "regressions",
     "speedups": "speedups",
     "roofline": "roofline",
@@ -72,6 +74,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
     root = build_tree(ResultsTree(tmp_path_factory.mktemp("browser") / "results"), evil=True)
     (root / "box" / f"{EVIL}.json").write_text("not json", encoding="utf-8")
+    with _serve(root) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def _serve(root: Path) -> Iterator[str]:
+    """``tensorscope dashboard root`` on a free loopback port until the block ends; yields its URL."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TENSORSCOPE_")}
     proc = subprocess.Popen(
@@ -139,6 +148,16 @@ def test_every_page_renders_in_chromium(served: str, browser: Any) -> None:
     assert not failures, failures
 
 
+def test_the_root_address_opens_the_overview_at_its_own_url(served: str, browser: Any) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1200})
+    page.goto(f"{served}/?machine=box", wait_until="domcontentloaded")
+    page.wait_for_selector(MAIN_CHART["overview"], timeout=45_000)
+    page.wait_for_url("**/overview?machine=box", timeout=45_000)  # the filter in the link survives the forward
+    assert page.get_by_text("Page not found").count() == 0
+    assert page.locator('[data-testid="stSidebarNav"] a[aria-current="page"]').inner_text().split()[-1] == "Overview"  # after its icon
+    page.close()
+
+
 def test_markup_in_names_is_shown_as_text(served: str, browser: Any) -> None:
     page = browser.new_page(viewport={"width": 1400, "height": 2200})
     page.on("dialog", lambda d: (_ for _ in ()).throw(AssertionError(f"a dialog opened: {d.message}")))
@@ -159,3 +178,60 @@ def test_markup_in_names_is_shown_as_text(served: str, browser: Any) -> None:
     assert not page.evaluate("() => window.__xss === 1")
     page.screenshot(path=str(ARTIFACTS / "dashboard-markup-as-text.png"), full_page=True)
     page.close()
+
+
+@pytest.fixture(scope="module")
+def served_hostile(tmp_path_factory: pytest.TempPathFactory, served: str) -> Iterator[str]:
+    """The dashboard over the directory holding every hostile case of tests/hostile_corpus.py."""
+    root = tmp_path_factory.mktemp("hostile") / "results"
+    all_cases(root)
+    with _serve(root) as url:
+        yield url
+
+
+def test_every_hostile_case_at_once_in_chromium(served_hostile: str, browser: Any) -> None:
+    """Every page renders over the hostile directory, lists the unreadable files, turns no name into
+    a link or markup, and no request leaves the machine (page icons, fonts, telemetry)."""
+    elsewhere: list[str] = []
+    dialogs: list[str] = []
+    failures: list[str] = []
+    page = browser.new_page(viewport={"width": 1400, "height": 2200})
+
+    def record(request: Any) -> None:
+        url = urllib.parse.urlparse(request.url)
+        if url.scheme not in ("data", "blob", "about") and url.hostname not in ("127.0.0.1", "localhost"):
+            elsewhere.append(request.url)
+
+    page.on("request", record)
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    for name, path in PAGES.items():
+        page.goto(f"{served_hostile}/{path}", wait_until="domcontentloaded")
+        try:
+            page.wait_for_selector('[data-testid="stAlertContentWarning"]', timeout=45_000)
+            page.wait_for_function(IDLE, timeout=45_000)
+        except Exception as exc:
+            failures.append(f"{name}: did not finish ({type(exc).__name__})")
+        page.screenshot(path=str(ARTIFACTS / f"dashboard-hostile-{name}.png"), full_page=True)
+        if page.locator('[data-testid="stException"]').count():
+            failures.append(f"{name}: {page.locator('[data-testid=stException]').first.inner_text()[:300]}")
+        if page.locator('[data-testid="stMain"] a[href*="evil"], [data-testid="stMain"] a[href^="mailto:"]').count():
+            failures.append(f"{name}: a name became a link")
+    # the problems of every case are listed (the expander holds them all)
+    page.goto(f"{served_hostile}/overview", wait_until="domcontentloaded")
+    page.wait_for_function(IDLE, timeout=45_000)
+    warning = page.locator('[data-testid="stAlertContentWarning"]').first.inner_text()
+    assert "file(s) or entries could not be read" in warning
+    # the Regressions detail view of the regression in the benchmark whose name holds a URL
+    change = f"box|virtualenv-py3.11-url|{URL_NAME}|@{commit_hash(STEP_COMMITS // 2)[:8]}"  # its series @ first commit after
+    page.goto(f"{served_hostile}/regressions?change={urllib.parse.quote(change)}", wait_until="domcontentloaded")
+    page.wait_for_function(
+        "() => (document.querySelector('[data-testid=stMain]')?.innerText || '').includes('evil.example or a')", timeout=45_000
+    )
+    page.wait_for_function(IDLE, timeout=45_000)
+    page.screenshot(path=str(ARTIFACTS / "dashboard-hostile-regression-detail.png"), full_page=True)
+    main = page.locator('[data-testid="stMain"]')
+    assert main.locator('a[href*="evil"], a[href^="mailto:"]').count() == 0
+    page.close()
+    assert not dialogs, dialogs
+    assert not failures, failures
+    assert not elsewhere, elsewhere

@@ -42,7 +42,7 @@ def test_series_figure_has_band_line_and_marked_step() -> None:
     fig = charts.series_figure(_series(), unit="seconds", step=(4, 5), step_label="1.5x slower")
     fills = [t for t in fig.data if getattr(t, "fill", None) == "toself"]
     lines = [t for t in fig.data if t.mode == "lines+markers"]
-    assert len(fills) == 1 and len(lines) == 1
+    assert len(fills) == 1 and len(lines) == 1 and fills[0].mode == "lines"  # no stray markers at the band's corners
     assert list(lines[0].y) == [1.0] * 5 + [1.5] * 3
     shapes = fig.layout.shapes
     assert any(s.type == "rect" and s.x0 == 4 and s.x1 == 5 for s in shapes)
@@ -109,6 +109,7 @@ def test_curves_are_log_log_with_crossovers() -> None:
     fig = charts.curves_figure(frame, crossovers=cross, unit="seconds")
     assert fig.layout.xaxis.type == "log" and fig.layout.yaxis.type == "log"
     assert [t.name for t in fig.data] == ["numba", "numpy", "crossover"]
+    assert fig.data[1].hovertext[3] == "numpy<br>size 10,000<br>11 us"  # the one formatter, not 1.1e-05 or 0.0000
 
 
 def test_crossover_needs_shared_sizes() -> None:
@@ -119,11 +120,45 @@ def test_crossover_needs_shared_sizes() -> None:
 def test_roofline_draws_roofs_and_points() -> None:
     points = pd.DataFrame({"intensity": [0.1, 10.0], "throughput": [1e9, 5e10], "label": ["add", "matmul"], "group": ["numpy", "numpy"]})
     fig = charts.roofline_figure(points, {"box": (1e10, 1e11)})
-    roof, scatter = fig.data
+    roof, legend, scatter = fig.data
     assert max(roof.y) == pytest.approx(1e11)
     assert min(roof.y) == pytest.approx(1e10 * min(roof.x))
+    assert legend.name == scatter.name == "numpy" and legend.legendgroup == scatter.legendgroup and not scatter.showlegend
     assert list(scatter.text) == ["add", "matmul"]
+    assert list(scatter.marker.symbol) == ["circle", "circle"]
     assert fig.layout.xaxis.type == "log"
+
+
+def test_roofline_marks_points_whose_data_fits_in_a_cache() -> None:
+    points = pd.DataFrame(
+        {"intensity": [0.1, 0.1], "throughput": [5e9, 1e9], "label": ["small", "large"], "group": ["numpy"] * 2, "in_cache": [True, False]}
+    )
+    fig = charts.roofline_figure(points, {"box": (1e10, 1e11)})
+    scatter = next(t for t in fig.data if t.name == "numpy" and t.showlegend is False)
+    assert list(scatter.marker.symbol) == ["diamond", "circle"]
+    assert fig.data[-1].name.startswith("data fits in a cache") and fig.data[-1].marker.symbol == "diamond"
+
+
+def test_titles_and_legends_never_share_space() -> None:
+    """The title is pinned to the top of the figure and the legend to its bottom, each pushing
+    the plot aside (automargin): a legend of many rows can no longer run into the title."""
+    frame = pd.concat([_series().assign(series=f"a long series name number {i}") for i in range(12)])
+    for fig in (charts.series_figure(frame, title="t"), charts.curves_figure(frame.assign(size=1, backend=frame["series"]), title="t")):
+        assert fig.layout.title.yref == "container" and fig.layout.title.yanchor == "top" and fig.layout.title.automargin
+        assert fig.layout.legend.yref == "container" and fig.layout.legend.y == 0 and fig.layout.legend.yanchor == "bottom"
+    assert charts.series_figure(frame).layout.height > charts.series_figure(_series().assign(series="one")).layout.height
+
+
+def test_heatmap_labels_exact_zeros_on_a_log_scale() -> None:
+    frame = pd.DataFrame({"op": ["add", "add", "exp", "exp"], "backend": ["a", "b", "a", "b"], "err": [0.0, 0.0, 1e-7, 3e-7]})
+    fig = charts.heatmap_figure(frame, x="backend", y="op", z="err", centre=None, text_format="{:.2g}", zero_text="exact")
+    values, exact = fig.data
+    assert values.text[0] == ["", ""] and values.text[1] == ["1e-07", "3e-07"]
+    assert math.isnan(values.z[0][0]) and values.z[1][0] == pytest.approx(-7)
+    assert [list(r) for r in exact.text] == [["exact", "exact"], ["", ""]] and not exact.showscale
+    (only,) = charts.heatmap_figure(frame[frame["op"] == "exp"], x="backend", y="op", z="err", centre=None, zero_text="exact").data
+    assert only.showscale
+    assert list(charts.heatmap_figure(frame, x="backend", y="op", z="err").data[0].y) == ["exp"]  # without zero_text: left out
 
 
 def test_bar_figure_with_error_bars_and_reference() -> None:

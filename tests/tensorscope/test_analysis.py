@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 import pytest
 from asv_builder import NAN, ResultsTree, commit_date, commit_hash
 
 from tensorscope.analysis.machines import compare_machines, machine_details
-from tensorscope.analysis.roofline import efficiency, op_infos, roofs, throughput
-from tensorscope.analysis.speedups import crossover, device_speedups, env_ratios, speedups
+from tensorscope.analysis.roofline import cache_sizes, catalog_cost, efficiency, recorded_costs, roofs, throughput
+from tensorscope.analysis.speedups import crossover, device_speedups, env_ratios, fastest, speedups
 from tensorscope.results import load_results
 
 BENCH = "bench_binary.Binary.time_op"
@@ -80,10 +81,9 @@ def test_gpu_over_cpu_and_simd_ablation(results_tree: ResultsTree) -> None:
 def test_roofline(results_tree: ResultsTree) -> None:
     _tree(results_tree)
     t = load_results(results_tree.root).results
-    infos = op_infos("add", "1000", "float64")
-    assert infos is not None and [i.shape for i in infos] == [(1000,), (1000,)]
-    assert [i.shape for i in op_infos("matmul", "64", "float32") or []] == [(64, 64), (64, 64)]
-    assert op_infos("reshape", "64", "float32") is None  # inputs beyond this mapping: no point
+    assert catalog_cost("add", "1000", "float64") == (1000, 3 * 8 * 1000)  # two inputs and the output
+    assert catalog_cost("matmul", "64", "float32") == (2 * 64**3, 3 * 4 * 64 * 64)
+    assert all(math.isnan(v) for v in catalog_cost("no_such_op", "64", "float32") + catalog_cost("add", "big", "float32"))
     tp = throughput(t)
     row = tp[(tp.machine == "fast") & (tp.param_backend == "numpy") & (tp.param_size == "10000") & tp.env.str.endswith("SIMDon")].iloc[0]
     assert row.flops == 10000 and row.bytes == 3 * 8 * 10000
@@ -111,3 +111,68 @@ def test_compare_machines_and_details(results_tree: ResultsTree) -> None:
     d = machine_details(rs)
     assert list(d.columns) == ["fast", "slow"]
     assert d.loc["provenance.cpu.model", "slow"] == "Slow CPU"
+
+
+def test_fastest_backend_at_the_largest_size_and_its_speedup_over_python(results_tree: ResultsTree) -> None:
+    _tree(results_tree)
+    t = load_results(results_tree.root).results
+    f = fastest(t)
+    assert len(f) == 4  # one op on 2 machines x 2 envs
+    row = f[(f.machine == "fast") & f.env.str.endswith("SIMDon")].iloc[0]
+    # at 1M elements: torch:cuda (1e-4 + 1e-3) / 5 beats numpy and torch:cpu (1e-4 + 1e-3); python skipped there
+    assert row["size"] == "1000000" and row.backend == "torch:cuda" and row.backends == 3
+    assert row.value == pytest.approx((1e-4 + 1e-3) / 5) and row.lead == pytest.approx(5.0)
+    assert row.runner_up in {"numpy", "torch:cpu"}
+    # python ran up to 10000 elements: the speedup is taken there
+    assert row.baseline_size == "10000" and row.speedup == pytest.approx(1e-2 / ((1e-4 + 1e-5) / 5))
+    assert fastest(t.drop(columns=["param_size"])).empty  # no size parameter: nothing to rank
+
+
+def test_fastest_compares_backends_within_the_newest_commit_that_measured_the_op(results_tree: ResultsTree) -> None:
+    results_tree.add_benchmark(
+        BENCH, params=[["'python'", "'numpy'"], ["'add'"], ["'100'"], ["'float64'"]], param_names=["backend", "op", "size", "dtype"]
+    )
+    results_tree.add_machine("m")
+    results_tree.add_run("m", commit_hash(0), {BENCH: [1e-3, 1e-6]}, date=commit_date(0))
+    results_tree.add_run("m", commit_hash(1), {BENCH: [2e-3, NAN]}, date=commit_date(1))  # numpy skipped at the newest
+    (row,) = fastest(load_results(results_tree.root).results).itertuples()
+    assert row.commit == commit_hash(1) and row.backend == "python" and math.isnan(row.lead) and pd.isna(row.runner_up)
+    assert row.speedup == pytest.approx(1.0)  # python over itself
+
+
+def test_efficiency_names_the_cache_level_that_holds_the_data(results_tree: ResultsTree) -> None:
+    _tree(results_tree)
+    cache = {"l1d": "48 KiB (1 instance)", "l2": "1 MiB (1 instance)", "l3": "32 MiB (1 instance)"}
+    results_tree.add_provenance("fast", commit_hash(0), "virtualenv-py3.11-TENSORSCOPE_SIMDon", {"cpu": {"cache": cache}})
+    rs = load_results(results_tree.root)
+    sizes = cache_sizes(rs.provenance).set_index("machine")
+    assert sizes.loc["fast"].tolist() == [48 * 1024, 2**20, 32 * 2**20]
+    e = efficiency(rs.results, provenance=rs.provenance)
+    fits = e[(e.machine == "fast") & (e.param_backend == "numpy")].groupby("param_size")["fits_in"].first().to_dict()
+    # add on float64: 24 bytes per element
+    assert fits == {"100": "L1", "10000": "L2", "1000000": "L3"}
+    assert set(e[e.machine == "slow"].fits_in) == {"unknown"}  # no provenance: not guessed
+    row = e[(e.machine == "fast") & (e.param_backend == "numpy") & (e.param_size == "1000000")].iloc[0]
+    assert row.bound == "memory" and row.cache_bytes == 32 * 2**20
+    assert cache_sizes(None).empty
+
+
+def test_costs_recorded_by_the_benchmarked_commit_come_first(results_tree: ResultsTree) -> None:
+    """A run's provenance holds its own commit's cost of each cell (op_costs); the catalog of this
+    checkout costs only the cells a run did not record."""
+    _tree(results_tree)
+    recorded = {"op_cost_columns": ["flops", "bytes_read", "bytes_written"], "op_costs": {"add": {"float64": {"10000": [999, 100, 140]}}}}
+    results_tree.add_provenance("fast", commit_hash(0), "virtualenv-py3.11-TENSORSCOPE_SIMDon", recorded)
+    rs = load_results(results_tree.root)
+    costs = recorded_costs(rs.provenance)
+    assert costs[["machine", "op", "dtype", "size", "flops", "bytes"]].values.tolist() == [
+        ["fast", "add", "float64", "10000", 999.0, 240.0]
+    ]
+    e = efficiency(rs.results, provenance=rs.provenance)
+    numpy = e[(e.param_backend == "numpy") & (e.param_size == "10000")].set_index(["machine", "env"])
+    own = numpy.loc[("fast", "virtualenv-py3.11-TENSORSCOPE_SIMDon")]
+    assert (own.flops, own.bytes, own.cost_source) == (999, 240, "recorded")
+    assert own.gflops == pytest.approx(999 / (1e-4 + 1e-5) / 1e9)
+    other = numpy.loc[("fast", "virtualenv-py3.11-TENSORSCOPE_SIMDoff")]  # another run of the same commit: no record
+    assert (other.flops, other.bytes, other.cost_source) == (10_000, 240_000, "catalog")
+    assert recorded_costs(None).empty and recorded_costs(rs.provenance.drop(columns=[c for c in rs.provenance if "op_costs" in c])).empty

@@ -32,7 +32,7 @@ def test_exit_codes_and_output(results_tree: ResultsTree, capsys: pytest.Capture
     root = str(results_tree.root)
     code, out, _ = run(capsys, root)
     assert code == 1
-    assert "Regressions beyond 5% (1)" in out and "2.00x" in out and "m1" in out
+    assert "Regressions in effect beyond 5% (1)" in out and "2.00x" in out and "m1" in out
     assert commit_hash(4)[:8] in out and commit_hash(5)[:8] in out
     code, out, _ = run(capsys, root, "--format", "json")
     doc = json.loads(out)
@@ -49,7 +49,7 @@ def test_exit_codes_and_output(results_tree: ResultsTree, capsys: pytest.Capture
 def test_clean_tree_and_missing_dir(results_tree: ResultsTree, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _tree(results_tree, regress=False)
     code, out, _ = run(capsys, str(results_tree.root))
-    assert code == 0 and "Regressions beyond 5%: none" in out
+    assert code == 0 and "Regressions in effect beyond 5%: none" in out
     assert run(capsys, str(tmp_path / "missing"))[0] == 2
     with pytest.raises(SystemExit) as exc:
         main(["report", "--format", "xml"])

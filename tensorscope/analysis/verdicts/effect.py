@@ -1,0 +1,111 @@
+"""What is still in effect: live series, and one net change per series.
+
+A series is **live** when
+
+* its machine (or runner group) ran within ``retired_after_days`` of the newest run in the results,
+  and its env within ``retired_after_days`` of that machine's newest run (a retired runner or
+  environment keeps its history, not its verdicts);
+* it has a row (ok, failed or skipped) at the newest commit its machine and env measured;
+* where ``benchmarks.json`` is known, that row's benchmark version is the current one (a benchmark
+  removed or rewritten since is no longer the same benchmark).
+
+A live series' code steps are chained (newest last) as direction-adjusted log factors; environment
+shifts between them are not steps, so the chain is net of them. Its **net change in effect** starts at
+the earliest level the series has stayed at least ``threshold`` worse (or better) than ever since:
+one entry per series, however many steps it took to get there (``steps``), with the commit range of
+the first step away from that level. A series that went back and forth has nothing in effect.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from .points import Keys, codes, text
+from .runs import seconds
+
+__all__ = ["in_effect", "live_series"]
+
+_DAY = 86400.0
+
+
+def live_series(table: pd.DataFrame, keys: Keys, retired_after_days: float) -> pd.DataFrame:
+    """``(series, version_segment)`` of the live series (series named ``dmachine|env|benchmark|params``).
+
+    ``keys``: each row's detection machine and version segment (:func:`.points.detection_keys`).
+    """
+    if table.empty:
+        return pd.DataFrame({"series": pd.Series(dtype=str), "version_segment": pd.Series(dtype="int64")})
+    env, env_names = codes(table["env"])
+    dme = keys.machine * (int(env.max(initial=0)) + 1) + env
+    commit_order = table["commit_order"].to_numpy(dtype=np.int64)
+    run_time = seconds(table["started_at"]) if "started_at" in table.columns else np.full(len(table), np.nan)
+    if "commit_date" in table.columns:
+        run_time = np.where(np.isnan(run_time), seconds(table["commit_date"]), run_time)
+    t = pd.DataFrame({"m": keys.machine, "dme": dme, "order": commit_order, "time": run_time})
+    keep = t["order"] == t.groupby("dme")["order"].transform("max")  # measured at its machine and env's newest commit
+    newest = float(np.nanmax(run_time)) if np.isfinite(run_time).any() else math.nan
+    if math.isfinite(newest):
+        limit = retired_after_days * _DAY
+        machine_last = t.groupby("m")["time"].transform("max")
+        env_last = t.groupby("dme")["time"].transform("max")
+        keep &= ~(machine_last < newest - limit) & ~(env_last < machine_last - limit)
+    if "current_version" in table.columns and bool(table["current_version"].any()):
+        keep &= table["current_version"].to_numpy(dtype=bool)
+    rows = np.flatnonzero(keep.to_numpy())
+    name = (
+        keys.names[keys.machine[rows]]
+        + "|"
+        + env_names[env[rows]]
+        + "|"
+        + text(table, "benchmark", rows)
+        + "|"
+        + text(table, "params", rows)
+    )
+    out = pd.DataFrame({"series": name.astype(str), "version_segment": np.asarray(keys.segment)[rows].astype(np.int64)})
+    return out.drop_duplicates().reset_index(drop=True)
+
+
+def in_effect(steps: pd.DataFrame, live: pd.DataFrame, threshold: float) -> pd.DataFrame:
+    """One row per live series with a net regression or improvement of at least ``threshold``; see the module docstring.
+
+    ``steps``: code steps (columns as :data:`tensorscope.analysis.regressions.CHANGE_COLUMNS`);
+    ``live``: from :func:`live_series`. The row is the first step of the chain with ``value_after``,
+    ``ratio``, ``change`` and ``factor`` replaced by the net change, plus ``steps`` (how many) and
+    ``commit_latest`` (the last step's first commit at the new level).
+    """
+    if steps.empty or live.empty:
+        return steps.iloc[0:0].assign(steps=pd.Series(dtype="int64"), commit_latest=pd.Series(dtype=str))
+    cand = steps.merge(live, on=["series", "version_segment"], how="inner")
+    if cand.empty:
+        return steps.iloc[0:0].assign(steps=pd.Series(dtype="int64"), commit_latest=pd.Series(dtype=str))
+    cand = cand.sort_values(["series", "order_after"], kind="stable").reset_index(drop=True)
+    bar = math.log1p(threshold) if threshold > 0 else 1e-12
+    rows = []
+    for _, g in cand.groupby("series", sort=False):
+        b = np.log(g["factor"].to_numpy(dtype=float))
+        c = np.r_[0.0, np.cumsum(b)]
+        k = len(b)
+        for m in range(k):  # the earliest level the series has stayed away from since, by at least the bar
+            later = c[m + 1 :] - c[m]
+            if np.all(later >= bar) or np.all(later <= -bar):
+                net = float(c[k] - c[m])
+                first = g.iloc[m].copy()
+                factor = math.exp(net)
+                ratio = factor if first["better"] == "lower" else 1.0 / factor
+                first["value_after"] = first["value_before"] * ratio
+                first["ratio"] = ratio
+                first["change"] = first["value_after"] - first["value_before"]
+                first["factor"] = factor
+                first["kind"] = "regression" if net > 0 else "improvement"
+                first["steps"] = k - m
+                first["commit_latest"] = g.iloc[k - 1]["commit_after"]
+                rows.append(first)
+                break
+    if not rows:
+        return steps.iloc[0:0].assign(steps=pd.Series(dtype="int64"), commit_latest=pd.Series(dtype=str))
+    out = pd.DataFrame(rows).reset_index(drop=True)
+    out["steps"] = out["steps"].astype("int64")
+    return out

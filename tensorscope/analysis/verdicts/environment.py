@@ -1,0 +1,248 @@
+"""Machine-wide shifts: many unrelated series of one machine and env moving together at one run boundary.
+
+For every boundary between two consecutive runs of a machine (or runner group) and env, each series
+measured on both sides is compared across it in run order: the median of its (up to) three points
+before against the median of its three points after (few, so that a later change does not leak in),
+as a z-score against the series' own noise (robust spread of its successive differences in run
+order). Only series quiet enough to show a shift that matters count (the standard error of that
+difference at most 5%: noisier ones cannot tell, whatever happened). A series **moved** when
+``|z| >= 3``. The boundary is an **environment shift** when at least six series count and the
+movement is broad:
+
+* the same way in at least half of the benchmark classes measured across it, and in at least three
+  of them (a class, ``module.Class`` of the benchmark name, moved when at least half of its series
+  did: the benchmarks of one class test related code, so a code change often moves them together);
+* the same way in at least 40% of all the series counted;
+* by a median of at least 3%.
+
+Times, memory and other tracked figures are judged apart (an environment may move one of them only:
+a library's import footprint moves every peak memory and no time); a shift found in any of them is
+the machine's, and splits the history of all its series.
+Only series measured in one of the two runs next to the boundary count there. Neighbouring boundaries
+that pass (each series' windows span a few runs) are one shift, placed where the movement is sharpest
+(largest summed z of the window means).
+
+A code change can also move much of a suite at once. Where another machine measured the same
+benchmarks (by name: parameters may hold machine-specific paths) at the commits on both sides of the boundary, *in runs made on one side of its date*
+(so that an environment change at that date cannot explain it), and most of them moved the same way
+there at the same commits, the shift is the code's, not the environment's, and is dropped.
+
+An environment shift splits its machine and env's history into **epochs**: levels in different
+epochs are never compared, so nothing the shift did is reported as a code step. The exception is a
+series that changed across the shift far more than the machine did (three times its median factor in
+log, and by at least 50%): a 100x speed-up landing on the day of a 14% memory shift is not the
+environment's, so that series is not split there and its step is judged as any other.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .points import Points
+
+__all__ = ["MEASURES", "MachineShift", "machine_shifts"]
+
+# what a benchmark measures (points.measure): shifts are looked for in each apart
+MEASURES = ("time", "memory", "other")
+WINDOW = 3
+Z_MOVE = 3.0
+MIN_SHIFT = math.log(1.03)
+# a series counts where a shift would show: the standard error of its window difference at most 5%
+TESTABLE = 0.05
+MIN_BENCHMARKS = 3
+MIN_SERIES = 6
+BENCHMARK_SHARE = 0.5
+SERIES_SHARE = 0.4
+# a series that changed across the shift by at least this many times the shift's median (log), and
+# by 50% or more, keeps its change as a step to judge: that much is not the environment's
+OWN_CHANGE = 3.0
+MIN_OWN_CHANGE = math.log(1.5)
+_MAD_SIGMA = 0.6744897501960817
+
+
+@dataclass
+class MachineShift:
+    """One environment shift: between runs ``run`` and ``run + 1`` (global run ids of :class:`Points`)."""
+
+    run: int
+    moved: int  # series that moved
+    tested: int  # series measured on both sides
+    log_factor: float  # median log(after / before) of the moved series
+    benchmarks: int  # benchmark classes that moved
+    benchmarks_tested: int
+    measure: int = 0  # what moved: MEASURES[measure]
+    kept: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # series whose own change across it stands
+
+
+def _window_medians(y: np.ndarray, series: np.ndarray, forward: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(median, mean, count) of each point's window: the WINDOW points from it on (forward) or the WINDOW before it."""
+    n = len(y)
+    offsets = np.arange(WINDOW) if forward else np.arange(-WINDOW, 0)
+    idx = np.arange(n)[:, None] + offsets[None, :]
+    inside = (idx >= 0) & (idx < n)
+    idx = np.clip(idx, 0, max(n - 1, 0))
+    inside &= series[idx] == series[:, None]
+    w = np.where(inside, y[idx], np.nan)
+    count = inside.sum(axis=1)
+    w.sort(axis=1)  # NaN last
+    lo = np.clip((count - 1) // 2, 0, WINDOW - 1)
+    hi = np.clip(count // 2, 0, WINDOW - 1)
+    med = 0.5 * (np.take_along_axis(w, lo[:, None], 1)[:, 0] + np.take_along_axis(w, hi[:, None], 1)[:, 0])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.nansum(w, axis=1) / count
+    return med, mean, count
+
+
+def _run_order_noise(y: np.ndarray, series: np.ndarray, n_series: int) -> np.ndarray:
+    """Per series: robust sigma of one point from its successive differences (in the order given)."""
+    same = series[1:] == series[:-1]
+    d = np.abs(np.diff(y))[same]
+    s = series[1:][same]
+    sigma = np.zeros(n_series)
+    if len(d):
+        med = pd.Series(d).groupby(s).median()
+        sigma[med.index.to_numpy()] = med.to_numpy() / _MAD_SIGMA / math.sqrt(2.0)
+    counts = np.bincount(series, minlength=n_series)
+    return np.maximum(sigma * (1.0 + 1.0 / np.sqrt(np.maximum(counts, 1))), 1e-4)
+
+
+def _covering(n_boundaries: int, first: np.ndarray, last: np.ndarray, weight: np.ndarray, row: np.ndarray, n_rows: int) -> np.ndarray:
+    """Sum of ``weight`` over the gaps next to each boundary, per ``row``: a (n_rows, n_boundaries) array.
+
+    A gap between a series' points in runs ``first`` and ``last + 1`` counts at boundary ``first``
+    (the series was measured in the run just before it) and at ``last`` (just after it), not at the
+    boundaries in between: a series measured now and again months later says little about each run
+    boundary in between.
+    """
+    out = np.zeros(n_rows * n_boundaries)
+    np.add.at(out, row * n_boundaries + first, weight)
+    other = last != first
+    np.add.at(out, row[other] * n_boundaries + last[other], weight[other])
+    return out.reshape(n_rows, n_boundaries)
+
+
+def machine_shifts(p: Points) -> tuple[list[MachineShift], np.ndarray]:
+    """The environment shifts of every machine/group and env, and each point's epoch; see the module docstring."""
+    n_runs = len(p.run_group)
+    epoch = np.zeros(len(p.logy), dtype=np.int64)
+    if n_runs < 2 or len(p.logy) == 0:
+        return [], epoch
+    # points of each series in run order
+    perm = np.lexsort((p.run, p.series))
+    y, run, series = p.logy[perm], p.run[perm], p.series[perm]
+    sigma = _run_order_noise(y, series, p.n_series)[series]
+    before_med, before_mean, nb = _window_medians(y, series, forward=False)
+    after_med, after_mean, na = _window_medians(y, series, forward=True)
+    gap = np.r_[False, series[1:] == series[:-1]]  # a gap between point i-1 and i of one series
+    gap &= (nb >= 2) & (na >= 2)
+    gap[1:] &= run[1:] > run[:-1]
+    g = np.flatnonzero(gap)
+    if len(g) == 0:
+        return [], epoch
+    scale = sigma[g] * 1.2533 * np.sqrt(1.0 / nb[g] + 1.0 / na[g])
+    d = after_med[g] - before_med[g]
+    z = d / scale
+    z_mean = np.abs(after_mean[g] - before_mean[g]) / scale
+    # series quiet enough to show a shift of the size that matters; noisier ones are not counted
+    testable_all = scale <= TESTABLE
+    first, last = run[g - 1], run[g] - 1  # boundaries b (between runs b and b+1) the gap covers
+    kind = p.measure[perm][g]
+    same_group = p.run_group[1:] == p.run_group[:-1]
+    shifts: list[MachineShift] = []
+    # times, memory and tracked figures apart: a new environment may move one of them only (a
+    # library's import footprint moves every peak memory, not the times)
+    class_codes, class_row = np.unique(p.bench_class[perm][g], return_inverse=True)
+    n_c = len(class_codes)
+    for measure in np.unique(kind):
+        testable = testable_all & (kind == measure)
+        tested = _covering(n_runs - 1, first, last, testable.astype(float), class_row, n_c)
+        class_tested = (tested > 0).sum(axis=0)
+        all_tested = tested.sum(axis=0)
+        for sign in (1.0, -1.0):
+            moved = testable & (z * sign >= Z_MOVE)
+            moving = _covering(n_runs - 1, first, last, moved.astype(float), class_row, n_c)
+            class_moved = ((moving >= BENCHMARK_SHARE * tested) & (tested > 0)).sum(axis=0)
+            candidate = (
+                same_group
+                & (class_moved >= MIN_BENCHMARKS)
+                & (class_moved >= BENCHMARK_SHARE * class_tested)
+                & (moving.sum(axis=0) >= SERIES_SHARE * np.maximum(all_tested, 1))
+                & (all_tested >= MIN_SERIES)
+            )
+            cand = np.flatnonzero(candidate)
+            if len(cand) == 0:
+                continue
+            score = _covering(n_runs - 1, first, last, np.where(moved, z_mean, 0.0), np.zeros(len(g), dtype=np.int64), 1)[0]
+            # runs of neighbouring candidate boundaries are one shift, at its sharpest boundary
+            breaks = np.flatnonzero(np.diff(cand) > 1) + 1
+            for cluster in np.split(cand, breaks):
+                b = int(cluster[np.argmax(score[cluster])])
+                at = ((first == b) | (last == b)) & testable
+                hit = at & moved
+                factor = float(np.median(d[hit])) if hit.any() else 0.0
+                if abs(factor) < MIN_SHIFT:
+                    continue  # many series moved, but by less than matters
+                shift = MachineShift(
+                    run=b,
+                    moved=int(hit.sum()),
+                    tested=int(at.sum()),
+                    log_factor=factor,
+                    benchmarks=int(class_moved[b]),
+                    benchmarks_tested=int(class_tested[b]),
+                    measure=int(measure),
+                )
+                if not _confirmed_elsewhere(p, shift, series[g][hit], d[hit]):
+                    # a series that moved far more than the machine did keeps its change (the code's)
+                    big = at & (np.abs(d) >= OWN_CHANGE * abs(factor)) & (np.abs(d) >= MIN_OWN_CHANGE)
+                    shift.kept = series[g][big]
+                    shifts.append(shift)
+    if shifts:
+        # found in one kind of figure or all, a shift is the machine's: no level across it is compared
+        cuts = np.array(sorted({s.run for s in shifts}))
+        epoch = np.searchsorted(cuts, p.run, side="left").astype(np.int64)
+        for sh in shifts:
+            for s_id in np.unique(sh.kept):
+                lo, hi = p.starts[s_id], p.starts[s_id + 1]
+                epoch[lo:hi] -= p.run[lo:hi] > sh.run
+    return shifts, epoch
+
+
+def _confirmed_elsewhere(p: Points, shift: MachineShift, moved_series: np.ndarray, moved_d: np.ndarray) -> bool:
+    """Did the same cells move the same way at the same commits on another machine, in runs all on one side of the date?"""
+    b = shift.run
+    row_before, row_after = p.run_commit_row[b], p.run_commit_row[b + 1]
+    orders = p.ok["commit_order"].to_numpy(dtype=np.int64)
+    c_before, c_after = int(orders[row_before]), int(orders[row_after])
+    if c_after <= c_before:
+        return False  # the runs after are older commits: no commit boundary to check
+    t0, t1 = p.run_first[b], p.run_first[b + 1]
+    date = 0.5 * (t0 + t1) if np.isfinite(t0) and np.isfinite(t1) else np.nan
+    here = p.dmachine[p.starts[moved_series]]
+    # the same benchmark (any parameters: they may hold machine-specific text such as paths)
+    sign = dict(zip(p.bench[p.starts[moved_series]].tolist(), np.sign(moved_d).tolist(), strict=True))
+    this_machine = here[0] if len(here) else None
+    checked = agreed = 0
+    for s in range(p.n_series):
+        lo, hi = int(p.starts[s]), int(p.starts[s + 1])
+        cell = int(p.bench[lo])
+        if cell not in sign or p.dmachine[lo] == this_machine:
+            continue
+        co = p.commit_order[lo:hi]
+        i_b, i_a = int(np.searchsorted(co, c_before, side="right")), int(np.searchsorted(co, c_after, side="left"))
+        before, after = slice(lo + max(0, i_b - WINDOW), lo + i_b), slice(lo + i_a, lo + min(hi - lo, i_a + WINDOW))
+        if i_b - max(0, i_b - WINDOW) < 2 or min(hi - lo, i_a + WINDOW) - i_a < 2:
+            continue
+        times = np.r_[p.run_time[before], p.run_time[after]]
+        if not np.isfinite(date) or not (np.all(times < date) or np.all(times >= date)):
+            continue  # its runs straddle the date too: it cannot tell code from environment
+        yb, ya = p.logy[before], p.logy[after]
+        sig = max(float(np.median(np.abs(np.diff(p.logy[lo:hi])))) / _MAD_SIGMA / math.sqrt(2.0), 1e-4) if hi - lo >= 3 else 1e-4
+        dd = float(np.median(ya) - np.median(yb))
+        z = dd / (sig * 1.2533 * math.sqrt(1.0 / len(yb) + 1.0 / len(ya)))
+        checked += 1
+        agreed += abs(z) >= Z_MOVE and abs(dd) >= MIN_SHIFT and np.sign(dd) == sign[cell]
+    return checked >= 3 and agreed >= 0.5 * checked

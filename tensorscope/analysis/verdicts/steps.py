@@ -1,0 +1,426 @@
+"""Level changes in one series: our detector (:func:`find_steps`) and asv's (:func:`asv_steps`), for comparison.
+
+How :func:`find_steps` works (measured in ``scripts/measure_detector.py``): least-squares binary
+segmentation of the log values proposes level changes generously (penalty 2 sigma^2 log n); each
+proposed boundary is then tested as a z-test of the difference between the two levels' medians
+against the series' noise (robust: the median absolute successive difference, floored by the
+measurements' own 99% CIs in series shorter than 8 points, and raised by one standard error of that
+estimate, 1/sqrt(n), so an underestimated noise does not pass for a step), Bonferroni-corrected for
+the places the boundary could have been; the least significant boundary is merged away until every
+remaining one has p < ``alpha``, a change >= ``min_change`` and at least ``min_points`` commits on
+each side. One-off outliers therefore never form a step, and a new level must hold for
+``min_points`` commits (3 by default: a level of two points followed by a return is not a step; the
+price is that a step at the newest commits is reported once it has held for three of them), a level
+the series leaves again in the other direction (an excursion and a return) for :data:`RETURN_HOLD`
+commits, and, where
+run times are known, beyond one sitting: a level whose runs all lie within 12 hours, at least an hour
+away from every run of the level next to it, may be that sitting's environment (a busy host for a
+night) and is not a level yet. Each
+surviving step's position is reported as the set of cuts whose two-level fit is within the 99%
+point of chi-squared(1) of the best one, so a step whose exact commit the noise hides is given as a
+commit range that holds it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from asv import step_detect
+
+__all__ = [
+    "DEFAULT_ALPHA",
+    "DEFAULT_MIN_POINTS",
+    "Segmentation",
+    "Step",
+    "asv_steps",
+    "find_steps",
+    "median",
+    "robust_noise",
+    "segment",
+    "steps_of",
+]
+
+DEFAULT_ALPHA = 1e-3
+# commits a level must hold to count (see the module docstring)
+DEFAULT_MIN_POINTS = 3
+# sigma of a 99% normal CI half-width
+_Z99 = 2.5758293035489004
+# from this many points on, the series' own successive differences estimate its noise; the
+# measurements' 99% CIs only floor it below that (or when the differences are all zero).
+# asv's CI of a median from 5-10 samples spans nearly the whole sample range, so with
+# heavy-tailed samples it overstates a commit's noise several times: as a floor on every
+# series it cost recall (scripts/measure_detector.py --profile full --between-ratio 1:
+# 10% steps found in 35.8% of series with it, 42.8% without, asv 37.0%).
+_TRUST_SPREAD_FROM = 8
+_PROPOSAL_PENALTY = 2.0
+# 99% point of chi-squared with one degree of freedom: the step location's confidence set
+_LOCATION_CHI2 = 6.6349
+_MAD_SIGMA = 0.6744897501960817
+# a level run within this many seconds, at least SITTING_GAP away from every run of the level next
+# to it, may be one sitting's environment: it does not hold (see _time_local)
+LOCAL_SPAN = 12 * 3600.0
+# commits a level must hold when the series returns from it (a step and a step back)
+RETURN_HOLD = 5
+SITTING_GAP = 3600.0
+
+
+@dataclass
+class Step:
+    """One level change in a series; positions index the input array."""
+
+    before: int  # last position surely at the old level
+    after: int  # first position surely at the new level (a range when the position is uncertain)
+    value_before: float
+    value_after: float
+    pvalue: float
+    noise: float
+    n_before: int
+    n_after: int
+    cut: int = -1  # the best single cut: positions [.., cut) old level, [cut, ..) new level
+
+    @property
+    def ratio(self) -> float:
+        return self.value_after / self.value_before if self.value_before else math.inf
+
+
+@dataclass
+class Segmentation:
+    """The levels :func:`segment` kept: ``edges`` = [0, cut, ..., n] into the finite points; ``sigma`` the noise used."""
+
+    edges: list[int]
+    sigma: float
+    pvalues: list[float]
+
+    def cost(self, logy: np.ndarray, sigma: float) -> float:
+        """Residual sum of squares around each level's mean in ``sigma`` units, plus the step penalty (BIC-like)."""
+        sse = 0.0
+        for lo, hi in zip(self.edges[:-1], self.edges[1:], strict=True):
+            seg = logy[lo:hi]
+            sse += float(np.sum((seg - seg.mean()) ** 2))
+        n = len(logy)
+        return sse / (sigma * sigma) + (len(self.edges) - 2) * _PROPOSAL_PENALTY * math.log(max(n, 2))
+
+
+def median(x: np.ndarray) -> float:
+    """Median of a small 1-d array (np.median's checks cost more than the sort on tens of points)."""
+    s = np.sort(x)
+    n = len(s)
+    return float(s[(n - 1) // 2] + s[n // 2]) * 0.5
+
+
+def robust_noise(logy: np.ndarray, rel_ci: np.ndarray | None = None) -> float:
+    """Robust sigma of one point's log value: successive-difference MAD, floored by the CIs in short series."""
+    sigma = 0.0
+    if len(logy) >= 3:
+        d = np.abs(np.diff(logy))
+        sigma = median(d) / _MAD_SIGMA / math.sqrt(2.0)
+    if rel_ci is not None and (len(logy) < _TRUST_SPREAD_FROM or sigma == 0.0):
+        finite = rel_ci[np.isfinite(rel_ci) & (rel_ci > 0)]
+        if len(finite):
+            sigma = max(sigma, median(finite) / _Z99)
+    # a robust scale from n points is itself uncertain by about 1/sqrt(n) (relative): testing
+    # against an estimate one standard error high keeps the false-alarm rate at alpha
+    # instead of letting an underestimated sigma pass noise for steps
+    return max(sigma * (1.0 + 1.0 / math.sqrt(max(len(logy), 1))), 1e-9)
+
+
+def _gains(seg: np.ndarray) -> np.ndarray:
+    """Two-level least-squares gain of every cut 1..n-1 of ``seg`` (index k-1 = cut k)."""
+    n = len(seg)
+    c = np.cumsum(seg)
+    total = c[-1]
+    k = np.arange(1, n)
+    left = c[:-1]
+    return left * left / k + (total - left) ** 2 / (n - k) - total * total / n
+
+
+def _binary_segmentation(y: np.ndarray, pen: float, cut_ok: np.ndarray) -> list[int]:
+    """Split points proposed by least-squares binary segmentation (mean shifts), generously.
+
+    Vectorised with cumulative sums; the significance test that follows decides which proposals
+    stand. ``cut_ok[k]``: a level may change between points k-1 and k (not between two
+    measurements of one commit).
+    """
+    out: list[int] = []
+    todo = [(0, len(y))]
+    while todo:
+        lo, hi = todo.pop()
+        if hi - lo < 2:
+            continue
+        gain = np.where(cut_ok[lo + 1 : hi], _gains(y[lo:hi]), -np.inf)
+        best = int(np.argmax(gain))
+        if not gain[best] > pen:
+            continue
+        cut = lo + best + 1
+        out.append(cut)
+        todo += [(lo, cut), (cut, hi)]
+    return sorted(out)
+
+
+def _plausible_cuts(seg: np.ndarray, sigma: float, cut: int, cut_ok: np.ndarray) -> tuple[int, int]:
+    """(first, last) cut positions in ``seg`` whose fit is within the location's 99% confidence of the best one.
+
+    A cut at ``j`` puts ``seg[:j]`` on the old level and ``seg[j:]`` on the new one; cuts whose
+    two-level sum of squares exceeds the best one's by less than the 99% point of chi-squared(1)
+    (in sigma^2) are kept, so a step whose position the noise cannot tell is reported over the
+    commits it may have happened in (as a range to bisect), never at one arbitrary commit.
+    """
+    gain = np.where(cut_ok[1:], _gains(seg), -np.inf)
+    ok = np.flatnonzero(gain.max() - gain <= _LOCATION_CHI2 * sigma * sigma)
+    return min(int(ok[0]) + 1, cut), max(int(ok[-1]) + 1, cut)
+
+
+def _conservative(seg: np.ndarray, other: float) -> tuple[float, float]:
+    """(level, spread factor) of a level for the step test: how far it surely is from ``other``.
+
+    Long levels (10+ points) by their median. Short ones by the quartile on the side of the other
+    level (5-9 points), or their point nearest to it (fewer): a few outliers grouped with points
+    that sit at the other level cannot pass for a new level, as they can with a median.
+    """
+    n = len(seg)
+    if n >= 10:
+        return median(seg), 1.2533
+    if n >= 5:
+        s = np.sort(seg)
+        k = (n - 1) / 4.0  # the quartile toward the other level
+        pos = k if other < median(seg) else (n - 1) - k
+        lo = math.floor(pos)
+        frac = pos - lo
+        value = float(s[lo] + (s[min(lo + 1, n - 1)] - s[lo]) * frac)
+        return value, 1.3626  # a quartile's standard error, in sigma / sqrt(n)
+    nearest = float(seg[int(np.argmin(np.abs(seg - other)))])
+    return nearest, math.sqrt(n)
+
+
+def _time_local(times: np.ndarray, lo: int, mid: int, hi: int) -> bool:
+    """Was one of the two levels [lo, mid) and [mid, hi) run in one short sitting, apart from all of the other's runs?
+
+    Such a level may be that sitting's environment (a busy host, a different runner that day)
+    rather than the code: it holds only once it spans :data:`LOCAL_SPAN` of run time or shares its
+    time with runs of the other level.
+    """
+    for a, b in ((times[lo:mid], times[mid:hi]), (times[mid:hi], times[lo:mid])):
+        if not (np.isfinite(a).all() and np.isfinite(b).all()):
+            continue
+        first, last = float(a.min()), float(a.max())
+        if last - first >= LOCAL_SPAN:
+            continue
+        distance = np.maximum(first - b, b - last)
+        if float(distance.min()) >= SITTING_GAP:
+            return True
+    return False
+
+
+def segment(
+    logy: np.ndarray,
+    *,
+    sigma: float,
+    cut_ok: np.ndarray | None = None,
+    alpha: float = DEFAULT_ALPHA,
+    min_change: float = 0.0,
+    min_points: int = DEFAULT_MIN_POINTS,
+    run_time: np.ndarray | None = None,
+    host: np.ndarray | None = None,
+    host_sigma: float = 0.0,
+) -> Segmentation:
+    """The significant levels of ``logy`` (finite log values in order) at noise ``sigma``; see the module docstring.
+
+    ``run_time``: when each point was run (seconds; NaN unknown): a level run in one short sitting,
+    apart from the other level's runs, does not hold (see :func:`_time_local`). ``host``, ``host_sigma``:
+    the machine of each point of a runner group and the spread of the hosts' own offsets: a level's
+    median is then as uncertain as its few hosts make it, not only its many points.
+    """
+    n = len(logy)
+    ok_cut = np.ones(n, dtype=bool) if cut_ok is None else cut_ok
+    # commits, not points, must hold a level: runs of one commit (a runner group) count once
+    commit_no = np.cumsum(ok_cut) - (1 if ok_cut[0] else 0)
+    min_step = math.log1p(min_change) if min_change > 0 else 0.0
+    if n < 2 or commit_no[-1] + 1 < 2 * min_points:
+        return Segmentation([0, n], sigma, [])
+    if float(np.max(logy) - np.min(logy)) < max(min_step, 2.0 * sigma) and n > 2:
+        return Segmentation([0, n], sigma, [])  # everything within noise: nothing to segment
+    edges = [0, *_binary_segmentation(logy, _PROPOSAL_PENALTY * sigma * sigma * math.log(n), ok_cut), n]
+    memo: dict[tuple[int, int, int], tuple[float, float]] = {}
+    host_runs = np.r_[0, np.cumsum(host[1:] != host[:-1])] if host is not None and host_sigma > 0 else None
+
+    def hosts(lo: int, hi: int) -> int:
+        """Stints of hosts among points lo..hi-1 (a host measures consecutive commits)."""
+        return 1 if host_runs is None else int(host_runs[hi - 1] - host_runs[lo]) + 1
+
+    def test(lo: int, mid: int, hi: int) -> tuple[float, float]:
+        """(p, |log ratio|) of the boundary ``mid`` between levels [lo, mid) and [mid, hi)."""
+        key = (lo, mid, hi)
+        if key in memo:
+            return memo[key]
+        left, right = logy[lo:mid], logy[mid:hi]
+        ml, mr = median(left), median(right)
+        tl, fl = _conservative(left, mr)
+        tr, fr = _conservative(right, ml)
+        se = sigma * math.sqrt(fl * fl / len(left) + fr * fr / len(right))
+        if host_sigma > 0:
+            # each host's offset is shared by all its points: a level's mean varies with its number of hosts
+            k_left, k_right = hosts(lo, mid), hosts(mid, hi)
+            se = math.sqrt(se * se + host_sigma * host_sigma * (1.0 / k_left + 1.0 / k_right))
+        if (mr - ml) * (tr - tl) <= 0:
+            out = (1.0, 0.0)
+        else:
+            z = abs(tr - tl) / se
+            # the boundary was chosen as the best of len(left) + len(right) - 1 places: Bonferroni
+            out = (min(1.0, math.erfc(z / math.sqrt(2.0)) * (hi - lo - 1)), abs(mr - ml))
+        memo[key] = out
+        return out
+
+    def commits(lo: int, hi: int) -> int:
+        return int(commit_no[hi - 1] - commit_no[lo]) + 1
+
+    local: dict[tuple[int, int, int], bool] = {}
+
+    def held(lo: int, mid: int, hi: int) -> bool:
+        if commits(lo, mid) < min_points or commits(mid, hi) < min_points:
+            return False
+        if run_time is None:
+            return True
+        key = (lo, mid, hi)
+        if key not in local:
+            local[key] = _time_local(run_time, lo, mid, hi)
+        return not local[key]
+
+    signs: dict[tuple[int, int, int], float] = {}
+
+    def up(lo: int, mid: int, hi: int) -> float:
+        key = (lo, mid, hi)
+        if key not in signs:
+            signs[key] = float(np.sign(median(logy[mid:hi]) - median(logy[lo:mid])))
+        return signs[key]
+
+    def excursion(i: int) -> bool:
+        """Is level i (edges[i]:edges[i + 1]) a short visit between two steps of opposite direction?"""
+        if i < 1 or i > len(edges) - 3 or commits(edges[i], edges[i + 1]) >= RETURN_HOLD:
+            return False
+        return up(edges[i - 1], edges[i], edges[i + 1]) * up(edges[i], edges[i + 1], edges[i + 2]) < 0
+
+    while len(edges) > 2:
+        worst, worst_key = -1, (-1.0, 0.0)
+        for i in range(len(edges) - 2):
+            lo, mid, hi = edges[i], edges[i + 1], edges[i + 2]
+            short = not held(lo, mid, hi) or excursion(i) or excursion(i + 1)
+            p, d = test(lo, mid, hi)
+            if short or p >= alpha or d < min_step:
+                key = (2.0 if short else 1.0, p)
+                if key > worst_key:
+                    worst, worst_key = i, key
+        if worst < 0:
+            break
+        del edges[worst + 1]
+    pvalues = [test(edges[i], edges[i + 1], edges[i + 2])[0] for i in range(len(edges) - 2)]
+    return Segmentation(edges, sigma, pvalues)
+
+
+def find_steps(
+    values: Sequence[float] | np.ndarray,
+    *,
+    ci_a: Sequence[float] | np.ndarray | None = None,
+    ci_b: Sequence[float] | np.ndarray | None = None,
+    alpha: float = DEFAULT_ALPHA,
+    min_change: float = 0.0,
+    min_points: int = DEFAULT_MIN_POINTS,
+    cut_ok: Sequence[bool] | np.ndarray | None = None,
+    sigma: float | None = None,
+) -> list[Step]:
+    """Significant level changes in one series (values in commit order, NaN/<=0 = missing).
+
+    ``cut_ok[k]`` False: points k-1 and k belong to one commit (never split). ``sigma``: the
+    noise to test against (default: estimated from the series).
+    """
+    y_all = np.asarray(values, dtype=float)
+    ok = np.isfinite(y_all) & (y_all > 0)
+    idx = np.flatnonzero(ok)
+    if len(idx) < 2 * min_points:
+        return []
+    logy = np.log(y_all[idx])
+    cuts = np.ones(len(idx), dtype=bool)
+    if cut_ok is not None:
+        # commit number of every input point; a cut between two kept points is allowed when they differ
+        commit_id = np.cumsum(np.asarray(cut_ok, dtype=bool))[idx]
+        cuts[1:] = commit_id[1:] != commit_id[:-1]
+    if sigma is None:
+        rel_ci = None
+        if ci_a is not None and ci_b is not None:
+            rel_ci = (np.asarray(ci_b, dtype=float)[idx] - np.asarray(ci_a, dtype=float)[idx]) / 2.0 / y_all[idx]
+        sigma = robust_noise(logy, rel_ci)
+    seg = segment(logy, sigma=sigma, cut_ok=cuts, alpha=alpha, min_change=min_change, min_points=min_points)
+    return steps_of(seg, logy, idx, cuts)
+
+
+def steps_of(seg: Segmentation, logy: np.ndarray, idx: np.ndarray, cut_ok: np.ndarray) -> list[Step]:
+    """The :class:`Step` list of a segmentation of ``logy`` (= log of the points at positions ``idx``)."""
+    edges = seg.edges
+    steps = []
+    for i in range(len(edges) - 2):
+        lo, mid, hi = edges[i], edges[i + 1], edges[i + 2]
+        first, last = _plausible_cuts(logy[lo:hi], seg.sigma, mid - lo, cut_ok[lo:hi])
+        steps.append(
+            Step(
+                before=int(idx[lo + first - 1]),
+                after=int(idx[lo + last]),
+                value_before=math.exp(median(logy[lo:mid])),
+                value_after=math.exp(median(logy[mid:hi])),
+                pvalue=seg.pvalues[i],
+                noise=seg.sigma,
+                n_before=mid - lo,
+                n_after=hi - mid,
+                cut=int(idx[mid]),
+            )
+        )
+    return steps
+
+
+def _asv_weights(values: np.ndarray, ci_a: np.ndarray | None, ci_b: np.ndarray | None) -> list[float | None] | None:
+    if ci_a is None or ci_b is None:
+        return None
+    w: list[float | None] = []
+    for a, b in zip(ci_a.tolist(), ci_b.tolist(), strict=True):
+        if not (math.isfinite(a) and math.isfinite(b)) or a == b:
+            w.append(None)  # asv: infinite or empty interval -> weight missing
+        else:
+            w.append(2.0 / abs(b - a))
+    return w
+
+
+def asv_steps(
+    values: Sequence[float] | np.ndarray,
+    *,
+    ci_a: Sequence[float] | np.ndarray | None = None,
+    ci_b: Sequence[float] | np.ndarray | None = None,
+    threshold: float = 0.05,
+) -> list[Step]:
+    """asv's own verdicts on one series: regressions (upward steps) and, on 1/values, improvements.
+
+    ``asv.step_detect.detect_steps`` with asv's CI weights, then ``detect_regressions`` (as
+    ``asv publish`` runs them): these are the jumps that explain the latest value against the best.
+    """
+    y_all = np.asarray(values, dtype=float)
+    ok = np.isfinite(y_all) & (y_all > 0)
+    idx = np.flatnonzero(ok)
+    if len(idx) < 2:
+        return []
+    y = y_all[idx]
+    a = None if ci_a is None else np.asarray(ci_a, dtype=float)[idx]
+    b = None if ci_b is None else np.asarray(ci_b, dtype=float)[idx]
+    out: list[Step] = []
+    for sign in (1, -1):
+        yy = y if sign == 1 else 1.0 / y
+        # improvements: asv's detector on the reciprocal values, with the reciprocal CIs
+        w = _asv_weights(y, a, b) if sign == 1 or a is None or b is None else _asv_weights(yy, 1.0 / b, 1.0 / a)
+        steps = step_detect.detect_steps(yy.tolist(), w)
+        _, _, jumps = step_detect.detect_regressions(steps, threshold)
+        for before, after, v_before, v_after in jumps or []:
+            if before is None or after is None:
+                continue
+            vb, va = (v_before, v_after) if sign == 1 else (1.0 / v_before, 1.0 / v_after)
+            out.append(Step(int(idx[before]), int(idx[after]), vb, va, float("nan"), float("nan"), 0, 0))
+    out.sort(key=lambda s: s.after)
+    return out
