@@ -227,7 +227,7 @@ class AnalysisStore:
         try:
             frames = {n: feather.read_feather(folder / f"{n}.arrow") for n in names}
             os.utime(folder)  # recently used
-        except Exception:  # noqa: BLE001 - any unreadable entry is a miss, recomputed and rewritten
+        except Exception:  # any unreadable entry is a miss, recomputed and rewritten
             return None
         return frames
 
