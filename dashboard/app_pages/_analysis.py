@@ -61,18 +61,24 @@ def _restrict(frame: pd.DataFrame, machines: list[str], envs: list[str]) -> pd.D
     return frame
 
 
+def _texts(values: pd.Series) -> pd.Series:
+    """Plain Python strings: an empty or all-missing column can arrive as float after a merge."""
+    return pd.Series([str(v) for v in values], index=values.index, dtype=object)
+
+
 def short_name(benchmarks: pd.Series) -> pd.Series:
     """``bench_unary.Unary.time_op`` -> ``Unary.time_op``."""
-    return benchmarks.astype(str).str.split(".").str[-2:].str.join(".")
+    return _texts(benchmarks).str.split(".").str[-2:].str.join(".")
 
 
 def measure_name(benchmarks: pd.Series) -> pd.Series:
     """What a benchmark measures, from its method name: ``time_op`` -> ``time``,
     ``peakmem_op`` -> ``peak memory``, ``track_max_rel_error`` -> ``max rel error``."""
-    method = benchmarks.astype(str).str.rsplit(".", n=1).str[-1]
-    kind = method.str.extract(r"^(time|peakmem|mem|track)_?(.*)$")
+    method = _texts(benchmarks).str.rsplit(".", n=1).str[-1]
+    # object dtype: str.extract of an empty series would give float columns, which have no .str
+    kind = method.str.extract(r"^(time|peakmem|mem|track)_?(.*)$").astype(object)
     named = kind[0].map({"time": "time", "peakmem": "peak memory", "mem": "memory"})
-    tracked = kind[1].str.replace("_", " ").where(kind[0] == "track")
+    tracked = kind[1].astype(str).str.replace("_", " ").where(kind[0] == "track")
     return named.fillna(tracked).fillna(method)
 
 
@@ -135,7 +141,26 @@ def changes_table(machines: list[str], envs: list[str], *, min_change: float = M
         return None
     found = found[found["factor"] > 0]
     size = np.maximum(found["factor"].astype(float), 1 / found["factor"].astype(float))  # 1.25 either way for 1.25 and 0.8
-    found = found[size - 1 >= min_change].assign(size_of_change=size)
+    keep = size - 1 >= min_change
+    # assign the filtered sizes: a Series assigned to an empty frame would bring its whole index along
+    found = found[keep].assign(size_of_change=size[keep])
+    if found.empty:
+        return pd.DataFrame(
+            columns=[
+                "change",
+                "measure",
+                "before",
+                "after",
+                "confidence",
+                "commits",
+                "benchmark",
+                "machine",
+                "env",
+                "order_after",
+                "regression",
+                "size_of_change",
+            ]
+        )
     params = state.series_params()
     found = found.assign(series=found["series"].astype(str)).merge(params, on="series", how="left")
     better = found["better"].astype(str)

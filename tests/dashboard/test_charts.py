@@ -217,3 +217,34 @@ def test_horizontal_bars_for_long_labels() -> None:
     fig = charts.bar_figure(frame, x="label", y="faster", colour="machine", horizontal=True)
     assert fig.data[0].orientation == "h" and list(fig.data[0].x) == [2.0, 0.5]
     assert fig.layout.shapes[0].x0 == 1.0
+
+
+def test_measure_name_of_no_benchmarks_is_empty_not_an_error() -> None:
+    """The overview's change list with no change above the threshold (an empty frame) must not crash."""
+    import pandas as pd
+
+    from dashboard.app_pages._analysis import measure_name
+
+    assert measure_name(pd.Series([], dtype="str")).empty
+    named = measure_name(pd.Series(["b.X.time_op", "b.X.peakmem_op", "b.X.track_max_rel_error"]))
+    assert named.tolist() == ["time", "peak memory", "max rel error"]
+
+
+def test_changes_below_the_threshold_leave_an_empty_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only sub-threshold changes (0.2% memory steps): the overview's list is empty, not rows of NaN."""
+    import pandas as pd
+
+    from dashboard.app_pages import _analysis
+
+    small = pd.DataFrame(
+        {
+            "series": ["m|e|b.X.peakmem_op|"],
+            "commit_after": ["c" * 40],
+            "kind": ["regression"],
+            "factor": [1.0017],
+            "machine": ["m"],
+            "env": ["e"],
+        }
+    )
+    monkeypatch.setattr(_analysis, "changes", lambda machines, envs: small)
+    assert _analysis.changes_table([], []).empty
