@@ -64,6 +64,8 @@ def config() -> Config:
     args = _parse_argv(sys.argv[1:])
     results = args.results_dir or os.environ.get("TENSORSCOPE_RESULTS_DIR") or str(REPO_ROOT / "results")
     cache = args.cache_dir or os.environ.get("TENSORSCOPE_CACHE_DIR")
+    if cache is not None and cache.strip().lower() == "none":  # as `tensorscope dashboard --cache-dir none`: no cache
+        cache = None
     repo = args.repo or os.environ.get("TENSORSCOPE_REPO")
     results_dir = Path(results).expanduser().resolve()
     repo_dir = Path(repo).expanduser().resolve() if repo else _guess_repo(results_dir)
