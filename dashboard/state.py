@@ -30,6 +30,7 @@ import streamlit as st
 from tensorscope.analysis import machines as machines_analysis
 from tensorscope.analysis import regressions, roofline, speedups
 from tensorscope.analysis.verdicts.effect import in_effect
+from tensorscope.remeasure.confirm import load_confirmations
 from tensorscope.results import ResultSet, load_results
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -423,6 +424,16 @@ def _machine_details(results_dir: str, cache_dir: str | None, repo: str | None, 
 def machine_details() -> pd.DataFrame:
     """One row per machine.json / provenance field, one column per machine."""
     return _machine_details(*_key())
+
+
+@st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner=False)
+def _confirmations(results_dir: str, cache_dir: str | None, repo: str | None, stamp_: str) -> pd.DataFrame:
+    return load_confirmations(results_dir)
+
+
+def confirmations() -> pd.DataFrame:
+    """The marks ``tensorscope confirm`` left under the results directory (confirmed / refuted / undecided)."""
+    return _confirmations(*_key())
 
 
 # --------------------------------------------------------------------------------------

@@ -121,6 +121,19 @@ def changes(machines: list[str], envs: list[str]) -> pd.DataFrame | None:
     return found
 
 
+def with_confirmations(changes: pd.DataFrame, marks: pd.DataFrame) -> pd.DataFrame:
+    """``changes`` with a ``re-measured`` column: the newest ``tensorscope confirm`` mark of the same
+    series and commit range end (confirmed / refuted / undecided), '' where none was taken."""
+    out = changes.copy()
+    if marks.empty or changes.empty:
+        out["re-measured"] = ""
+        return out
+    newest = marks.sort_values("measured_at").drop_duplicates(["series", "commit_after"], keep="last")
+    mark = {(str(s), str(c)[:8]): str(m) for s, c, m in zip(newest["series"], newest["commit_after"], newest["mark"], strict=True)}
+    out["re-measured"] = [mark.get((str(s), str(c)[:8]), "") for s, c in zip(out["series"], out["commit_after"], strict=True)]
+    return out
+
+
 def _factor_text(factor: float, better: str) -> str:
     """``1.74x slower`` / ``1.67x faster`` (``better`` is 'lower' or 'higher' for the benchmark)."""
     worse = factor > 1

@@ -12,7 +12,7 @@ import streamlit as st
 
 from dashboard import charts, state
 from dashboard.app_pages import _ui
-from dashboard.app_pages._analysis import _restrict, change_id, changes, guarded
+from dashboard.app_pages._analysis import _restrict, change_id, changes, guarded, with_confirmations
 
 SORTS = {
     "size": (["factor_size", "confidence"], [False, False]),
@@ -216,11 +216,14 @@ if _ui.require_results():
             )
             _ui.chart(charts.changes_figure(pd.DataFrame(columns=["label", "ratio"])), key="regressions_overview")
         else:
+            marks = guarded("confirmation", state.confirmations)
+            view = with_confirmations(view, marks if marks is not None else pd.DataFrame())
             columns = [
                 "id",
                 "kind",
                 "factor",
                 "confidence",
+                "re-measured",
                 "steps",
                 "benchmark",
                 "params",

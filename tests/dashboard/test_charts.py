@@ -248,3 +248,22 @@ def test_changes_below_the_threshold_leave_an_empty_table(monkeypatch: pytest.Mo
     )
     monkeypatch.setattr(_analysis, "changes", lambda machines, envs: small)
     assert _analysis.changes_table([], []).empty
+
+
+def test_regressions_show_the_newest_confirm_mark_of_their_series_and_commit() -> None:
+    import pandas as pd
+
+    from dashboard.app_pages._analysis import with_confirmations
+
+    changes = pd.DataFrame({"series": ["m|e|b.t|", "m|e|b.u|", "m|e|b.t|"], "commit_after": ["a" * 40, "a" * 40, "b" * 40]})
+    marks = pd.DataFrame(
+        {
+            "series": ["m|e|b.t|", "m|e|b.t|", "m|e|b.u|"],
+            "commit_after": ["a" * 40, "a" * 40, "c" * 40],
+            "mark": ["undecided", "confirmed", "refuted"],
+            "measured_at": pd.to_datetime(["2026-12-01", "2026-12-02", "2026-12-02"], utc=True),
+        }
+    )
+    shown = with_confirmations(changes, marks)
+    assert shown["re-measured"].tolist() == ["confirmed", "", ""]  # newest mark; other commit ranges unmarked
+    assert with_confirmations(changes, marks.iloc[:0])["re-measured"].tolist() == ["", "", ""]
