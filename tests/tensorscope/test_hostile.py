@@ -204,7 +204,8 @@ from tensorscope.cli import main
 start = time.perf_counter()
 code = main(sys.argv[2:])
 sys.stdout.flush()
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+# VmHWM: this process image's own peak; ru_maxrss would carry the forking pytest worker's peak across exec
+peak = int(next(l for l in open('/proc/self/status') if l.startswith('VmHWM:')).split()[1]) * 1024
 sys.stderr.write("\nSTATS " + json.dumps({"seconds": time.perf_counter() - start, "peak_rss": peak}) + "\n")
 sys.exit(code)
 """
@@ -279,12 +280,12 @@ def test_report_exit_code_and_memory_per_case(case: Case, tmp_path: Path) -> Non
 
 
 LOAD_CHILD = r"""
-import json, resource, sys, time
+import json, sys, time
 from tensorscope.results import load_results
 start = time.perf_counter()
 rs = load_results(sys.argv[1])
 print(json.dumps({"rows": len(rs.results), "seconds": time.perf_counter() - start,
-                  "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+                  "peak_rss": int(next(l for l in open('/proc/self/status') if l.startswith('VmHWM:')).split()[1]) * 1024}))  # VmHWM: not the forking worker's peak
 """
 
 
