@@ -598,3 +598,21 @@ def test_provenance_json_keeps_one_line_per_op() -> None:
     assert json.loads(text) == {**data, **more}
     assert '    "add": {"float32": {"100": [100]}},' in text.splitlines()
     assert json.loads(_provenance_json({}, more)) == more and json.loads(_provenance_json(data, {})) == data
+
+
+def test_bench_files_hold_no_hand_typed_op_lists() -> None:
+    """Ops come from the catalog by group: no bench file spells out two or more op names in a list, tuple or set."""
+    import ast
+
+    import backends
+
+    ops = set(backends.OPS)
+    bench_dir = Path(__file__).resolve().parents[2] / "benchmarks"
+    found = []
+    for path in sorted(bench_dir.glob("bench_*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.List | ast.Tuple | ast.Set):
+                names = [e.value for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, str) and e.value in ops]
+                if len(names) >= 2:
+                    found.append(f"{path.name}:{node.lineno}: {names}")
+    assert not found, found
