@@ -112,7 +112,16 @@ def change_id(row: pd.Series | Mapping[Hashable, object]) -> str:
 
 def changes(machines: list[str], envs: list[str]) -> pd.DataFrame | None:
     """Every detected step (regressions and improvements) in the filtered series."""
-    found = guarded("regression", state.detected_changes)
+    return _as_changes(guarded("regression", state.detected_changes), machines, envs)
+
+
+def changes_in_effect(machines: list[str], envs: list[str], threshold: float) -> pd.DataFrame | None:
+    """One row per live series with a code change of at least ``threshold`` in effect, in the filtered series."""
+    return _as_changes(guarded("regression", state.changes_in_effect, threshold), machines, envs)
+
+
+def _as_changes(found: pd.DataFrame | None, machines: list[str], envs: list[str]) -> pd.DataFrame | None:
+    """Detector rows restricted to the sidebar's filters, with an ``id`` and a ``regression`` flag."""
     if found is None:
         return None
     found = _restrict(found, machines, envs).copy()

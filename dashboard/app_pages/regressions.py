@@ -12,7 +12,7 @@ import streamlit as st
 
 from dashboard import charts, state
 from dashboard.app_pages import _ui
-from dashboard.app_pages._analysis import _restrict, change_id, changes, guarded, with_confirmations
+from dashboard.app_pages._analysis import _restrict, changes, changes_in_effect, guarded, with_confirmations
 
 SORTS = {
     "size": (["factor_size", "confidence"], [False, False]),
@@ -33,16 +33,6 @@ def _pick_row(shown: pd.DataFrame, table_key: str) -> None:
         rows = list(selection.get("selection", {}).get("rows", []))
     if rows and rows[0] < len(shown):
         st.session_state["change"] = str(shown.iloc[rows[0]]["id"])
-
-
-def _in_effect(machines: list[str], envs: list[str], threshold: float) -> pd.DataFrame | None:
-    found = guarded("regression", state.changes_in_effect, threshold)
-    if found is None:
-        return None
-    found = _restrict(found, machines, envs).copy()
-    found["id"] = [change_id(r) for r in found[["series", "commit_after"]].to_dict("records")]
-    found["regression"] = found["kind"].astype(str) == "regression"
-    return found
 
 
 def _detail(change: pd.Series) -> None:
@@ -186,7 +176,7 @@ if _ui.require_results():
     min_change = _ui.select("Minimum change (%)", MIN_CHANGES, "min", default=5, where=c[2])
     min_conf = _ui.select("Minimum confidence", CONFIDENCES, "conf", default="0.99", where=c[3])
     sort = _ui.select("Sort by", list(SORTS), "sort", where=c[4])
-    found = _in_effect(machines, envs, float(min_change) / 100.0) if scope == "in effect" else changes(machines, envs)
+    found = changes_in_effect(machines, envs, float(min_change) / 100.0) if scope == "in effect" else changes(machines, envs)
     groups = guarded("runner group", state.runner_groups)
     if groups is not None and len(groups):
         named = groups.groupby("group")["machine"].count()
