@@ -81,9 +81,10 @@ from .detection_cache import SCHEMA, AnalysisStore, VerdictStore, series_hashes,
 from .verdicts.direction import DEFAULT_DIRECTION, Direction
 from .verdicts.effect import in_effect, live_series
 from .verdicts.environment import MEASURES, machine_shifts
-from .verdicts.points import Points, detection_keys, prepare, text
+from .verdicts.points import Points, detection_keys, prepare, series_names, text
 from .verdicts.runs import runner_groups
 from .verdicts.series import SeriesInput, SeriesVerdict, analyse_series
+from .verdicts.stability import MIN_MODE_POINTS
 from .verdicts.steps import DEFAULT_ALPHA, DEFAULT_MIN_POINTS, Step, asv_steps, find_steps
 
 __all__ = [
@@ -261,6 +262,30 @@ def _verdict_rows(h1: np.ndarray, h2: np.ndarray, verdicts: list[SeriesVerdict])
     )
 
 
+def _empty_verdict_rows(h1: np.ndarray, h2: np.ndarray) -> pa.Table:
+    """Verdict rows of series with nothing found (no steps, stable, no noise figure), built without per-series work."""
+    n = len(h1)
+    nan = np.full(n, math.nan)
+    return pa.table(
+        {
+            "h1": pa.array(h1, type=pa.uint64()),
+            "h2": pa.array(h2, type=pa.uint64()),
+            "used": pa.array(np.zeros(n, dtype=np.int32)),
+            "noise": pa.array(nan, type=pa.float64()),
+            "bimodal_runs": pa.array(np.zeros(n, dtype=np.int32), type=pa.int32()),
+            "unstable": pa.array(np.zeros(n, dtype=bool)),
+            "mode_low": pa.array(nan, type=pa.float64()),
+            "mode_high": pa.array(nan, type=pa.float64()),
+            "share_high": pa.array(nan, type=pa.float64()),
+            "switches": pa.array(np.zeros(n, dtype=np.int32), type=pa.int32()),
+            "steps": pa.ListArray.from_arrays(
+                pa.array(np.zeros(n + 1, dtype=np.int32)), pa.array([], type=SCHEMA.field("steps").type.value_type)
+            ),
+        },
+        schema=SCHEMA,
+    )
+
+
 def _series_inputs(
     p: Points, s: int, commit_rank: np.ndarray, run_rank: np.ndarray, epoch: np.ndarray, samples: Any, grouped: bool
 ) -> SeriesInput:
@@ -359,7 +384,11 @@ def _analyse(
     h1, h2 = series_hashes(p.starts, fields, settings)
     store = VerdictStore(Path(cache_dir) if cache_dir is not None else None, settings)
     found = store.lookup(h1, h2)
-    missing = np.flatnonzero(found < 0)
+    # a series too short for two levels (min_points each side for a step, MIN_MODE_POINTS for
+    # modes) has nothing to find: no per-series work (a 250 MB file of one run is millions of them)
+    can_change = np.diff(p.starts) >= max(2 * min_points, MIN_MODE_POINTS)
+    missing = np.flatnonzero((found < 0) & can_change)
+    short = np.flatnonzero((found < 0) & ~can_change)
     new = _verdict_rows(
         h1[missing],
         h2[missing],
@@ -375,9 +404,10 @@ def _analyse(
     )
     store.save(new)
     hits = np.flatnonzero(found >= 0)
-    verdicts = pa.concat_tables([store.rows(found[hits]), new]) if len(hits) else new
-    owner = np.r_[hits, missing]  # row of `verdicts` -> series
-    stats = {"series": p.n_series, "analysed": len(missing), "cached": len(hits), "points": len(p.logy)}
+    parts = ([store.rows(found[hits])] if len(hits) else []) + [new, _empty_verdict_rows(h1[short], h2[short])]
+    verdicts = pa.concat_tables(parts)
+    owner = np.r_[hits, missing, short]  # row of `verdicts` -> series
+    stats = {"series": p.n_series, "analysed": len(missing), "cached": len(hits), "too_short": len(short), "points": len(p.logy)}
     return _assemble(p, groups, shifts, verdicts, owner, direction, group_frame, live, stats)
 
 
@@ -398,24 +428,28 @@ def _assemble(
         """Text of an ok column at some rows ('' where the table lacks it)."""
         return text(ok, name, rows) if name in ok.columns else np.full(len(rows), "", dtype=object)
 
-    first_row = p.rows[p.starts[:-1]]  # per series: a row of ok
-    s_machine = p.dm_names[p.dmachine[p.starts[:-1]]].astype(str)
-    s_env = col("env", first_row)
-    s_bench = col("benchmark", first_row)
-    s_params = col("params", first_row)
-    s_unit = col("unit", first_row)
-    s_type = col("type", first_row) if "type" in ok.columns else np.full(p.n_series, None, dtype=object)
-    s_name = pd.Series(s_machine) + "|" + s_env + "|" + s_bench + "|" + s_params
     members = {g: ", ".join(m) for g, m in groups.values()}
-    s_members = np.array([members.get(m, m) for m in s_machine], dtype=object)
-    better_of: dict[tuple[str, str, Any], str] = {}
-    s_better = np.array(
-        [
-            better_of.setdefault((b, u, t), direction(b, u, None if t is None or t != t else str(t)))
-            for b, u, t in zip(s_bench, s_unit, s_type, strict=True)
-        ],
-        dtype=object,
-    )
+
+    def describe(sids: np.ndarray) -> dict[str, np.ndarray]:
+        """Names of some series (only those reported: a table may hold millions of series)."""
+        first_row = p.rows[p.starts[sids]]  # per series: a row of ok
+        machine = p.dm_names[p.dmachine[p.starts[sids]]].astype(str)
+        d = {name: col(name, first_row) for name in ("env", "benchmark", "params", "unit")}
+        kind = col("type", first_row) if "type" in ok.columns else np.full(len(sids), None, dtype=object)
+        # direction is asked once per distinct (benchmark, unit, type), not per series
+        better_of: dict[tuple[str, str, Any], str] = {}
+        d["better"] = np.array(
+            [
+                better_of.setdefault((b, u, t), direction(b, u, None if t is None or t != t else str(t)))
+                for b, u, t in zip(d["benchmark"], d["unit"], kind, strict=True)
+            ],
+            dtype=object,
+        )
+        d["series"] = series_names(ok, machine, first_row)
+        d["machine"] = machine
+        d["machines"] = np.array([members.get(m, m) for m in machine], dtype=object)
+        return d
+
     s_segment = p.segment[p.starts[:-1]]
     n_points = np.diff(p.starts)
 
@@ -443,19 +477,20 @@ def _assemble(
     rb, ra = p.rows[base + st["before"][code]], p.rows[base + st["after"][code]]
     vb, va = st["value_before"][code], st["value_after"][code]
     ratio = va / vb
-    better = s_better[cs]
+    named = describe(cs)
+    better = named["better"]
     factor = np.where(better == "lower", ratio, 1.0 / ratio)
     dates = ok["commit_date"].take(ra).reset_index(drop=True) if "commit_date" in ok.columns else np.full(len(ra), None)
     run_time = pd.to_datetime(p.run_time, unit="s", utc=True)
     steps = pd.DataFrame(
         {
-            "series": s_name.to_numpy()[cs],
-            "machine": s_machine[cs],
-            "machines": s_members[cs],
-            "env": s_env[cs],
-            "benchmark": s_bench[cs],
-            "params": s_params[cs],
-            "unit": s_unit[cs],
+            "series": named["series"],
+            "machine": named["machine"],
+            "machines": named["machines"],
+            "env": named["env"],
+            "benchmark": named["benchmark"],
+            "params": named["params"],
+            "unit": named["unit"],
             "version": col("version", rb),
             "version_segment": s_segment[cs],
             "commit_before": col("commit", rb),
@@ -548,17 +583,18 @@ def _assemble(
 
     # unstable series
     us = np.flatnonzero(unstable)
+    named = describe(us)
     vrow = row_of[us]
     last_row = p.rows[p.starts[us + 1] - 1]
     unstable_frame = pd.DataFrame(
         {
-            "series": s_name.to_numpy()[us],
-            "machine": s_machine[us],
-            "machines": s_members[us],
-            "env": s_env[us],
-            "benchmark": s_bench[us],
-            "params": s_params[us],
-            "unit": s_unit[us],
+            "series": named["series"],
+            "machine": named["machine"],
+            "machines": named["machines"],
+            "env": named["env"],
+            "benchmark": named["benchmark"],
+            "params": named["params"],
+            "unit": named["unit"],
             "version_segment": s_segment[us],
             "low": np.exp(verdicts.column("mode_low").to_numpy()[vrow]),
             "high": np.exp(verdicts.column("mode_high").to_numpy()[vrow]),

@@ -75,7 +75,7 @@ CONFIRMATION_COLUMNS = [
     "measured_at",
     "note",
 ]
-"""Columns of :func:`load_confirmations`; ``series`` is ``machine|env|benchmark|params`` as in the results table."""
+"""Columns of :func:`load_confirmations`; ``series`` is the analysis' series name (the results table's ``series``)."""
 
 
 def mark(verdict: str) -> str:
@@ -107,7 +107,7 @@ def save_confirmations(results_dir: str | Path, machine: str, entries: Iterable[
         for old in _read(path):
             kept[tuple(old.get(k) for k in KEY)] = old
     for entry in entries:
-        clean = {c: entry.get(c) for c in CONFIRMATION_COLUMNS if c != "series"}
+        clean = {c: entry.get(c) for c in CONFIRMATION_COLUMNS}
         for c in ("ratio", "ci_low", "ci_high", "history_factor", "threshold", "confidence"):
             clean[c] = _finite(clean[c])
         kept[tuple(clean.get(k) for k in KEY)] = clean
@@ -138,18 +138,19 @@ def load_confirmations(results_dir: str | Path) -> pd.DataFrame:
             rows += _read(path)
         except (OSError, ValueError) as exc:
             warnings.warn(f"skipped {path}: {exc}", stacklevel=2)
-    frame = pd.DataFrame(rows, columns=[c for c in CONFIRMATION_COLUMNS if c != "series"])
-    frame.insert(
-        4,
-        "series",
+    frame = pd.DataFrame(rows, columns=CONFIRMATION_COLUMNS)
+    # the series name is the analysis' own (unique even where names hold "|"); files written
+    # before it was stored get the plain join, which is what the analysis named them then
+    joined = (
         frame["machine"].astype(str)
         + "|"
         + frame["env"].astype(str)
         + "|"
         + frame["benchmark"].astype(str)
         + "|"
-        + frame["params"].astype(str),
+        + frame["params"].astype(str)
     )
+    frame["series"] = frame["series"].where(frame["series"].map(lambda v: isinstance(v, str)), joined)
     frame["measured_at"] = pd.to_datetime(frame["measured_at"], utc=True)
     for c in ("ratio", "ci_low", "ci_high", "history_factor", "threshold", "confidence"):
         frame[c] = pd.to_numeric(frame[c], errors="coerce").astype(float)
@@ -197,7 +198,7 @@ def _entry(row: Mapping[str, Any], outcome: CellOutcome | None, args: argparse.N
         "env": str(row["env"]),
         "benchmark": str(row["benchmark"]),
         "params": str(row["params"]),
-        "series": f"{machine}|{row['env']}|{row['benchmark']}|{row['params']}",
+        "series": str(row["series"]),
         "commit_before": str(row["commit_before"]),
         "commit_after": str(row["commit_after"]),
         "mark": mark(verdict),

@@ -20,6 +20,7 @@ from .files import BadFile, FileEntry, read_json_file, scan_tree
 from .model import (
     DEFAULT_MAX_FILE_BYTES,
     DEFAULT_UNITS,
+    MAX_PARAM_DIMENSIONS,
     RESULT_COLUMNS,
     STATUSES,
     Problem,
@@ -34,6 +35,10 @@ from .model import (
 # Columns the machines, envs and provenance tables may get from names in the files, all files together
 # (each name is a column of every row: a few files could otherwise make a table of millions of cells).
 MAX_INFO_COLUMNS = 1000
+# param_<name> columns of the results table: each is a column of every row, so their number is
+# bounded by cells (at least MAX_PARAM_DIMENSIONS, at most MAX_INFO_COLUMNS); the names with the
+# most rows keep theirs, the rest stay readable in ``params``. Real sets name up to ~120.
+MAX_PARAM_CELLS = 2**27
 
 
 def load_results(
@@ -448,8 +453,8 @@ def _expand_params(
     bench_names: Sequence[str],
     sigs: Sequence[str],
     benchmarks: Mapping[str, Any],
-) -> tuple[pd.Categorical, dict[str, pd.Categorical]]:
-    """The ``params`` label and the ``param_<name>`` columns of every row.
+) -> tuple[pd.Categorical, dict[str, pd.Categorical], int]:
+    """The ``params`` label and the ``param_<name>`` columns of every row, and how many names got no column.
 
     Linear in the rows: each (benchmark, parameter grid) pair maps its rows' combination
     numbers to one index per grid dimension (itertools.product order: the last fastest) and
@@ -497,13 +502,31 @@ def _expand_params(
         n_keys += len(uniq)
     labels = pa.concat_arrays(label_parts) if label_parts else pa.array([], type=pa.string())
     params = _sorted_categories(labels, key_of_row)
+    keep = _param_columns_kept(value_parts, key_of_row, n)
     columns = {}
     for name, spans in value_parts.items():
+        if name not in keep:
+            continue
         per_key = np.full(n_keys, -1, dtype=np.int64)  # -1: a key of a benchmark without this parameter
         for first, codes in spans:
             per_key[first : first + len(codes)] = codes
         columns[name] = _sorted_categories(pa.array(list(value_index[name]), type=pa.string()), per_key[key_of_row])
-    return params, columns
+    return params, columns, len(value_parts) - len(keep)
+
+
+def max_param_columns(n_rows: int) -> int:
+    """How many ``param_<name>`` columns a table of ``n_rows`` rows may have (see MAX_PARAM_CELLS)."""
+    return max(MAX_PARAM_DIMENSIONS, min(MAX_INFO_COLUMNS, MAX_PARAM_CELLS // max(n_rows, 1)))
+
+
+def _param_columns_kept(value_parts: Mapping[str, list[tuple[int, np.ndarray]]], key_of_row: np.ndarray, n_rows: int) -> set[str]:
+    """The parameter names that get a column: all, or those with the most rows when there are too many."""
+    limit = max_param_columns(n_rows)
+    if len(value_parts) <= limit:
+        return set(value_parts)
+    rows_per_key = np.bincount(key_of_row, minlength=int(key_of_row.max(initial=-1)) + 1)
+    used = {name: sum(int(rows_per_key[first : first + len(codes)].sum()) for first, codes in spans) for name, spans in value_parts.items()}
+    return set(sorted(used, key=lambda name: (-used[name], name))[:limit])
 
 
 def _derive(
@@ -540,9 +563,18 @@ def _derive(
     del pos
 
     bench_names, bench_codes = _dictionary(raw.column("benchmark"))
-    params_cat, param_values = _expand_params(
+    params_cat, param_values, dropped_params = _expand_params(
         bench_codes, raw.column("sig").to_numpy().astype(np.int64), raw.column("combo").to_numpy(), bench_names, sigs, benchmarks
     )
+    if dropped_params:
+        problems.append(
+            Problem(
+                "benchmarks.json",
+                f"{len(param_values) + dropped_params} parameter names: only the {len(param_values)} with the most rows"
+                " get a param_<name> column (the others stay in the params label)",
+                "warning",
+            )
+        )
     vnames, vcodes = _dictionary(raw.column("version"))
     raw = raw.drop_columns(["file_id", "benchmark", "sig", "combo", "version"])
 

@@ -165,6 +165,35 @@ def test_series_keys_of_names_holding_the_separator_stay_apart(tmp_path: Path) -
     }
 
 
+def test_a_benchmarks_json_naming_thousands_of_parameters_cannot_widen_the_table_without_bound(tmp_path: Path) -> None:
+    # each parameter name would be a column of every row: 1,100 one-parameter benchmarks (a 100 KB
+    # file) made a table of 1,100 columns x all rows; 40,000 of them took 32 s and 3.9 GB
+    root = tmp_path / "results"
+    base_tree(root)
+    names = [f"bench_p.time_{k}" for k in range(1100)]
+    spec = json.loads((root / "benchmarks.json").read_text())
+    for k, name in enumerate(names):
+        spec[name] = {"name": name, "param_names": [f"p{k}"], "params": [["'x'"]], "type": "time", "unit": "seconds", "version": "v1"}
+    spec["bench_p.time_0"]["params"] = [["'x'", "'y'"]]  # the name with the most rows
+    (root / "benchmarks.json").write_text(json.dumps(spec))
+    rows = {name: [[1e-6], [["'x'"]], "v1", commit_date(9), 0.1] for name in names}
+    rows["bench_p.time_0"] = [[1e-6, 2e-6], [["'x'", "'y'"]], "v1", commit_date(9), 0.1]
+    write(root / "box" / "wide0001-env.json", result_doc(9, rows, result_columns=["result", "params", "version", "started_at", "duration"]))
+    rs = load_results(root)
+    t = rs.results
+    param_columns = [c for c in t.columns if c.startswith("param_")]
+    assert len(param_columns) == 1000  # at most MAX_INFO_COLUMNS, whatever benchmarks.json says
+    assert {"param_backend", "param_size", "param_p0"} <= set(param_columns)  # most rows first
+    assert len(t[t["benchmark"].astype(str).str.startswith("bench_p.")]) == 1101  # every row is kept
+    dropped = sorted({c[len("param_p") :] for c in param_columns if c.startswith("param_p")} ^ {str(k) for k in range(1100)}, key=int)
+    assert len(dropped) == 102  # ... and each keeps its value in the params label
+    assert set(t.loc[t["benchmark"] == f"bench_p.time_{dropped[-1]}", "params"].astype(str)) == {
+        f"p{dropped[-1]}='x'"
+    }  # as asv writes the value
+    (warning,) = [p for p in rs.problems if p.path == "benchmarks.json"]
+    assert "1102 parameter names: only the 1000 with the most rows get a param_<name> column" in warning.message
+
+
 def test_zero_and_negative_times_count_as_failed(tmp_path: Path) -> None:
     root = tmp_path / "results"
     base_tree(root)
@@ -325,12 +354,18 @@ def test_a_large_valid_file_costs_a_small_multiple_of_its_size(tmp_path: Path) -
             fh.write(head[head.index('"results": {}') + len('"results": {') :])
         size = path.stat().st_size
         big = _load_in_child(root)
+        code, out, err, report = run_report(root, "--format", "json", limit=2 * AS_LIMIT)
     finally:
         path.unlink()
+    _, _, _, report_base = run_report(root, "--format", "json")
     assert big["rows"] == baseline["rows"] + 12 * 61_000
     # stated in the package docstring: parsing takes up to about ten times the file's size, the table
     # about 200 bytes per row (here 12.8 times the size in all, measured: 334 MB over the baseline)
     assert big["peak_rss"] - baseline["peak_rss"] < 10 * size + 200 * big["rows"], (big, baseline, size)
+    # the report analyses 732,000 one-point series: none can hold a step, and none costs per-series
+    # work or memory (stated in the README: about 600 bytes per row in all; before, ~3 KB per row)
+    assert code == 0 and json.loads(out)["regressions"] == [], err[-2000:]
+    assert report["peak_rss"] - report_base["peak_rss"] < 10 * size + 600 * big["rows"], (report, report_base, size)
 
 
 # --------------------------------------------------------------------------------------
@@ -478,3 +513,35 @@ def test_markdown_of_a_name_is_shown_as_written_and_links_nothing() -> None:
         assert shown.replace("\u2060", "") == " ".join(name.split())  # as written
         # GitHub-flavoured Markdown links bare www. / https:// / a@b.c: an invisible word joiner breaks each
         assert not re.search(r"(?i)www\.|://|@(?!\u2060)", shown)
+
+
+def test_a_collided_series_keeps_one_name_from_the_table_to_its_verdict_and_confirm_mark(tmp_path: Path) -> None:
+    # machine "m|x" + env "e" and machine "m" + env "x|e": their plain joins are equal, so the loader
+    # names the second one "... #2". The analysis, its in-effect list and confirm's marks must all
+    # use that name: before, they joined the parts again, and the " #2" series was never live.
+    from tensorscope.analysis.regressions import analyse
+    from tensorscope.remeasure.confirm import load_confirmations, save_confirmations
+
+    root = tmp_path / "results"
+    base_tree(root)
+    bench = "bench_ops.step.time_x"
+    _stepping_in(root, "m|x", bench, "e")
+    _stepping_in(root, "m", bench, "x|e")
+    rs = load_results(root)
+    names = set(rs.results.loc[rs.results["benchmark"] == bench, "series"].astype(str))
+    assert len(names) == 2 and any(n.endswith(" #2") for n in names)
+    verdicts = analyse(rs)
+    assert set(verdicts.steps["series"]) == names
+    in_effect = verdicts.in_effect(0.05)
+    assert set(in_effect["series"]) == names  # both live, both regressed 2x
+    second = in_effect[in_effect["series"].str.endswith(" #2")].iloc[0]
+    entry = {c: second[c] for c in ("machine", "env", "benchmark", "params", "series", "commit_before", "commit_after")}
+    save_confirmations(root, str(second["machine"]), [{**entry, "mark": "confirmed", "verdict": "slower", "pairs": 10}])
+    marks = load_confirmations(root)
+    assert list(marks["series"]) == [second["series"]]
+
+
+def _stepping_in(root: Path, machine: str, bench: str, env: str) -> None:
+    from hostile_corpus import _stepping
+
+    _stepping(root, machine, bench, env)

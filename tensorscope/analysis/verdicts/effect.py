@@ -23,7 +23,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from .points import Keys, codes, text
+from .points import Keys, codes, series_names
 from .runs import seconds
 
 __all__ = ["in_effect", "live_series"]
@@ -32,13 +32,13 @@ _DAY = 86400.0
 
 
 def live_series(table: pd.DataFrame, keys: Keys, retired_after_days: float) -> pd.DataFrame:
-    """``(series, version_segment)`` of the live series (series named ``dmachine|env|benchmark|params``).
+    """``(series, version_segment)`` of the live series (named by :func:`.points.series_names`).
 
     ``keys``: each row's detection machine and version segment (:func:`.points.detection_keys`).
     """
     if table.empty:
         return pd.DataFrame({"series": pd.Series(dtype=str), "version_segment": pd.Series(dtype="int64")})
-    env, env_names = codes(table["env"])
+    env, _ = codes(table["env"])
     dme = keys.machine * (int(env.max(initial=0)) + 1) + env
     commit_order = table["commit_order"].to_numpy(dtype=np.int64)
     run_time = seconds(table["started_at"]) if "started_at" in table.columns else np.full(len(table), np.nan)
@@ -55,15 +55,7 @@ def live_series(table: pd.DataFrame, keys: Keys, retired_after_days: float) -> p
     if "current_version" in table.columns and bool(table["current_version"].any()):
         keep &= table["current_version"].to_numpy(dtype=bool)
     rows = np.flatnonzero(keep.to_numpy())
-    name = (
-        keys.names[keys.machine[rows]]
-        + "|"
-        + env_names[env[rows]]
-        + "|"
-        + text(table, "benchmark", rows)
-        + "|"
-        + text(table, "params", rows)
-    )
+    name = series_names(table, keys.names[keys.machine[rows]], rows)
     out = pd.DataFrame({"series": name.astype(str), "version_segment": np.asarray(keys.segment)[rows].astype(np.int64)})
     return out.drop_duplicates().reset_index(drop=True)
 

@@ -15,7 +15,7 @@ import pandas as pd
 
 from .runs import SESSION_GAP, seconds
 
-__all__ = ["Keys", "Points", "codes", "detection_keys", "prepare", "text"]
+__all__ = ["Keys", "Points", "codes", "detection_keys", "prepare", "series_names", "text"]
 
 
 @dataclass
@@ -77,10 +77,48 @@ def _codes(values: pd.Series) -> np.ndarray:
 
 def text(frame: pd.DataFrame, column: str, rows: np.ndarray) -> np.ndarray:
     """``frame[column]`` at ``rows`` as text, without turning the whole column into strings."""
-    c, names = codes(frame[column])
+    values = frame[column]
+    if isinstance(values.dtype, pd.CategoricalDtype):  # only the picked categories become text
+        picked = values.cat.codes.to_numpy(dtype=np.int64)[rows]
+        cats = values.cat.categories
+        if not len(cats):
+            return np.full(len(picked), "", dtype=object)
+        out = np.asarray(cats.take(np.clip(picked, 0, None)).astype(str), dtype=object)
+        return np.where(picked < 0, "", out).astype(object)
+    c, names = codes(values)
     picked = c[rows]
     out = names[np.clip(picked, 0, max(len(names) - 1, 0))] if len(names) else np.full(len(picked), "", dtype=object)
     return np.where(picked < 0, "", out).astype(object)
+
+
+def series_names(frame: pd.DataFrame, detection_machine: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The series name of each of ``rows`` of ``frame``, whose detection machines are ``detection_machine`` (text per row).
+
+    The one place analysis names a series. A row detected on its own machine keeps the results
+    table's ``series`` (unique even where user text holds the ``|`` separator: the loader makes it
+    so), which is what confirm marks and the dashboard join on. A runner group's series spans
+    several machines, so it is named ``group|env|benchmark|params``.
+    """
+    machine = text(frame, "machine", rows)
+    own = machine == detection_machine
+    if "series" in frame.columns:
+        out = text(frame, "series", rows)
+    else:  # a hand-built tidy table without the loader's column
+        out = np.full(len(rows), "", dtype=object)
+        own[:] = False
+    joined = np.flatnonzero(~own)
+    if len(joined):
+        r = rows[joined]
+        out[joined] = (
+            pd.Series(detection_machine[joined], dtype=object)
+            + "|"
+            + text(frame, "env", r)
+            + "|"
+            + text(frame, "benchmark", r)
+            + "|"
+            + text(frame, "params", r)
+        ).to_numpy(dtype=object)
+    return out
 
 
 def detection_keys(table: pd.DataFrame, groups: dict[str, tuple[str, list[str]]]) -> Keys:

@@ -49,13 +49,17 @@ class Modes:
         return self.switches >= 3 and self.short_visits >= 2
 
 
+# Fewest points in which two levels can be told apart (at least three on each).
+MIN_MODE_POINTS = 6
+
+
 def value_modes(logy: np.ndarray, floor: float = 0.0) -> Modes | None:
     """The two levels of ``logy`` (log values in commit order), or None when they are not two tight, separated levels.
 
     ``floor``: the smallest spread to assume for a level (e.g. the measurements' own noise).
     """
     n = len(logy)
-    if n < 6:
+    if n < MIN_MODE_POINTS:
         return None
     s = np.sort(logy)
     # every cut of the sorted values into a low and a high group of at least max(3, 10%) points,
