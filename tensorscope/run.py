@@ -46,12 +46,13 @@ import shutil
 import socket
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from tensorscope import environment
 
-__all__ = ["add_arguments", "asv_commands", "main", "profile_patterns", "register_machine", "single_setting_config"]
+__all__ = ["add_arguments", "asv_commands", "bench_patterns", "main", "profile_patterns", "register_machine", "single_setting_config"]
 
 #: the suite's profiles (benchmarks.common.PROFILES; a test holds the two equal)
 PROFILES = ("quick", "full", "gpu")
@@ -210,7 +211,7 @@ def profile_patterns(config: str, profile: str) -> tuple[str, ...]:
     return tuple(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
-def _bench_patterns(config: str, profile: str, user: list[str]) -> list[str]:
+def bench_patterns(config: str, profile: str, user: Sequence[str]) -> list[str]:
     """The profile's patterns, each also requiring one of the user's ``-b`` patterns (asv ORs its ``--bench`` options)."""
     patterns = list(profile_patterns(config, profile))
     if not user:
@@ -221,7 +222,7 @@ def _bench_patterns(config: str, profile: str, user: list[str]) -> list[str]:
 
 def asv_commands(args: argparse.Namespace, asv: list[str]) -> list[tuple[list[str], dict[str, str]]]:
     """The ``asv run`` command lines for these options, each with the variables it needs."""
-    patterns = _bench_patterns(args.config, args.profile, args.bench)
+    patterns = bench_patterns(args.config, args.profile, args.bench)
 
     def base(config: str, runner: list[str] = asv) -> list[str]:
         cmd = [*runner, "run", "--config", config, "--machine", args.machine, "--show-stderr"]

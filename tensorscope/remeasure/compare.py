@@ -213,6 +213,23 @@ def usage_error(command: str, message: str) -> int:
     return 2
 
 
+def selection_patterns(args: argparse.Namespace) -> list[str]:
+    """asv ``--bench`` patterns of the cells to measure: the user's ``-b``, within ``--profile``'s cells when one is given.
+
+    A cell outside the profile would only be skipped by the suite, after starting two
+    processes for it: with the profile's own patterns it is never started (as ``tensorscope run`` does).
+    """
+    bench = list(getattr(args, "bench", None) or [])
+    if not getattr(args, "profile", None):
+        return bench
+    from tensorscope.run import bench_patterns
+
+    try:
+        return bench_patterns(args.config, args.profile, bench)
+    except SystemExit as exc:  # the suite cannot list the profile: not tensorscope's own suite
+        raise ValueError(f"--profile is for tensorscope's own suite: {exc}") from None
+
+
 def main(args: argparse.Namespace) -> int:
     """Run the comparison; returns 1 (a cell slower), 0 (none) or 2 (usage error)."""
     from .report import render
@@ -230,7 +247,7 @@ def main(args: argparse.Namespace) -> int:
                 a,
                 b,
                 plan,
-                patterns=args.bench,
+                patterns=selection_patterns(args),
                 duet=args.duet,
                 machine=args.machine,
                 write_results=not args.no_results,
