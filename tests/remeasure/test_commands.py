@@ -21,6 +21,16 @@ from tensorscope.cli import main
 from tensorscope.remeasure.confirm import load_confirmations
 from tensorscope.results import load_results
 
+# The commands run in this process, and asv starts git and pip through subprocess with a
+# preexec_fn, which runs fork hooks. When another test of the same xdist worker imported jax,
+# jax's hook warns that os.fork() and its threads do not mix; the child only execs (no jax code
+# runs in it), and `tensorscope compare` itself never imports jax, so the warning is this test
+# process's, not the command's.
+pytestmark = [
+    pytest.mark.filterwarnings(r"ignore:os\.fork\(\) was called:RuntimeWarning"),
+    pytest.mark.filterwarnings("ignore:Exception ignored in. <function _at_fork:pytest.PytestUnraisableExceptionWarning"),
+]
+
 # 4 pairs at 80%: where the balance of the order is checked, and for bisect, whose same-level steps must not
 # be misled by one process stalled under load (the later options win)
 FOUR = ["--pairs", "4", "--max-pairs", "4", "--confidence", "0.8"]
