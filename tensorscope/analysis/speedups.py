@@ -140,16 +140,19 @@ def fastest(table: pd.DataFrame, *, baseline: str = "python", backend_param: str
     t = _ok(table)
     t = t[t["type"].astype(str) == "time"] if "type" in t.columns else t[t["unit"].astype(str) == "seconds"]
     others = [c for c in param_columns(t) if c not in (backend_col, size_col)]
-    t = t[["machine", "commit", "commit_order", "env", "benchmark", *others, backend_col, size_col, "unit", "value"]].copy()
+    t = t[["machine", "commit", "commit_order", "env", "benchmark", *others, backend_col, size_col, "unit", "value"]]
+    t = t[t[backend_col].notna()]
+    group = ["machine", "env", "benchmark", *others]
+    # each op at the newest commit that measured it: backends are compared within one run. Picked
+    # on the table's own (categorical) columns first, so only those rows become text below.
+    op = t.groupby(group, sort=False, observed=True, dropna=False).ngroup()
+    t = t[t["commit_order"].to_numpy() == t["commit_order"].groupby(op.to_numpy()).transform("max").to_numpy()].copy()
     t["_size"] = pd.to_numeric(t[size_col].astype(str), errors="coerce")
-    t = t[t[backend_col].notna() & t["_size"].notna()]
+    t = t[t["_size"].notna()]
     for c in ["machine", "commit", "env", "benchmark", *others, backend_col, size_col, "unit"]:
         t[c] = t[c].astype(str).where(t[c].notna(), "")
     if t.empty:
         return pd.DataFrame(columns=[*FASTEST_COLUMNS, *others])
-    group = ["machine", "env", "benchmark", *others]
-    # each op at the newest commit that measured it: backends are compared within one run
-    t = t[t["commit_order"] == t.groupby(group, sort=False)["commit_order"].transform("max")]
     t = t.rename(columns={backend_col: "backend"}).sort_values([*group, "value"], kind="stable")
     top = t[t["_size"] == t.groupby(group, sort=False)["_size"].transform("max")]
     best = top.drop_duplicates(group).rename(columns={size_col: "size"})
