@@ -351,6 +351,18 @@ def main(argv: list[str] | None = None) -> int:
             [sys.executable, "-m", "asv", "machine", "--yes", "--machine", args.machine], cwd=repo, check=True, capture_output=True
         )
 
+    def save(final: bool = False) -> str:
+        """Write raw.json and report.md as they stand: a run stopped early keeps what it measured."""
+        raw["minutes"] = (time.perf_counter() - t_start) / 60
+        raw["conditions"]["loadavg_end"] = os.getloadavg()
+        raw["complete"] = final
+        (out / "raw.json").write_text(json.dumps(raw, indent=1, default=str))
+        text = report(raw, kinds, ratios, tools)
+        (out / "report.md").write_text(text)
+        return text
+
+    tools = ["compare", *(["duet"] if duet else []), *([] if args.skip_asv else ["asv"])]
+
     # 1. the true ratios
     if args.truth_pairs:
         print(f"validate_compare: true ratios, {args.truth_pairs} pairs per cell", file=sys.stderr, flush=True)
@@ -359,9 +371,9 @@ def main(argv: list[str] | None = None) -> int:
             repo, ["compare", commits["a"], commits["b"], "-b", bench, *common, "--pairs", n, "--max-pairs", n, "--no-results"], log
         )
         raw["truth"] = {"seconds": seconds, "cells": doc["cells"]}
+        save()
 
     # 2. A->B and A->A2 with every tool, rotating their order so no tool always runs first
-    tools = ["compare", *(["duet"] if duet else []), *([] if args.skip_asv else ["asv"])]
     rng = random.Random(args.seed)
     raw["trials"] = []
     for t in range(args.trials):
@@ -381,6 +393,7 @@ def main(argv: list[str] | None = None) -> int:
                     )
                     entry.update(seconds=seconds, exit=code, cells=doc["cells"], minutes_measuring=doc["minutes"])
                 raw["trials"].append(entry)
+                save()
 
     # 3. bisect
     raw["bisect"] = []
@@ -390,19 +403,16 @@ def main(argv: list[str] | None = None) -> int:
             repo, ["bisect", h["good"], h["bad"], "--bench", "bench_kernels.time_history", *common, "--no-results"], log
         )
         raw["bisect"].append({**h, "found": doc.get("first_bad"), "comparisons": doc.get("comparisons"), "seconds": seconds, "exit": code})
+        save()
 
-    raw["minutes"] = (time.perf_counter() - t_start) / 60
-    raw["conditions"]["loadavg_end"] = os.getloadavg()
-    (out / "raw.json").write_text(json.dumps(raw, indent=1, default=str))
-    text = report(raw, kinds, ratios, tools)
-    (out / "report.md").write_text(text)
-    print(text)
+    print(save(final=True))
     return 0
 
 
 def report(raw: dict[str, Any], kinds: list[str], ratios: list[str], tools: list[str]) -> str:
     """The Markdown report: true ratios, per tool recall / false alarms / pairs / minutes, bisect."""
-    lines = [f"# validate_compare: {raw['minutes']:.0f} minutes, {raw['conditions']['cpus']} CPUs", ""]
+    state = "" if raw.get("complete", True) else " (stopped early: what was measured so far)"
+    lines = [f"# validate_compare: {raw['minutes']:.0f} minutes, {raw['conditions']['cpus']} CPUs{state}", ""]
     if raw.get("truth"):
         lines += ["## True ratios (A -> B, long run)", "", "| kind | planned | measured | interval | pairs |", "|---|---|---|---|---|"]
         for cell in sorted(raw["truth"]["cells"], key=lambda c: cell_kind_ratio(c["id"]) or ("", "")):
