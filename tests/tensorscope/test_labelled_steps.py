@@ -19,7 +19,7 @@ from tensorscope.analysis.regressions import analyse
 from tensorscope.results import load_results
 
 LABELS = Path(__file__).resolve().parents[1] / "data" / "labelled_steps.json"
-PRECISION_FLOOR = 0.85
+PRECISION_FLOOR = 0.88
 MIN_MATCHED = 60
 
 

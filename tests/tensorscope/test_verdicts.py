@@ -323,3 +323,65 @@ def _report(capsys: pytest.CaptureFixture[str], root: Path, *argv: str) -> tuple
     code = main(["report", str(root), *argv, "--cache-dir", "none"])
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def test_host_offsets_in_a_short_epoch_of_a_runner_group_are_not_steps(results_tree: ResultsTree) -> None:
+    """A runner group whose machine-wide shift leaves an epoch of five hosts: their offsets are the hosts', not code.
+
+    Twelve runners of one kind of hardware measure four commits each; every series is 30% slower from
+    commit 20 on (an environment shift). The hosts' own offsets (up to 2.5% apart) can be told from
+    the eleven host changes within the epochs, not from the four of the first epoch alone.
+    """
+    _suite(results_tree)
+    offsets = [1.0, 1.025, 1.0, 0.985, 1.01, 0.99, 1.015, 1.0, 0.985, 1.01, 0.995, 1.02]
+    rng = np.random.default_rng(8)
+    for r, host in enumerate(offsets):
+        name = f"fv-az{123 + r * 7}-{400 + r}"
+        results_tree.add_machine(name, cpu="AMD EPYC 7763", arch="x86_64", num_cpu="4", os="Linux", ram="16365760")
+        for k in range(4):
+            i = r * 4 + k
+            env = 1.3 if i >= 20 else 1.0
+            results = {name_: [_noisy(rng, 1e-3 * (c + 1) * j * env * host, 0.002) for j in (1, 2)] for c, name_ in enumerate(CLASSES)}
+            results_tree.add_run(name, commit_hash(i), results, date=commit_date(i), started_at=_day(i))
+    v = reg.analyse(load_results(results_tree.root))
+    assert set(v.groups["group"]) == {"fv-az#-#"}
+    (shift,) = v.environment_shifts.itertuples()
+    assert (shift.commit_before, shift.commit_after) == (commit_hash(19), commit_hash(20))
+    assert v.steps.empty, v.steps[["benchmark", "params", "commit_after", "factor"]].to_string()
+
+
+def test_the_noise_bound_is_one_standard_error_above_the_estimate() -> None:
+    """robust_noise is raised by one standard error of its estimate, so it rarely falls below the true noise.
+
+    One standard error above a normal estimate falls short in 16% of series; the successive-difference
+    MAD is skewed, so a little more. Raised by the 1/sqrt(n) of a standard deviation instead (the
+    estimate's real error is 1.3/sqrt(n)), it fell short in a quarter of them.
+    """
+    from tensorscope.analysis.verdicts.steps import robust_noise
+
+    rng = np.random.default_rng(0)
+    for n in (8, 13, 20, 40):
+        short = np.mean([robust_noise(rng.normal(0.0, 0.05, n)) < 0.05 for _ in range(5000)])
+        assert short <= 0.22, f"{n} points: the noise bound fell below the true noise in {short:.1%} of series"
+
+
+def test_a_short_epoch_is_tested_against_the_noise_of_the_whole_series() -> None:
+    """40 points of stationary noise (3%), an environment shift 12 points before the end: the short epoch's few
+    points estimate the noise too low now and then, and noise then passed for a step (4 of 10,000 series)."""
+    from tensorscope.analysis.verdicts.series import SeriesInput, analyse_series
+
+    rng = np.random.default_rng(0)
+    n = 40
+    epoch = (np.arange(n) >= 28).astype(np.int64)
+
+    def series(y: np.ndarray) -> SeriesInput:
+        ranks = np.arange(n)
+        return SeriesInput(logy=y, rel_ci=np.full(n, np.nan), commit=ranks, run=ranks, run_time=ranks * 86400.0, epoch=epoch)
+
+    false = sum(bool(analyse_series(series(rng.normal(0.0, 0.03, n) + 0.3 * epoch)).steps) for _ in range(10_000))
+    assert false == 0
+    # a real 30% step in the middle of the short epoch (six points each side) is still found mostly
+    # (73% of such series; 75% when the epoch's own noise was trusted)
+    step = (np.arange(n) >= 34) * np.log(1.3)
+    found = sum(bool(analyse_series(series(rng.normal(0.0, 0.03, n) + 0.3 * epoch + step)).steps) for _ in range(300))
+    assert found >= 195

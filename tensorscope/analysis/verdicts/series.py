@@ -7,7 +7,9 @@ machine split the history into epochs whose levels are never compared, see
 
 1. **Unstable?** (:mod:`.stability`) Values switching between two levels, or at the levels its
    bimodal runs show: the series gets no steps, only its levels.
-2. Per epoch, the **code steps**: :func:`.steps.segment` over the points in commit order.
+2. Per epoch, the **code steps**: :func:`.steps.segment` over the points in commit order, against
+   the epoch's noise but never less than the whole series' (a short epoch's few points may
+   underestimate it), and in a runner group with the hosts' spread estimated over the whole series.
 3. **Run time as an axis.** Where the epoch's runs were not made in commit order (older commits run
    later, partial re-runs), the same segmentation over the points in run order competes: a level
    change in run order whose two levels interleave in commit order (at least ``min_points`` points
@@ -29,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from .stability import Modes, SampleModes, sample_modes, value_modes
-from .steps import DEFAULT_ALPHA, DEFAULT_MIN_POINTS, Step, median, robust_noise, segment, steps_of
+from .steps import DEFAULT_ALPHA, DEFAULT_MIN_POINTS, NOISE_SE, Step, median, robust_noise, segment, steps_of
 
 __all__ = ["SeriesInput", "SeriesVerdict", "analyse_series"]
 
@@ -64,26 +66,50 @@ class SeriesVerdict:
     noise: float = math.nan
 
 
-def _sigma(logy: np.ndarray, rel_ci: np.ndarray, member: np.ndarray | None = None) -> tuple[float, float]:
-    """(noise per point, spread of the hosts' offsets) of a series; the second is 0 unless it is a runner group's.
+def _sigma(logy: np.ndarray, rel_ci: np.ndarray) -> float:
+    """Noise of one point (log units) of a series."""
+    return robust_noise(logy, rel_ci if np.isfinite(rel_ci).any() else None)
+
+
+def _series_noise(logy: np.ndarray, epoch: np.ndarray) -> float:
+    """Noise of one point from the successive differences within each epoch of the whole series (0 with fewer than 2).
+
+    An epoch's own estimate rests on its few points and may be far too low (a z-test against it
+    then passes noise for steps); the series' noise is no smaller in an epoch than over all of them,
+    so each epoch is tested against the larger of the two.
+    """
+    same = epoch[1:] == epoch[:-1]
+    d = np.abs(np.diff(logy))[same]
+    if len(d) < 2:
+        return 0.0
+    return median(d) / 0.6744897501960817 / math.sqrt(2.0) * (1.0 + NOISE_SE / math.sqrt(len(d) + 1))
+
+
+def _host_spread(logy: np.ndarray, member: np.ndarray | None, epoch: np.ndarray, sigma: float) -> float:
+    """Spread of the hosts' own offsets in a runner group's series (0 when it is not one, or cannot tell).
 
     Hosts of one kind differ a little, and each keeps its offset for all its runs (a host measures a
     stretch of consecutive commits): the spread of the stints' means, beyond what their own points
-    explain, is the hosts'.
+    explain, is the hosts'. It is a property of the group, so it is estimated over the whole series
+    (an epoch may hold too few stints to tell, and then its host changes would pass for steps);
+    stints next to each other across an environment shift are not compared.
     """
-    sigma = robust_noise(logy, rel_ci if np.isfinite(rel_ci).any() else None)
-    host = 0.0
-    if member is not None and len(member) > 1:
-        # the means of consecutive hosts' stints differ by their offsets plus what their own
-        # points leave: var(difference) = 2 (host^2 + sigma^2 / points per stint), robustly
-        starts = np.r_[0, np.flatnonzero(member[1:] != member[:-1]) + 1]
-        if len(starts) >= 6:
-            counts = np.diff(np.r_[starts, len(logy)])
-            means = np.add.reduceat(logy, starts) / counts
-            spread = median(np.abs(np.diff(means))) / 0.6744897501960817 / math.sqrt(2.0)
-            spread *= 1.0 + 1.0 / math.sqrt(len(starts) - 1)
-            host = math.sqrt(max(spread * spread - sigma * sigma / float(np.median(counts)), 0.0))
-    return sigma, host
+    if member is None or len(member) < 2:
+        return 0.0
+    # the means of consecutive hosts' stints differ by their offsets plus what their own
+    # points leave: var(difference) = 2 (host^2 + sigma^2 / points per stint), robustly
+    starts = np.r_[0, np.flatnonzero((member[1:] != member[:-1]) | (epoch[1:] != epoch[:-1])) + 1]
+    if len(starts) < 6:
+        return 0.0
+    counts = np.diff(np.r_[starts, len(logy)])
+    means = np.add.reduceat(logy, starts) / counts
+    same_epoch = epoch[starts[1:]] == epoch[starts[:-1]]
+    d = np.abs(np.diff(means))[same_epoch]
+    if len(d) < 5:
+        return 0.0
+    spread = median(d) / 0.6744897501960817 / math.sqrt(2.0)
+    spread *= 1.0 + NOISE_SE / math.sqrt(len(d))
+    return math.sqrt(max(spread * spread - sigma * sigma / float(np.median(counts)), 0.0))
 
 
 def _unstable(inp: SeriesInput, sm: SampleModes | None) -> Modes | None:
@@ -132,12 +158,14 @@ def analyse_series(
     if inp.samples is not None and inp.sample_offsets is not None and len(inp.samples):
         sm = sample_modes(inp.samples, inp.sample_offsets)
         out.bimodal_runs = int(sm.bimodal.sum())
-    out.noise = _sigma(inp.logy, inp.rel_ci)[0] if n else math.nan
+    out.noise = _sigma(inp.logy, inp.rel_ci) if n else math.nan
     modes = _unstable(inp, sm)
     if modes is not None:
         out.modes = modes
         return out
     kw: dict[str, Any] = {"alpha": alpha, "min_change": min_change, "min_points": min_points}
+    host = _host_spread(inp.logy, inp.member, inp.epoch, out.noise) if n else 0.0
+    whole = _series_noise(inp.logy, inp.epoch) if n else 0.0
     for e in np.unique(inp.epoch):
         pts = np.flatnonzero(inp.epoch == e)
         if len(pts) < 2 * min_points:
@@ -145,9 +173,9 @@ def analyse_series(
         y = inp.logy[pts]
         cut_c = np.r_[True, inp.commit[pts][1:] != inp.commit[pts][:-1]]
         members = None if inp.member is None else inp.member[pts]
-        sigma_c, host_c = _sigma(y, inp.rel_ci[pts], members)
+        sigma_c = max(_sigma(y, inp.rel_ci[pts]), whole)
         times = inp.run_time[pts]
-        seg_c = segment(y, sigma=sigma_c, cut_ok=cut_c, run_time=times, host=members, host_sigma=host_c, **kw)
+        seg_c = segment(y, sigma=sigma_c, cut_ok=cut_c, run_time=times, host=members, host_sigma=host, **kw)
         run = inp.run[pts]
         if np.all(run[1:] >= run[:-1]):
             out.steps += steps_of(seg_c, y, pts, cut_c)
@@ -155,9 +183,9 @@ def analyse_series(
         ro = np.argsort(run, kind="stable")
         yr = y[ro]
         cut_r = np.r_[True, run[ro][1:] != run[ro][:-1]]
-        sigma_r, host_r = _sigma(yr, inp.rel_ci[pts][ro], None if members is None else members[ro])
+        sigma_r = max(_sigma(yr, inp.rel_ci[pts][ro]), whole)
         seg_r = segment(
-            yr, sigma=sigma_r, cut_ok=cut_r, run_time=times[ro], host=None if members is None else members[ro], host_sigma=host_r, **kw
+            yr, sigma=sigma_r, cut_ok=cut_r, run_time=times[ro], host=None if members is None else members[ro], host_sigma=host, **kw
         )
         unmatched = [
             m
@@ -200,7 +228,7 @@ def analyse_series(
                 cut_ok=cut_s,
                 run_time=times[sub],
                 host=None if members is None else members[sub],
-                host_sigma=host_r,
+                host_sigma=host,
                 **kw,
             )
             out.steps += steps_of(seg_s, ys, pts[sub], cut_s)

@@ -5,7 +5,7 @@ segmentation of the log values proposes level changes generously (penalty 2 sigm
 proposed boundary is then tested as a z-test of the difference between the two levels' medians
 against the series' noise (robust: the median absolute successive difference, floored by the
 measurements' own 99% CIs in series shorter than 8 points, and raised by one standard error of that
-estimate, 1/sqrt(n), so an underestimated noise does not pass for a step), Bonferroni-corrected for
+estimate, 1.3/sqrt(n), so an underestimated noise does not pass for a step), Bonferroni-corrected for
 the places the boundary could have been; the least significant boundary is merged away until every
 remaining one has p < ``alpha``, a change >= ``min_change`` and at least ``min_points`` commits on
 each side. One-off outliers therefore never form a step, and a new level must hold for
@@ -65,6 +65,10 @@ LOCAL_SPAN = 12 * 3600.0
 # commits a level must hold when the series returns from it (a step and a step back)
 RETURN_HOLD = 5
 SITTING_GAP = 3600.0
+# relative standard error of the successive-difference MAD sigma, times sqrt(n): 1.28-1.32 for
+# n = 8..40 normal points (simulated; 20,000 series each). The median of |differences| is a
+# less efficient scale than a standard deviation, and neighbouring differences share a point.
+NOISE_SE = 1.3
 
 
 @dataclass
@@ -121,10 +125,10 @@ def robust_noise(logy: np.ndarray, rel_ci: np.ndarray | None = None) -> float:
         finite = rel_ci[np.isfinite(rel_ci) & (rel_ci > 0)]
         if len(finite):
             sigma = max(sigma, median(finite) / _Z99)
-    # a robust scale from n points is itself uncertain by about 1/sqrt(n) (relative): testing
-    # against an estimate one standard error high keeps the false-alarm rate at alpha
+    # this robust scale from n points is itself uncertain by NOISE_SE / sqrt(n) (relative): testing
+    # against an estimate one standard error high keeps the false-alarm rate near alpha
     # instead of letting an underestimated sigma pass noise for steps
-    return max(sigma * (1.0 + 1.0 / math.sqrt(max(len(logy), 1))), 1e-9)
+    return max(sigma * (1.0 + NOISE_SE / math.sqrt(max(len(logy), 1))), 1e-9)
 
 
 def _gains(seg: np.ndarray) -> np.ndarray:
