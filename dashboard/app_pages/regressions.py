@@ -124,13 +124,12 @@ def _environment(machines: list[str], envs: list[str], min_change: float) -> Non
     shown = shifts.copy()
     for c in ("commit_before", "commit_after"):
         shown[c] = shown[c].astype(str).str[:8]
-    st.dataframe(
+    _ui.table(
         shown,
-        hide_index=True,
-        key="environment_table",
+        "environment-shifts",
+        key="environment",
         column_config={"factor": st.column_config.NumberColumn("median factor (after / before)", format="%.3f")},
     )
-    _ui.download(shown, "environment-shifts", key="environment_csv")
 
 
 def _unstable(machines: list[str], envs: list[str]) -> None:
@@ -147,10 +146,10 @@ def _unstable(machines: list[str], envs: list[str]) -> None:
         _ui.no_data("No unstable series in these results.")
         return
     shown = unstable.assign(spread=unstable["high"] / unstable["low"]).sort_values("spread", ascending=False)
-    st.dataframe(
+    _ui.table(
         shown,
-        hide_index=True,
-        key="unstable_table",
+        "unstable-series",
+        key="unstable",
         column_config={
             "low": st.column_config.NumberColumn(format="%.4g"),
             "high": st.column_config.NumberColumn(format="%.4g"),
@@ -158,7 +157,6 @@ def _unstable(machines: list[str], envs: list[str]) -> None:
             "spread": st.column_config.NumberColumn("high / low", format="%.3g"),
         },
     )
-    _ui.download(shown, "unstable-series", key="unstable_csv")
 
 
 st.title("Regressions")
