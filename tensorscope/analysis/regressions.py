@@ -244,46 +244,42 @@ def _verdict_rows(h1: np.ndarray, h2: np.ndarray, verdicts: list[SeriesVerdict])
         ]
 
     m = [v.modes for v in verdicts]
-    return pa.table(
-        {
-            "h1": pa.array(h1, type=pa.uint64()),
-            "h2": pa.array(h2, type=pa.uint64()),
-            "used": pa.array(np.zeros(len(verdicts), dtype=np.int32)),
-            "noise": pa.array([v.noise for v in verdicts], type=pa.float64()),
-            "bimodal_runs": pa.array([v.bimodal_runs for v in verdicts], type=pa.int32()),
-            "unstable": pa.array([x is not None for x in m]),
-            "mode_low": pa.array([x.low if x else math.nan for x in m], type=pa.float64()),
-            "mode_high": pa.array([x.high if x else math.nan for x in m], type=pa.float64()),
-            "share_high": pa.array([x.share_high if x else math.nan for x in m], type=pa.float64()),
-            "switches": pa.array([x.switches if x else 0 for x in m], type=pa.int32()),
-            "steps": pa.array([steps(v) for v in verdicts], type=SCHEMA.field("steps").type),
-        },
-        schema=SCHEMA,
+    return _verdict_table(
+        h1,
+        h2,
+        noise=[v.noise for v in verdicts],
+        bimodal_runs=[v.bimodal_runs for v in verdicts],
+        unstable=[x is not None for x in m],
+        mode_low=[x.low if x else math.nan for x in m],
+        mode_high=[x.high if x else math.nan for x in m],
+        share_high=[x.share_high if x else math.nan for x in m],
+        switches=[x.switches if x else 0 for x in m],
+        steps=[steps(v) for v in verdicts],
     )
 
 
 def _empty_verdict_rows(h1: np.ndarray, h2: np.ndarray) -> pa.Table:
     """Verdict rows of series with nothing found (no steps, stable, no noise figure), built without per-series work."""
     n = len(h1)
-    nan = np.full(n, math.nan)
-    return pa.table(
-        {
-            "h1": pa.array(h1, type=pa.uint64()),
-            "h2": pa.array(h2, type=pa.uint64()),
-            "used": pa.array(np.zeros(n, dtype=np.int32)),
-            "noise": pa.array(nan, type=pa.float64()),
-            "bimodal_runs": pa.array(np.zeros(n, dtype=np.int32), type=pa.int32()),
-            "unstable": pa.array(np.zeros(n, dtype=bool)),
-            "mode_low": pa.array(nan, type=pa.float64()),
-            "mode_high": pa.array(nan, type=pa.float64()),
-            "share_high": pa.array(nan, type=pa.float64()),
-            "switches": pa.array(np.zeros(n, dtype=np.int32), type=pa.int32()),
-            "steps": pa.ListArray.from_arrays(
-                pa.array(np.zeros(n + 1, dtype=np.int32)), pa.array([], type=SCHEMA.field("steps").type.value_type)
-            ),
-        },
-        schema=SCHEMA,
+    nan, zero = np.full(n, math.nan), np.zeros(n, dtype=np.int32)
+    no_steps = pa.ListArray.from_arrays(pa.array(np.zeros(n + 1, dtype=np.int32)), pa.array([], type=SCHEMA.field("steps").type.value_type))
+    return _verdict_table(
+        h1,
+        h2,
+        noise=nan,
+        bimodal_runs=zero,
+        unstable=np.zeros(n, dtype=bool),
+        mode_low=nan,
+        mode_high=nan,
+        share_high=nan,
+        switches=zero,
+        steps=no_steps,
     )
+
+
+def _verdict_table(h1: np.ndarray, h2: np.ndarray, **columns: Any) -> pa.Table:
+    """Rows of the verdict cache (:data:`SCHEMA`) from per-series columns (lists or arrays, converted to its types)."""
+    return pa.Table.from_pydict({"h1": h1, "h2": h2, "used": np.zeros(len(h1), dtype=np.int32), **columns}, schema=SCHEMA)
 
 
 def _series_inputs(
