@@ -141,7 +141,9 @@ def _records(frame: pd.DataFrame, cols: list[str]) -> list[dict[str, Any]]:
     return out
 
 
-STEP_COLUMNS = [
+# What the JSON report prints of each table (a selection of the analysis' columns,
+# tensorscope.analysis.regressions.CHANGE_COLUMNS, SHIFT_COLUMNS and UNSTABLE_COLUMNS).
+STEP_FIELDS = [
     "machine",
     "machines",
     "env",
@@ -165,7 +167,7 @@ STEP_COLUMNS = [
     "in_effect",
     "bimodal_runs",
 ]
-SHIFT_COLUMNS = [
+SHIFT_FIELDS = [
     "machine",
     "machines",
     "env",
@@ -178,7 +180,7 @@ SHIFT_COLUMNS = [
     "factor",
     "evidence",
 ]
-UNSTABLE_COLUMNS = [
+UNSTABLE_FIELDS = [
     "machine",
     "machines",
     "env",
@@ -277,10 +279,10 @@ def main(args: argparse.Namespace) -> int:
             "since": args.since,
             "all": bool(args.all),
             "runner_groups": group_rows,
-            "regressions": _records(worse, STEP_COLUMNS),
-            "improvements": _records(better, STEP_COLUMNS),
-            "environment_shifts": _records(shifts, SHIFT_COLUMNS),
-            "unstable": _records(unstable, UNSTABLE_COLUMNS),
+            "regressions": _records(worse, STEP_FIELDS),
+            "improvements": _records(better, STEP_FIELDS),
+            "environment_shifts": _records(shifts, SHIFT_FIELDS),
+            "unstable": _records(unstable, UNSTABLE_FIELDS),
             "problems": [{"path": p.path, "message": p.message, "severity": p.severity} for p in rs.problems],
         }
         print(json.dumps(doc, indent=2, default=str, allow_nan=False) if _finite(doc) else json.dumps(doc, indent=2, default=str))
@@ -289,17 +291,17 @@ def main(args: argparse.Namespace) -> int:
         head = ["factor", "before", "after", "commits", "conf", "steps", "machine", "benchmark"]
         for g in group_rows:
             sys.stdout.write(f"Runner group {printable(str(g['group']))}: {len(g['machines'])} machines ({g['rule']})\n")
-        sys.stdout.write(_table(_records(worse, STEP_COLUMNS), f"Regressions {what} beyond {args.threshold:.0%}", head, _step_cells))
-        sys.stdout.write(_table(_records(better, STEP_COLUMNS), f"Improvements {what} beyond {args.threshold:.0%}", head, _step_cells))
+        sys.stdout.write(_table(_records(worse, STEP_FIELDS), f"Regressions {what} beyond {args.threshold:.0%}", head, _step_cells))
+        sys.stdout.write(_table(_records(better, STEP_FIELDS), f"Improvements {what} beyond {args.threshold:.0%}", head, _step_cells))
         sys.stdout.write(
             _table(
-                _records(shifts, SHIFT_COLUMNS),
+                _records(shifts, SHIFT_FIELDS),
                 f"Environment shifts beyond {args.threshold:.0%} (the machine's, not the code's)",
                 ["factor", "series", "runs", "commits", "evidence", "machine", "env"],
                 _shift_cells,
             )
         )
-        shown = _records(unstable.head(UNSTABLE_SHOWN), UNSTABLE_COLUMNS)
+        shown = _records(unstable.head(UNSTABLE_SHOWN), UNSTABLE_FIELDS)
         text = _table(
             shown,
             f"Unstable series of {len(unstable)} (values switch between two levels; no steps reported)",
