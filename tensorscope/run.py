@@ -52,7 +52,16 @@ from typing import Any
 
 from tensorscope import environment
 
-__all__ = ["add_arguments", "asv_commands", "bench_patterns", "main", "profile_patterns", "register_machine", "single_setting_config"]
+__all__ = [
+    "SuiteError",
+    "add_arguments",
+    "asv_commands",
+    "bench_patterns",
+    "main",
+    "profile_patterns",
+    "register_machine",
+    "single_setting_config",
+]
 
 #: the suite's profiles (benchmarks.common.PROFILES; a test holds the two equal)
 PROFILES = ("quick", "full", "gpu")
@@ -187,6 +196,10 @@ def _settings(simd: str) -> tuple[str, ...]:
     return SIMD_SETTINGS if simd == "both" else (simd,)
 
 
+class SuiteError(ValueError):
+    """The asv suite beside the configuration is not one whose profiles tensorscope can list."""
+
+
 @functools.cache
 def profile_patterns(config: str, profile: str) -> tuple[str, ...]:
     """asv ``--bench`` patterns of ``profile``'s cells, from the suite next to ``config``.
@@ -205,9 +218,7 @@ def profile_patterns(config: str, profile: str) -> tuple[str, ...]:
     env["TENSORSCOPE_PRELOAD"] = "0"
     out = subprocess.run([sys.executable, "-c", code, suite.name, profile], cwd=suite.parent, env=env, capture_output=True, text=True)
     if out.returncode:
-        raise SystemExit(
-            f"tensorscope run: the suite in {suite} cannot list the {profile!r} profile's cells:\n{out.stderr.strip()[-2000:]}"
-        )
+        raise SuiteError(f"the suite in {suite} cannot list the {profile!r} profile's cells:\n{out.stderr.strip()[-2000:]}")
     return tuple(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
@@ -353,7 +364,10 @@ def main(args: argparse.Namespace) -> int:
     env["TENSORSCOPE_PROVENANCE_DIR"] = str(_results_dir(str(config)) / args.machine / "provenance")
     env.pop("TENSORSCOPE_SIMD", None)  # the matrix sets it per environment
     env.pop("TENSORSCOPE_THREADS", None)
-    runs = asv_commands(args, asv)
+    try:
+        runs = asv_commands(args, asv)
+    except SuiteError as exc:
+        raise SystemExit(f"tensorscope run: {exc}") from None
     if args.print_command:
         print(f"# registers machine {args.machine!r} in ~/.asv-machine.json (asv's MachineCollection): {json.dumps(details)}")
         for cmd, variables in runs:

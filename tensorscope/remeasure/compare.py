@@ -222,11 +222,11 @@ def selection_patterns(args: argparse.Namespace) -> list[str]:
     bench = list(getattr(args, "bench", None) or [])
     if not getattr(args, "profile", None):
         return bench
-    from tensorscope.run import bench_patterns
+    from tensorscope.run import SuiteError, bench_patterns
 
     try:
         return bench_patterns(args.config, args.profile, bench)
-    except SystemExit as exc:  # the suite cannot list the profile: not tensorscope's own suite
+    except SuiteError as exc:
         raise ValueError(f"--profile is for tensorscope's own suite: {exc}") from None
 
 
