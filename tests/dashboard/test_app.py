@@ -531,3 +531,22 @@ def test_csv_export_keeps_samples_and_defuses_formulas() -> None:
     frame = pd.DataFrame({"name": pd.Categorical(["=HYPERLINK(1)", "ok"]), "samples": [[1.0, 2.0], None], "value": [1.5, 2.0]})
     assert to_csv(frame).decode().splitlines() == ["name,samples,value", "'=HYPERLINK(1),1.0 2.0,1.5", "ok,,2.0"]
     assert md("[x](javascript:alert(1)) <b>") == "\\[x\\]\\(javascript\\:alert\\(1\\)\\) \\<b\\>"
+
+
+def test_regressions_page_lists_an_unstable_series_with_its_levels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # one series switching between 1 ms and 1.6 ms from commit to commit: unstable, not a step
+    tree = ResultsTree(tmp_path / "results")
+    bench = "bench_switch.Switch.time_op"
+    tree.add_benchmark(bench)
+    tree.add_machine("box", cpu="Xeon")
+    for i in range(16):
+        value = 1.6e-3 if (i // 2) % 2 else 1e-3
+        tree.add_run("box", commit_hash(i), {bench: [value * (1 + 0.001 * (i % 3))]}, date=commit_date(i))
+    monkeypatch.setenv("TENSORSCOPE_RESULTS_DIR", str(tree.root))
+    monkeypatch.setenv("TENSORSCOPE_CACHE_DIR", "none")
+    at = run_page("regressions")
+    tables = [t.value for t in at.dataframe]
+    unstable = [t for t in tables if {"low", "high", "switches"} <= set(t.columns)]
+    assert len(unstable) == 1 and list(unstable[0]["benchmark"]) == [bench]
+    assert unstable[0]["low"].iloc[0] < 1.05e-3 < 1.55e-3 < unstable[0]["high"].iloc[0]
+    assert any(b.label == "Download unstable-series as CSV" for b in at.get("download_button"))
