@@ -55,6 +55,12 @@ def add_measure_arguments(parser: argparse.ArgumentParser) -> None:
     control = parser.add_argument_group("controls")
     control.add_argument("--thp", choices=("off", "default"), default="off", help="transparent huge pages per process (default: off)")
     control.add_argument("--aslr", choices=("on", "off"), default="on", help="address-space layout randomization (default: on)")
+    control.add_argument(
+        "--malloc",
+        choices=("fixed", "default"),
+        default="fixed",
+        help="glibc's mmap threshold: fixed at 128 KiB (default) or glibc's adaptive one",
+    )
     control.add_argument("--cpus", default=None, metavar="LIST", help="pin every measured process to these CPUs, e.g. 1 or 0,1")
 
 
@@ -101,7 +107,7 @@ def plan_from(args: argparse.Namespace) -> Plan:
 
 def project_from(args: argparse.Namespace) -> Project:
     """The :class:`Project` of the parsed options (not yet entered)."""
-    controls = Controls(thp=args.thp, aslr=args.aslr, cpus=_cpus(args.cpus), threads=1 if args.duet else None)
+    controls = Controls(thp=args.thp, aslr=args.aslr, malloc=args.malloc, cpus=_cpus(args.cpus), threads=1 if args.duet else None)
     if args.duet and controls.cpus:
         raise ValueError("--duet chooses its own two cores; leave out --cpus")
     extra = {"TENSORSCOPE_PROFILE": args.profile} if args.profile else {}

@@ -21,6 +21,18 @@ The controls remove the luck where the kernel lets a process choose:
 ``cpus``
     Pins each process (``sched_setaffinity``) before the interpreter starts. Duet mode pins A
     and B to different physical cores; otherwise nothing is pinned unless asked.
+``malloc='fixed'`` (default)
+    Sets ``MALLOC_MMAP_THRESHOLD_=131072`` (glibc's own default threshold, made fixed). glibc
+    otherwise raises the threshold each time a large mmapped block is freed, after which large
+    arrays come from the heap instead: reused memory (no page faults) or fresh memory (page
+    faults), in a pattern that depends on the heap's layout, which depends on the process's
+    environment (variable and path lengths). Measured on the reference VM with a benchmark that
+    allocates 3 x 32 MB arrays in ``setup`` (asv redoes ``setup`` before every sample): samples
+    alternated between about 17 and 4 ms, and the same commit read 1.013 to 1.085 times slower
+    in compare's second environment than in its first (four runs of 20-48 alternating pairs;
+    1.085 [1.036, 1.121] at 48), a bias no number of pairs removes. With the threshold fixed
+    every large array is mmapped and page-faulted alike: samples 17-24 ms and the two
+    environments' ratio 0.990, 1.046 and 0.994 in three runs, every interval containing 1. ``'default'`` leaves glibc's adaptive thresholds.
 ``threads``
     Sets the usual thread-count variables (OpenMP, OpenBLAS, MKL, BLIS, Accelerate, numexpr,
     Numba) for every process; duet mode uses 1.
@@ -39,7 +51,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["THREAD_VARIABLES", "Controls", "describe_change", "duet_cpus", "snapshot"]
+__all__ = ["MALLOC_VARIABLES", "THREAD_VARIABLES", "Controls", "describe_change", "duet_cpus", "snapshot"]
 
 THREAD_VARIABLES = (
     "OMP_NUM_THREADS",
@@ -51,6 +63,10 @@ THREAD_VARIABLES = (
     "NUMBA_NUM_THREADS",
 )
 
+# glibc reads these at process start; a fixed mmap threshold also stops its dynamic adjustment
+# (and the trim threshold's) - see ``malloc`` in the module docstring
+MALLOC_VARIABLES = {"MALLOC_MMAP_THRESHOLD_": "131072"}
+
 
 @dataclass(frozen=True)
 class Controls:
@@ -58,6 +74,7 @@ class Controls:
 
     thp: str = "off"
     aslr: str = "on"
+    malloc: str = "fixed"
     cpus: tuple[int, ...] | None = None
     threads: int | None = None
 
@@ -66,6 +83,8 @@ class Controls:
             raise ValueError(f"thp must be 'off' or 'default', got {self.thp!r}")
         if self.aslr not in ("on", "off"):
             raise ValueError(f"aslr must be 'on' or 'off', got {self.aslr!r}")
+        if self.malloc not in ("fixed", "default"):
+            raise ValueError(f"malloc must be 'fixed' or 'default', got {self.malloc!r}")
         if self.threads is not None and self.threads < 1:
             raise ValueError(f"threads must be >= 1, got {self.threads}")
 
@@ -75,14 +94,18 @@ class Controls:
         return {"thp": self.thp, "aslr": self.aslr, "cpus": list(pinned) if pinned else None}
 
     def environment(self) -> dict[str, str]:
-        """Thread-count variables to set (empty when ``threads`` is None)."""
-        return {} if self.threads is None else dict.fromkeys(THREAD_VARIABLES, str(self.threads))
+        """Variables every measured process gets: glibc's malloc thresholds (``malloc='fixed'``), thread counts (``threads``)."""
+        out = dict(MALLOC_VARIABLES) if self.malloc == "fixed" else {}
+        if self.threads is not None:
+            out.update(dict.fromkeys(THREAD_VARIABLES, str(self.threads)))
+        return out
 
     def record(self) -> dict[str, Any]:
         out = asdict(self)
         out["cpus"] = list(self.cpus) if self.cpus else None
+        out["variables"] = self.environment()
         if not sys.platform.startswith("linux"):
-            out["note"] = "THP and ASLR controls need Linux; not applied here"
+            out["note"] = "THP, ASLR and malloc controls need Linux (glibc); not applied here"
         return out
 
 

@@ -109,6 +109,36 @@ def test_compare_same_code_exits_0(toy: tuple[Path, list[str]], capsys: pytest.C
     assert "1 cell: 1 same." in out
 
 
+@pytest.mark.parametrize(("option", "expected"), [([], 131072.0), (["--malloc", "default"], 0.0)])
+def test_measured_processes_get_a_fixed_mmap_threshold_unless_asked_not_to(
+    toy: tuple[Path, list[str]], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, option: list[str], expected: float
+) -> None:
+    # glibc's adaptive threshold biased memory-bound cells by environment (conditions.py); the
+    # variable must reach the measured process itself, not only this one
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    root, commits = toy
+    code, out, err = run(
+        capsys,
+        "compare",
+        commits[0],
+        commits[1],
+        "--config",
+        str(root / "asv.conf.json"),
+        "-b",
+        "track_mmap_threshold",
+        *FAST,
+        *option,
+        "--no-results",
+        "--format",
+        "json",
+    )
+    assert code == 0, err
+    doc = json.loads(out)
+    [cell] = doc["cells"]
+    assert cell["a_median"] == cell["b_median"] == expected
+    assert doc["controls"]["malloc"] == ("default" if option else "fixed")
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 SUITE = """
+import os
+
 import toy
 
 
@@ -32,6 +34,11 @@ class Toy:
 
 def track_constant():
     return 42.0
+
+
+def track_mmap_threshold():
+    # what the measured process was given (tensorscope's malloc control); 0 when unset
+    return float(os.environ.get("MALLOC_MMAP_THRESHOLD_", 0))
 """
 
 PACKAGE = """
