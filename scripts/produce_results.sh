@@ -14,9 +14,17 @@
 #
 # Usage:
 #   scripts/produce_results.sh [--machine NAME] [--commits N | --hashfile FILE] [--existing] [--only quick|full]
+#                              [--threads all|N]
 #
 #   --existing   benchmark this checkout's .venv instead of building one virtualenv per
 #                commit (machines without registry access; quick then covers HEAD only)
+#   --threads    threads per backend (tensorscope run --threads). Default: 1 on machines
+#                with 2 CPUs or fewer, 'all' elsewhere. Why: on 2 vCPUs torch's two-thread
+#                pool stalls a cell for a scheduler slice per call (25-275x its usual time)
+#                whenever a worker is descheduled; measured on the reference VM over 3 full
+#                runs each of torch:cpu's 32 linalg cells: 1 stalled cell with 'all', none
+#                with 1 (README, "torch's stalls on small machines"). Results at 1 thread go
+#                to environments named ...-TENSORSCOPE_THREADS1.
 #
 # Estimated duration on the 2-core reference machine (quiet): environment builds
 # ~5 min the first time (one install per commit after that: ~30 s each), quick at most
@@ -30,6 +38,7 @@ COMMITS=10
 HASHFILE=""
 EXISTING=()
 ONLY=""
+THREADS=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --machine) MACHINE="$2"; shift 2 ;;
@@ -37,11 +46,20 @@ while [ $# -gt 0 ]; do
         --hashfile) HASHFILE="$(realpath "$2")"; shift 2 ;;
         --existing) EXISTING=(--existing); shift ;;
         --only) ONLY="$2"; shift 2 ;;
+        --threads) THREADS="$2"; shift 2 ;;
         *) echo "unknown option: $1" >&2; exit 2 ;;
     esac
 done
 
-TS=(.venv/bin/tensorscope run --machine "$MACHINE")
+if [ -z "$THREADS" ]; then
+    if [ "$(nproc)" -le 2 ]; then
+        THREADS=1
+        echo "note: $(nproc) CPUs: every backend on 1 thread (torch's two-thread pool stalls here; --threads all to override)" >&2
+    else
+        THREADS=all
+    fi
+fi
+TS=(.venv/bin/tensorscope run --machine "$MACHINE" --threads "$THREADS")
 if ! git diff --quiet HEAD -- backends benchmarks pyproject.toml asv.conf.json; then
     echo "warning: uncommitted changes in backends/, benchmarks/ or the configuration;" >&2
     echo "         asv benchmarks committed code with the working tree's suite." >&2
