@@ -321,6 +321,8 @@ class CupyBackend(Backend):
         return cp.stack(list(tensors), axis=axis)
 
     def pad(self, x: Any, pad_width: Sequence[Sequence[int]], value: float = 0) -> Any:
+        if x.ndim == 0:  # nothing to pad; cp.pad rejects the empty pad_width
+            return x.copy()
         return cp.pad(x, [tuple(p) for p in pad_width], constant_values=value)
 
     def flip(self, x: Any, axis: int | None = None) -> Any:

@@ -84,6 +84,12 @@ def _rsqrt(x: np.ndarray) -> Any:
     return np.reciprocal(out, out=out)
 
 
+def _in_dtype_of(out: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """``out`` in ``like``'s dtype: ml_dtypes' bfloat16 matmul accumulates in and returns
+    float32, while the catalog keeps the input dtype (rounded once, at the end)."""
+    return out if out.dtype == like.dtype else out.astype(like.dtype)
+
+
 def _check_indices(op: str, x: np.ndarray, indices: np.ndarray, axis: int, *others: np.ndarray) -> None:
     n = x.shape[axis]
     if indices.size and (int(indices.min()) < -n or int(indices.max()) >= n):
@@ -314,7 +320,7 @@ class NumpyBackend(Backend):
 
     # -- linear algebra -------------------------------------------------------------------
     def matmul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return np.matmul(a, b)
+        return _in_dtype_of(np.matmul(a, b), a)
 
     def conv(
         self, x: np.ndarray, w: np.ndarray, strides: Sequence[int] = (1, 1), padding: Sequence[Sequence[int]] = ((0, 0), (0, 0))
@@ -404,10 +410,10 @@ class NumpyBackend(Backend):
     def dense(self, x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
         out = np.matmul(x, w)
         out += b
-        return np.maximum(out, 0, out=out)
+        return _in_dtype_of(np.maximum(out, 0, out=out), x)
 
     def mlp_forward(self, x: np.ndarray, w1: np.ndarray, b1: np.ndarray, w2: np.ndarray, b2: np.ndarray) -> np.ndarray:
         hidden = self.dense(x, w1, b1)
         out = np.matmul(hidden, w2)
         out += b2
-        return out
+        return _in_dtype_of(out, x)

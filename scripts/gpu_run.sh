@@ -31,6 +31,7 @@
 #   GPU_STEPS         steps to run, in order [setup probe tests bench]
 #   GPU_BENCH_CHUNKS  asv --bench regexes, one per chunk, separated by spaces
 #   GPU_TEST_WORKERS  pytest-xdist workers for the GPU tests [8]
+#   GPU_TEST_SELECT   a pytest -k expression to run only some GPU tests (a rerun after a fix) [all]
 #   GPU_PYTHON        interpreter of the run [python3]
 #   GPU_SITE          fallback install folder of the wheels, first on PYTHONPATH [/tmp/tensorscope-gpu-site]
 #   GPU_WHEELS        the carried folder [<repo>/.gpu-wheels]
@@ -81,7 +82,7 @@ print_plan() {
     say "plan: steps '$GPU_STEPS' within ${GPU_BUDGET_S} s; machine '$GPU_MACHINE', profile '$GPU_PROFILE'"
     say "  setup: install $(find "$GPU_WHEELS" -maxdepth 1 -name '*.whl' 2>/dev/null | wc -l) wheels from $GPU_WHEELS and tensorscope (editable) into $GPU_PYTHON's environment; git repository at HEAD"
     say "  probe: nvidia-smi; python -m backends.provenance"
-    say "  tests: BENCH_BACKENDS=torch:cuda,jax:gpu,cupy pytest -m gpu (at most ${GPU_TEST_S} s, ${GPU_TEST_WORKERS} workers); skipped without a GPU"
+    say "  tests: BENCH_BACKENDS=torch:cuda,jax:gpu,cupy pytest -m gpu${GPU_TEST_SELECT:+ -k '$GPU_TEST_SELECT'} (at most ${GPU_TEST_S} s, ${GPU_TEST_WORKERS} workers); skipped without a GPU"
     say "  bench: tensorscope run --existing --profile $GPU_PROFILE --machine $GPU_MACHINE, ${#chunks[@]} chunks: ${chunks[*]}"
     say "  pack:  at most 8 files into \$OUT ($OUT)"
 }
@@ -243,6 +244,7 @@ step_probe() {
 step_tests() {
     local extra=()
     cd "$ROOT" || return 1
+    [ -n "${GPU_TEST_SELECT:-}" ] && extra+=(-k "$GPU_TEST_SELECT")
     if ((GPU_TEST_WORKERS > 1)) && "$GPU_PYTHON" -c "import xdist" 2>/dev/null; then
         extra+=(-n "$GPU_TEST_WORKERS")
     fi

@@ -156,7 +156,13 @@ class TorchBackend(Backend):
         if array.dtype.name not in _DTYPES:
             raise UnsupportedDType("from_numpy", f"torch backend has no dtype {array.dtype.name}", [array.shape], [array.dtype.name])
         if self._cuda:
-            return torch.from_numpy(np.ascontiguousarray(array)).to(self._device)
+            # np.asarray, not np.ascontiguousarray: that one turns a 0-d array into shape (1,).
+            # A read-only array is copied first (torch warns on non-writable memory); either
+            # way .to(device) makes the private copy.
+            host = np.asarray(array, order="C")
+            if not host.flags.writeable:
+                host = host.copy()
+            return torch.from_numpy(host).to(self._device)
         return torch.from_numpy(np.array(array, copy=True, order="C"))
 
     def to_numpy(self, tensor: torch.Tensor) -> np.ndarray:

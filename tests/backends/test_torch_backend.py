@@ -81,6 +81,27 @@ def test_from_numpy_copies_and_keeps_dtype(be: Any) -> None:
     np.testing.assert_array_equal(be.to_numpy(t), [[0, 2], [3, 5]])
 
 
+def test_the_cuda_upload_path_keeps_0d_shape_and_takes_read_only_arrays(be: Any) -> None:
+    # The H200 run found every 0-d case of torch:cuda coming back as shape (1,): the CUDA
+    # branch of from_numpy used np.ascontiguousarray, which makes 0-d arrays 1-d. That
+    # branch runs here with the device left on the CPU (a shallow copy with _cuda set).
+    import copy
+    import warnings
+
+    cuda_path = copy.copy(be)
+    cuda_path._cuda = True
+    read_only = np.arange(4, dtype=np.float32)[::2]
+    read_only.flags.writeable = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # torch warns when handed non-writable memory
+        scalar = cuda_path.from_numpy(np.array(2.5, dtype=np.float64))
+        strided = cuda_path.from_numpy(read_only)
+    assert be.info(scalar) == backends.TensorInfo((), "float64")
+    assert be.to_numpy(scalar) == 2.5
+    assert be.info(strided) == backends.TensorInfo((2,), "float32")
+    np.testing.assert_array_equal(be.to_numpy(strided), [0.0, 2.0])
+
+
 def test_bfloat16_crosses_the_boundary_as_ml_dtypes(be: Any) -> None:
     ml_dtypes = pytest.importorskip("ml_dtypes")
     src = np.array([1.5, -2.0, 3.25], dtype=ml_dtypes.bfloat16)
