@@ -305,3 +305,46 @@ def test_when_packing_fails_the_raw_logs_still_come_back(script_env: dict[str, s
     done = _bash(f"GPU_STEPS='' bash {SCRIPT}", {**script_env, "GPU_PYTHON": str(python)})
     assert f"packing into {tmp_path / 'out'} failed" in done.stdout
     assert (tmp_path / "out" / "summary.txt").read_text().startswith("tensorscope GPU run, started")
+
+
+def _git(repo: Path, *args: str) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+    return subprocess.run(["git", "-C", str(repo), *args], env=env, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def test_a_stale_git_that_arrives_is_moved_to_the_bundled_commit(script_env: dict[str, str], tmp_path: Path) -> None:
+    # Seen on the H200: the files were the new commit's, the .git beside them the old one's,
+    # and asv named the results after the old commit.
+    source = tmp_path / "source"
+    (source / "scripts").mkdir(parents=True)
+    (source / "scripts" / "gpu_run.sh").write_text(SCRIPT.read_text())
+    (source / ".gitignore").write_text(".gpu-wheels/\n")
+    (source / "kernel.py").write_text("old\n")
+    _git(source, "init", "-q", "-b", "main")
+    _git(source, "add", "-A")
+    _git(source, "commit", "-q", "-m", "old")
+    old = _git(source, "rev-parse", "HEAD")
+    (source / "kernel.py").write_text("new\n")
+    _git(source, "commit", "-q", "-am", "new")
+    new = _git(source, "rev-parse", "HEAD")
+    wheels = source / ".gpu-wheels"
+    wheels.mkdir()
+    _git(source, "bundle", "create", str(wheels / "repo.bundle"), "HEAD")
+    (wheels / "COMMIT").write_text(new + "\n")
+    # what arrives there: the new files beside a .git that knows only the old commit
+    arrived = tmp_path / "arrived"
+    _git(tmp_path, "clone", "-q", "--no-local", "--single-branch", "--branch", "main", str(source), str(arrived))
+    _git(arrived, "reset", "-q", "--hard", old)
+    _git(arrived, "reflog", "expire", "--expire=now", "--all")
+    _git(arrived, "gc", "-q", "--prune=now")
+    (arrived / "kernel.py").write_text("new\n")
+    subprocess.run(["cp", "-r", str(wheels), str(arrived / ".gpu-wheels")], check=True)
+
+    done = subprocess.run(
+        ["bash", str(arrived / "scripts" / "gpu_run.sh"), "--step", "git"], env=script_env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"HEAD was {old}" in done.stdout and f"moved to {new}" in done.stdout
+    assert _git(arrived, "rev-parse", "HEAD") == new
+    assert _git(arrived, "status", "--porcelain", "--untracked-files=no") == ""  # the files are that commit's
+    assert (arrived / "kernel.py").read_text() == "new\n"
