@@ -407,13 +407,16 @@ def roofline_points(machine: str) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 @st.cache_data(ttl=TTL, max_entries=MAX_SELECTIONS, show_spinner="Analysing…")
-def _compare_machines(results_dir: str, cache_dir: str | None, repo: str | None, stamp_: str, reference: str) -> pd.DataFrame:
-    return machines_analysis.compare_machines(_load(results_dir, cache_dir, repo, stamp_).table, reference=reference)
+def _compare_machines(
+    results_dir: str, cache_dir: str | None, repo: str | None, stamp_: str, reference: str, across_python: bool
+) -> pd.DataFrame:
+    table = _load(results_dir, cache_dir, repo, stamp_).table
+    return machines_analysis.compare_machines(table, reference=reference, across_python=across_python)
 
 
-def compare_machines(reference: str) -> pd.DataFrame:
-    """Every machine's newest values as ratios to ``reference`` (like with like)."""
-    return _compare_machines(*_key(), reference)
+def compare_machines(reference: str, across_python: bool = False) -> pd.DataFrame:
+    """Every machine's newest values as ratios to ``reference`` (like with like; ``across_python``: Python versions may differ)."""
+    return _compare_machines(*_key(), reference, across_python)
 
 
 @st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner=False)

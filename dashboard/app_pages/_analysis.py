@@ -353,11 +353,13 @@ def roofs_for(roofs: pd.DataFrame, machine: str, dtype: str, *, gpu: bool = Fals
 # Hardware
 
 
-def machine_ratios(reference: str | None, machines: list[str], envs: list[str], benchmarks: list[str]) -> pd.DataFrame | None:
+def machine_ratios(
+    reference: str | None, machines: list[str], envs: list[str], benchmarks: list[str], across_python: bool = False
+) -> pd.DataFrame | None:
     """Each series' newest value on every machine against ``reference`` (``compare_machines``)."""
     if reference is None:
         return None
-    found = guarded("machine comparison", state.compare_machines, reference)
+    found = guarded("machine comparison", state.compare_machines, reference, across_python)
     if found is None:
         return None
     found = _restrict(found, machines, envs)

@@ -15,14 +15,15 @@ st.title("Hardware")
 st.caption(
     "The same benchmark on different machines against a reference machine, like with like: the same environment (or the "
     "same Python version) and the newest commit both measured, or else the nearest commits both measured (said below). "
-    "Pairs across Python versions or more than a year apart are left out and listed. "
+    "Pairs across Python versions or more than a year apart are left out and listed; 'Across Python versions' compares "
+    "the former anyway, marked in the table's env_match column. "
     "'x faster' accounts for direction (times and memory: lower is better; rates: higher is better)."
 )
 
 if _ui.require_results():
     machines_sel, envs_sel = _ui.shared_filters()
     machines = [m for m in state.summary()["machines"] if not machines_sel or m in machines_sel]
-    c = st.columns(3)
+    c = st.columns(4)
     per_machine = state.summary()["per_machine"]
     by_results = per_machine.sort_values("results", ascending=False)["machine"].astype(str).tolist() if len(per_machine) else machines
     default_ref = next((m for m in by_results if m in machines), None)
@@ -30,7 +31,15 @@ if _ui.require_results():
     benchmarks = sorted(state.latest()["benchmark"].astype(str).unique())
     chosen = _ui.multiselect("Benchmarks", benchmarks, "hbench", where=c[1], placeholder="all")
     log_y = _ui.toggle("Log scale", "hlog", default=True, where=c[2])
-    paired = machine_ratios(reference, machines, envs_sel, chosen) if len(machines) > 1 else None
+    across_python = _ui.toggle(
+        "Across Python versions",
+        "hpy",
+        default=False,
+        where=c[3],
+        help="Also compare results whose environments run different (or unnamed) Python versions, e.g. a GPU "
+        "machine's own interpreter against a VM's virtualenv. Each such pair says so in env_match.",
+    )
+    paired = machine_ratios(reference, machines, envs_sel, chosen, across_python) if len(machines) > 1 else None
     ratios = None
     if paired is not None and "match" in paired.columns:
         unlike = paired["match"].astype(str).str.startswith("excluded")
@@ -41,7 +50,13 @@ if _ui.require_results():
             else ""
         )
         left_out = "; ".join(f"{n} left out ({reason.removeprefix('excluded: ')})" for reason, n in counts["excluded"].items())
-        st.caption(f"{counts['same commit']} ratios from the same commit{nearest}" + (f"; {left_out}" if left_out else "") + ".")
+        across = f"; {counts['across Python']} of them across Python versions (env_match)" if counts["across Python"] else ""
+        st.caption(f"{counts['same commit']} ratios from the same commit{nearest}{across}" + (f"; {left_out}" if left_out else "") + ".")
+        if counts["python_excluded"] and not across_python:
+            st.info(
+                f"{counts['python_excluded']} pairs were left out because their Python versions differ or are unnamed: "
+                "turn on 'Across Python versions' to compare them anyway, marked."
+            )
         ratios = paired[~unlike].reset_index(drop=True)
         if unlike.any():
             with st.expander(f"Pairs left out ({int(unlike.sum())}): not measured alike"):
@@ -96,6 +111,7 @@ if _ui.require_results():
                 "commit",
                 "reference_commit",
                 "reference_env",
+                "env_match",
                 "match",
                 "commit_gap",
                 "days_apart",

@@ -3,7 +3,7 @@
 Public API
 ==========
 
-``compare_machines(table, *, reference=None, latest=True, max_days=365) -> DataFrame``
+``compare_machines(table, *, reference=None, latest=True, max_days=365, across_python=False) -> DataFrame``
     One row per (machine, benchmark, params, env) pairing a value on the machine with one on
     ``reference`` (default: the machine with the most results) **measured alike**:
 
@@ -16,8 +16,10 @@ Public API
     Pairs that are not alike are **kept and marked, never compared silently**: their ``ratio`` is
     NaN and ``match`` says why (``'excluded: Python 3.10 vs 3.12'``, ``'excluded: 3.4 years apart'``
     when the commits are more than ``max_days`` apart, ``'excluded: Python unknown'`` when an env
-    name tells no Python version and the names differ). ``latest=False``: one row per commit both
-    measured in the same env (same-commit pairs only).
+    name tells no Python version and the names differ). ``across_python=True`` compares those
+    last two kinds anyway (an H200 with its image's Python 3.12 against a VM's 3.11, say): their
+    ``env_match`` stays ``'different Python'`` or ``'Python unknown'`` so a page can say so.
+    ``latest=False``: one row per commit both measured in the same env (same-commit pairs only).
 
     ``ratio`` = value on the machine / value on ``reference``, with ``ratio_low``/``ratio_high`` from
     the two 99% CIs; ``faster`` = how many times faster the machine is (1/ratio for lower-is-better,
@@ -57,7 +59,9 @@ def _days(a: pd.Series, b: pd.Series) -> np.ndarray:
     return ((da - db).dt.total_seconds().abs() / _DAY).to_numpy(dtype=float)
 
 
-def compare_machines(table: pd.DataFrame, *, reference: str | None = None, latest: bool = True, max_days: float = 365.0) -> pd.DataFrame:
+def compare_machines(
+    table: pd.DataFrame, *, reference: str | None = None, latest: bool = True, max_days: float = 365.0, across_python: bool = False
+) -> pd.DataFrame:
     """Ratios of every machine to ``reference`` per benchmark, like with like; see the module docstring."""
     t = table[(table["status"] == "ok") & (table["value"] > 0)]
     if t.empty:
@@ -98,7 +102,7 @@ def compare_machines(table: pd.DataFrame, *, reference: str | None = None, lates
         merged["commit_gap"] = 0
         merged["days_apart"] = 0.0
     else:
-        merged = _pairs(other, ref, max_days)
+        merged = _pairs(other, ref, max_days, across_python)
     merged["ratio"] = np.where(merged["match"].str.startswith("excluded"), np.nan, merged["value"] / merged["reference_value"])
     low, high = _ratio_interval(merged["ci_99_a"], merged["ci_99_b"], merged["reference_ci_99_a"], merged["reference_ci_99_b"])
     merged["ratio_low"], merged["ratio_high"] = (
@@ -115,7 +119,7 @@ def compare_machines(table: pd.DataFrame, *, reference: str | None = None, lates
     return merged.sort_values(["benchmark", "params", "machine"]).reset_index(drop=True)
 
 
-def _pairs(other: pd.DataFrame, ref: pd.DataFrame, max_days: float) -> pd.DataFrame:
+def _pairs(other: pd.DataFrame, ref: pd.DataFrame, max_days: float, across_python: bool = False) -> pd.DataFrame:
     """Per (machine, benchmark, params, env): the newest same-commit pair, else the nearest commits; unlike pairs marked."""
     keys = ["machine", "benchmark", "params", "env"]
     # the newest commit both measured in the same env (one row per commit and side: no blow-up)
@@ -167,12 +171,17 @@ def _pairs(other: pd.DataFrame, ref: pd.DataFrame, max_days: float) -> pd.DataFr
     match = np.where(pairs["commit_gap"] == 0, "same commit", "nearest commits").astype(object)
     far = pairs["days_apart"].to_numpy() > max_days
     match[far] = [f"excluded: {d / 365.25:.1f} years apart" for d in pairs["days_apart"].to_numpy()[far]]
-    wrong_py = (pairs["env_match"] == "different Python").to_numpy()
-    match[wrong_py] = [
-        f"excluded: Python {p} vs {q}" for p, q in zip(pairs["python"][wrong_py], pairs["reference_python"][wrong_py], strict=True)
-    ]
-    unknown = (pairs["env_match"] == "Python unknown").to_numpy()
-    match[unknown] = "excluded: Python unknown"
+    if not across_python:
+        # a pair also too far apart says both, so that only the Python-only ones count as
+        # what 'across Python' would bring in
+        apart = np.array([f", {d / 365.25:.1f} years apart" if d > max_days else "" for d in pairs["days_apart"].to_numpy()], dtype=object)
+        wrong_py = (pairs["env_match"] == "different Python").to_numpy()
+        match[wrong_py] = [
+            f"excluded: Python {p} vs {q}{a}"
+            for p, q, a in zip(pairs["python"][wrong_py], pairs["reference_python"][wrong_py], apart[wrong_py], strict=True)
+        ]
+        unknown = (pairs["env_match"] == "Python unknown").to_numpy()
+        match[unknown] = ["excluded: Python unknown" + a for a in apart[unknown]]
     pairs["match"] = match
     return pairs
 
@@ -180,10 +189,14 @@ def _pairs(other: pd.DataFrame, ref: pd.DataFrame, max_days: float) -> pd.DataFr
 def comparison_summary(ratios: pd.DataFrame) -> dict[str, Any]:
     """Counts a page states about a comparison: pairs per ``match`` kind and the largest commit gap used."""
     if ratios.empty or "match" not in ratios.columns:
-        return {"same commit": 0, "nearest commits": 0, "excluded": {}, "max_gap": 0}
+        return {"same commit": 0, "nearest commits": 0, "excluded": {}, "max_gap": 0, "across Python": 0, "python_excluded": 0}
     kinds = ratios["match"].astype(str)
     nearest = ratios[kinds == "nearest commits"]
+    envs = ratios["env_match"].astype(str) if "env_match" in ratios.columns else pd.Series("", index=ratios.index)
+    unlike_python = envs.isin(["different Python", "Python unknown"])
     return {
+        "across Python": int((unlike_python & ~kinds.str.startswith("excluded")).sum()),
+        "python_excluded": int((kinds.str.startswith("excluded: Python") & ~kinds.str.contains("years apart")).sum()),
         "same commit": int((kinds == "same commit").sum()),
         "nearest commits": len(nearest),
         "excluded": kinds[kinds.str.startswith("excluded")]

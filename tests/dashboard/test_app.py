@@ -416,6 +416,29 @@ def test_hardware_compares_machines_and_provenance(suite_tree: Path) -> None:
     assert "cpu.model" in set(provenance["field"])
 
 
+def test_hardware_compares_across_python_versions_only_when_asked(results_tree: ResultsTree, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The H200's results come from its image's interpreter (asv env "existing-py_opt_..._python3",
+    # no version in the name), the VM's from a py3.11 virtualenv: unlike, so left out by default.
+    results_tree.add_benchmark(ELEMENTWISE, params=[_q(["numpy"]), _q(["add"])], param_names=["backend", "op"])
+    for machine, env, value in (("vm", "virtualenv-py3.11", 4e-3), ("gpu", "existing-py_opt_torch_.venv_bin_python3", 1e-3)):
+        results_tree.add_machine(machine, cpu="Xeon", arch="x86_64", num_cpu="2", ram="16000000000")
+        results_tree.add_run(machine, commit_hash(0), {ELEMENTWISE: [value]}, date=commit_date(0), env=env)
+        results_tree.add_run(machine, commit_hash(1), {ELEMENTWISE: [value]}, date=commit_date(1), env=env)
+    monkeypatch.setenv("TENSORSCOPE_RESULTS_DIR", str(results_tree.root))
+    monkeypatch.delenv("TENSORSCOPE_CACHE_DIR", raising=False)
+
+    at = run_page("hardware", {"ref": "vm"})
+    assert any("Across Python versions" in i.value for i in at.info)
+    assert "No benchmark in common" in json.dumps(charts_of(at)[0])
+
+    at = run_page("hardware", {"ref": "vm", "hpy": "true"})
+    bars = charts_of(at)[0]["data"][0]
+    assert list(bars["x"]) == ["gpu"] and _values(bars["y"])[0] == pytest.approx(4.0)
+    table = _frame_with(at, "env_match", "faster")
+    assert set(table["env_match"]) == {"Python unknown"}
+    assert any("across Python versions" in c.value for c in at.caption)
+
+
 def test_roofline_says_which_memory_level_holds_each_op(suite_tree: Path) -> None:
     at = run_page("roofline", {"rmachine": "box", "rdtype": "float64"})
     table = _frame_with(at, "op", "backend", "share of roof", "data fits in")

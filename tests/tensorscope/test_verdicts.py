@@ -291,7 +291,28 @@ def test_hardware_ratios_only_like_with_like(results_tree: ResultsTree) -> None:
     assert m.loc["b.D.time_z", "commit_gap"] == 1 and m.loc["b.D.time_z", "days_apart"] == pytest.approx(
         2.0
     )  # no commit between in the set
-    assert np.isnan(m.loc["b.B.time_x", "ratio"]) and m.loc["b.B.time_x", "match"] == "excluded: Python 3.10 vs 3.12"
+    assert np.isnan(m.loc["b.B.time_x", "ratio"]) and m.loc["b.B.time_x", "match"] == "excluded: Python 3.10 vs 3.12, 4.0 years apart"
+
+
+def test_hardware_ratios_across_python_versions_only_when_asked(results_tree: ResultsTree) -> None:
+    from tensorscope.analysis.machines import compare_machines, comparison_summary
+
+    results_tree.add_benchmark("b.B.time_x")
+    results_tree.add_benchmark("b.C.time_y")
+    # close in time, different Python: left out unless asked; years apart: left out always
+    results_tree.add_run("gpu", commit_hash(10), {"b.B.time_x": [1e-3]}, date=_day(10), env="virtualenv-py3.12")
+    results_tree.add_run("vm", commit_hash(11), {"b.B.time_x": [5e-3]}, date=_day(11), env="virtualenv-py3.11")
+    results_tree.add_run("gpu", commit_hash(0), {"b.C.time_y": [1e-3]}, date=_day(-900), env="virtualenv-py3.12")
+    results_tree.add_run("vm", commit_hash(12), {"b.C.time_y": [2e-3]}, date=_day(12), env="virtualenv-py3.11")
+    t = load_results(results_tree.root).results
+    alike = compare_machines(t, reference="vm").set_index("benchmark")
+    assert alike.loc["b.B.time_x", "match"] == "excluded: Python 3.12 vs 3.11" and np.isnan(alike.loc["b.B.time_x", "ratio"])
+    assert comparison_summary(alike.reset_index())["python_excluded"] == 1
+    across = compare_machines(t, reference="vm", across_python=True).set_index("benchmark")
+    assert across.loc["b.B.time_x", "ratio"] == pytest.approx(0.2) and across.loc["b.B.time_x", "faster"] == pytest.approx(5.0)
+    assert across.loc["b.B.time_x", "env_match"] == "different Python"
+    assert across.loc["b.C.time_y", "match"].startswith("excluded: 2.") and np.isnan(across.loc["b.C.time_y", "ratio"])
+    assert comparison_summary(across.reset_index())["across Python"] == 1
 
 
 def test_detection_is_computed_once_per_series_content(results_tree: ResultsTree, tmp_path: Path) -> None:
