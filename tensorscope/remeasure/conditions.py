@@ -22,17 +22,23 @@ The controls remove the luck where the kernel lets a process choose:
     Pins each process (``sched_setaffinity``) before the interpreter starts. Duet mode pins A
     and B to different physical cores; otherwise nothing is pinned unless asked.
 ``malloc='fixed'`` (default)
-    Sets ``MALLOC_MMAP_THRESHOLD_=131072`` (glibc's own default threshold, made fixed). glibc
-    otherwise raises the threshold each time a large mmapped block is freed, after which large
-    arrays come from the heap instead: reused memory (no page faults) or fresh memory (page
-    faults), in a pattern that depends on the heap's layout, which depends on the process's
-    environment (variable and path lengths). Measured on the reference VM with a benchmark that
-    allocates 3 x 32 MB arrays in ``setup`` (asv redoes ``setup`` before every sample): samples
-    alternated between about 17 and 4 ms, and the same commit read 1.013 to 1.085 times slower
-    in compare's second environment than in its first (four runs of 20-48 alternating pairs;
-    1.085 [1.036, 1.121] at 48), a bias no number of pairs removes. With the threshold fixed
-    every large array is mmapped and page-faulted alike: samples 17-24 ms and the two
-    environments' ratio 0.990, 1.046 and 0.994 in three runs, every interval containing 1. ``'default'`` leaves glibc's adaptive thresholds.
+    Sets ``MALLOC_MMAP_THRESHOLD_=33554432`` and ``MALLOC_TRIM_THRESHOLD_=67108864``: blocks
+    under 32 MiB come from the heap and freed memory up to 64 MiB stays there for reuse, which
+    is where glibc's adaptive thresholds end up in a long-running process (32 MiB is their
+    ceiling), held fixed from the first allocation. Adaptive, the threshold starts at 128 KiB and
+    rises each time a large mmapped block is freed, so whether a large array is reused heap
+    memory (no page faults) or fresh memory (page faults) follows the heap's layout, which
+    follows the process's environment (variable and path lengths). Measured on the reference
+    VM with a benchmark that allocates 3 x 32 MB arrays in ``setup`` (asv redoes ``setup``
+    before every sample): samples alternated between about 17 and 4 ms, and the same commit
+    read 1.013 to 1.085 times slower in compare's second environment than in its first (four
+    runs of 20-48 alternating pairs; 1.085 [1.036, 1.121] at 48), a bias no number of pairs
+    removes. The first fix held the threshold at 128 KiB instead (every large block mmapped):
+    that biased a kernel allocating a 128 KiB result per call (128 x 128 matmuls) by 1.8x
+    between the two environments (A -> A2: 18.3 vs 10.3 ms per sample; adaptive 6.8 vs 7.1).
+    With these values the same commit read memory 0.975 [0.873, 1.060] (40 pairs) and 0.938
+    [0.791, 1.817] reversed (24), 128 x 128 matmuls 1.009 [0.765, 1.091], compute 1.003, every
+    interval containing 1. ``'default'`` leaves glibc's adaptive thresholds.
 ``threads``
     Sets the usual thread-count variables (OpenMP, OpenBLAS, MKL, BLIS, Accelerate, numexpr,
     Numba) for every process; duet mode uses 1.
@@ -63,9 +69,9 @@ THREAD_VARIABLES = (
     "NUMBA_NUM_THREADS",
 )
 
-# glibc reads these at process start; a fixed mmap threshold also stops its dynamic adjustment
-# (and the trim threshold's) - see ``malloc`` in the module docstring
-MALLOC_VARIABLES = {"MALLOC_MMAP_THRESHOLD_": "131072"}
+# glibc reads these at process start; setting them stops its dynamic adjustment of both (see
+# ``malloc`` in the module docstring); 32 MiB is the highest mmap threshold glibc accepts on 64-bit
+MALLOC_VARIABLES = {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_TRIM_THRESHOLD_": "67108864"}
 
 
 @dataclass(frozen=True)

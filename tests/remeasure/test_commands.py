@@ -109,7 +109,7 @@ def test_compare_same_code_exits_0(toy: tuple[Path, list[str]], capsys: pytest.C
     assert "1 cell: 1 same." in out
 
 
-@pytest.mark.parametrize(("option", "expected"), [([], 131072.0), (["--malloc", "default"], 0.0)])
+@pytest.mark.parametrize(("option", "expected"), [([], 33554432.0), (["--malloc", "default"], 0.0)])
 def test_measured_processes_get_a_fixed_mmap_threshold_unless_asked_not_to(
     toy: tuple[Path, list[str]], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, option: list[str], expected: float
 ) -> None:
