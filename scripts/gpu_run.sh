@@ -50,8 +50,7 @@ export GPU_BUDGET_S=${GPU_BUDGET_S:-470}
 export GPU_TEST_S=${GPU_TEST_S:-150}
 export GPU_STEPS=${GPU_STEPS-setup probe tests bench}
 # Most telling first: the roofs and the memory-bound groups (about 125 s on the H200), then
-# matmul (about 123 s), fft, and last fused (over 156 s: its cells re-run setup between timed
-# calls) with the rest (the gpu profile times none of the rest; a chunk without cells would
+# matmul (about 123 s), fft, and last fused (over 156 s there, cause not found) with the rest (the gpu profile times none of the rest; a chunk without cells would
 # cost a discovery). Each chunk is saved when it ends, so one cut short loses only itself.
 export GPU_BENCH_CHUNKS=${GPU_BENCH_CHUNKS-"bench_(calibration|unary|binary|reduction) bench_linalg bench_fft bench_(fused|creation|selection|shape|ordering|window)"}
 export GPU_TEST_WORKERS=${GPU_TEST_WORKERS:-8}

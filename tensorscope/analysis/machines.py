@@ -169,12 +169,14 @@ def _pairs(other: pd.DataFrame, ref: pd.DataFrame, max_days: float, across_pytho
         return pairs.assign(match=pd.Series(dtype=str), commit_gap=pd.Series(dtype=float), days_apart=pd.Series(dtype=float))
     pairs["days_apart"] = _days(pairs["commit_date"], pairs["reference_date"])
     match = np.where(pairs["commit_gap"] == 0, "same commit", "nearest commits").astype(object)
-    far = pairs["days_apart"].to_numpy() > max_days
-    match[far] = [f"excluded: {d / 365.25:.1f} years apart" for d in pairs["days_apart"].to_numpy()[far]]
+    days = pairs["days_apart"].to_numpy()
+    far = days > max_days
+    years = np.array([f"{d / 365.25:.1f} years apart" for d in days], dtype=object)
+    match[far] = "excluded: " + years[far]
     if not across_python:
         # a pair also too far apart says both, so that only the Python-only ones count as
         # what 'across Python' would bring in
-        apart = np.array([f", {d / 365.25:.1f} years apart" if d > max_days else "" for d in pairs["days_apart"].to_numpy()], dtype=object)
+        apart = np.where(far, ", " + years, "")
         wrong_py = (pairs["env_match"] == "different Python").to_numpy()
         match[wrong_py] = [
             f"excluded: Python {p} vs {q}{a}"
