@@ -207,6 +207,17 @@ EOF
     "$GPU_PYTHON" -m pip list --disable-pip-version-check --format=freeze 2>&1
 }
 
+# files_are COMMIT: whether every file of COMMIT is in the working tree with that content
+files_are() {
+    local index rc
+    index=$(mktemp) || return 1
+    GIT_INDEX_FILE=$index git read-tree "$1" && GIT_INDEX_FILE=$index git update-index -q --refresh >/dev/null
+    GIT_INDEX_FILE=$index git diff-files --quiet
+    rc=$?
+    rm -f "$index"
+    return $rc
+}
+
 step_git() {
     local expected old
     cd "$ROOT" || return 1
@@ -226,13 +237,15 @@ step_git() {
     old=$(git rev-parse HEAD)
     if [ -n "$expected" ] && [ "$expected" != "$old" ]; then
         # Seen on the H200: the .git that arrived was an older one than the files beside it,
-        # so asv named results after a commit whose code did not run. The files are what
-        # --prepare bundled: move HEAD there, keeping the files (a mixed reset).
+        # so asv named results after a commit whose code did not run. Where the files are
+        # exactly what --prepare bundled, move HEAD there, keeping them (a mixed reset). Only
+        # then: in a developer's checkout that has moved on (the tests run this step there)
+        # HEAD stays where it is.
         if [ -s "$GPU_WHEELS/repo.bundle" ] && git fetch -q "$GPU_WHEELS/repo.bundle" HEAD &&
-            [ "$(git rev-parse FETCH_HEAD)" = "$expected" ] && git reset -q "$expected"; then
+            [ "$(git rev-parse FETCH_HEAD)" = "$expected" ] && files_are "$expected" && git reset -q "$expected"; then
             say "HEAD was $old, not the commit --prepare bundled: moved to $expected (results are named after it)"
         else
-            say "warning: HEAD is not the commit --prepare bundled ($expected), and the bundle could not move it there"
+            say "warning: HEAD is not the commit --prepare bundled ($expected), and the files are not that commit's: HEAD left as it is"
         fi
     fi
     say "files differing from HEAD (results are named after HEAD):"

@@ -337,8 +337,14 @@ def test_a_stale_git_that_arrives_is_moved_to_the_bundled_commit(script_env: dic
     _git(arrived, "reset", "-q", "--hard", old)
     _git(arrived, "reflog", "expire", "--expire=now", "--all")
     _git(arrived, "gc", "-q", "--prune=now")
-    (arrived / "kernel.py").write_text("new\n")
     subprocess.run(["cp", "-r", str(wheels), str(arrived / ".gpu-wheels")], check=True)
+    # files that are not the bundled commit's (a developer's checkout): HEAD is left alone
+    kept = subprocess.run(
+        ["bash", str(arrived / "scripts" / "gpu_run.sh"), "--step", "git"], env=script_env, capture_output=True, text=True, timeout=60
+    )
+    assert "HEAD left as it is" in kept.stdout, kept.stdout + kept.stderr
+    assert _git(arrived, "rev-parse", "HEAD") == old
+    (arrived / "kernel.py").write_text("new\n")
 
     done = subprocess.run(
         ["bash", str(arrived / "scripts" / "gpu_run.sh"), "--step", "git"], env=script_env, capture_output=True, text=True, timeout=60
