@@ -1,4 +1,4 @@
-"""Validate ``tensorscope compare`` (interleaved and ``--duet``) and ``bisect`` against ``asv continuous``.
+"""Validate ``tensorscope compare`` (lockstep, sequential and duet schedules) and ``bisect`` against ``asv continuous``.
 
 It generates a throwaway git repository with a small asv suite whose cost changes by known
 ratios between commits, runs every tool on the same pairs of commits in the same hour, and
@@ -19,8 +19,9 @@ The generated project (``kernels``, NumPy only):
 Phases (each skipped when its count is 0):
 
 1. ``--truth-pairs N``: the true ratios of A -> B, measured long (N pairs per cell, no early stop);
-2. ``--trials T``: per trial, A -> B and A -> A2 with ``tensorscope compare``, ``compare --duet``
-   (with 2 or more CPUs) and ``asv continuous -f 1+threshold``, in a rotating order;
+2. ``--trials T``: per trial, A -> B and A -> A2 with ``tensorscope compare`` (its default
+   schedule, lockstep), ``compare --schedule sequential``, ``compare --duet`` (with 2 or more
+   CPUs) and ``asv continuous -f 1+threshold``, in a rotating order;
 3. ``--bisect-trials K``: ``tensorscope bisect`` on each history: found the right commit? how many comparisons?
 
 Environments: asv virtualenvs built from the package registry (both tools alike), or
@@ -310,6 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--python", default=None, help="tensorscope measures this interpreter (with NumPy) instead of asv virtualenvs")
     parser.add_argument("--skip-asv", action="store_true", help="leave asv continuous out")
     parser.add_argument("--skip-duet", action="store_true", help="leave compare --duet out")
+    parser.add_argument("--skip-sequential", action="store_true", help="leave compare --schedule sequential out")
     parser.add_argument("--machine", default="validate-compare", help="asv machine name for the generated project's results")
     parser.add_argument(
         "--tensorscope-args",
@@ -363,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
         (out / "report.md").write_text(text)
         return text
 
-    tools = ["compare", *(["duet"] if duet else []), *([] if args.skip_asv else ["asv"])]
+    tools = ["compare", *([] if args.skip_sequential else ["sequential"]), *(["duet"] if duet else []), *([] if args.skip_asv else ["asv"])]
 
     # 1. the true ratios
     if args.truth_pairs:
@@ -388,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
                     flagged, seconds, code = asv_continuous(repo, commits["a"], new, bench, 1 + args.threshold, args.machine, log)
                     entry.update(seconds=seconds, exit=code, flagged=sorted(flagged))
                 else:
-                    extra = ["--duet"] if tool == "duet" else []
+                    extra = {"duet": ["--schedule", "duet"], "sequential": ["--schedule", "sequential"]}.get(tool, [])
                     seed = str(rng.randrange(2**31))
                     doc, seconds, code = tensorscope(
                         repo, ["compare", commits["a"], new, "-b", bench, *common, *extra, "--seed", seed, "--no-results"], log

@@ -212,7 +212,7 @@ def main(args: argparse.Namespace) -> int:
                     new,
                     plan,
                     select=lambda c: c.id == cell.id,
-                    duet=args.duet,
+                    mode=args.schedule,
                     machine=args.machine,
                     write_results=not args.no_results,
                     quiet=True,

@@ -26,7 +26,7 @@ from pathlib import Path
 from .conditions import Controls, describe_change, duet_cpus, snapshot
 from .design import Plan, measure_cells
 from .model import Cell, CellOutcome, Comparison, Side
-from .runner import Project, ProjectError, Slot
+from .runner import MODES, Project, ProjectError, Slot
 
 __all__ = ["add_arguments", "add_measure_arguments", "main", "plan_from", "project_from", "run_comparison"]
 
@@ -51,7 +51,14 @@ def add_measure_arguments(parser: argparse.ArgumentParser) -> None:
     plan.add_argument("--max-pairs", type=int, default=80, help="cap of pairs per cell (default 80)")
     plan.add_argument("--max-minutes", type=float, default=None, help="stop measuring after this many minutes (cells left undecided)")
     plan.add_argument("--seed", type=int, default=None, help="seed of the pair order (default: random)")
-    plan.add_argument("--duet", action="store_true", help="run A and B at the same time, pinned to two cores, one thread each")
+    plan.add_argument(
+        "--schedule",
+        choices=MODES,
+        default=MODES[0],
+        help="lockstep (default): A and B take turns on one CPU, one sample each; sequential: one process after the other; "
+        "duet: both at once on two cores, one thread each",
+    )
+    plan.add_argument("--duet", dest="schedule", action="store_const", const="duet", help="the same as --schedule duet")
     control = parser.add_argument_group("controls")
     control.add_argument("--thp", choices=("off", "default"), default="off", help="transparent huge pages per process (default: off)")
     control.add_argument("--aslr", choices=("on", "off"), default="on", help="address-space layout randomization (default: on)")
@@ -59,7 +66,7 @@ def add_measure_arguments(parser: argparse.ArgumentParser) -> None:
         "--malloc",
         choices=("fixed", "default"),
         default="fixed",
-        help="glibc's mmap threshold: fixed at 128 KiB (default) or glibc's adaptive one",
+        help="glibc's malloc thresholds: fixed (default; mmap above 32 MiB, freed memory never trimmed) or glibc's adaptive ones",
     )
     control.add_argument("--cpus", default=None, metavar="LIST", help="pin every measured process to these CPUs, e.g. 1 or 0,1")
 
@@ -107,8 +114,9 @@ def plan_from(args: argparse.Namespace) -> Plan:
 
 def project_from(args: argparse.Namespace) -> Project:
     """The :class:`Project` of the parsed options (not yet entered)."""
-    controls = Controls(thp=args.thp, aslr=args.aslr, malloc=args.malloc, cpus=_cpus(args.cpus), threads=1 if args.duet else None)
-    if args.duet and controls.cpus:
+    duet = args.schedule == "duet"
+    controls = Controls(thp=args.thp, aslr=args.aslr, malloc=args.malloc, cpus=_cpus(args.cpus), threads=1 if duet else None)
+    if duet and controls.cpus:
         raise ValueError("--duet chooses its own two cores; leave out --cpus")
     extra = {"TENSORSCOPE_PROFILE": args.profile} if args.profile else {}
     return Project(args.config, environment=args.environment, python=args.python, controls=controls, extra_env=extra)
@@ -137,7 +145,7 @@ def run_comparison(
     *,
     patterns: Sequence[str] = (),
     select: Callable[[Cell], bool] | None = None,
-    duet: bool = False,
+    mode: str = MODES[0],
     machine: str | None = None,
     write_results: bool = True,
     names: tuple[str, str] = ("", ""),
@@ -145,6 +153,8 @@ def run_comparison(
     results_dir: Path | None = None,
 ) -> Comparison:
     """Compare commits ``a`` and ``b`` (full hashes) of an entered :class:`Project` on the matching cells.
+
+    ``mode``: how each pair's two processes are scheduled (:data:`~.runner.MODES`).
 
     The timings go to ``results_dir`` (default: the configuration's) unless ``write_results`` is False.
     """
@@ -157,13 +167,13 @@ def run_comparison(
         wanted = " or ".join(repr(p) for p in patterns) or "the selection"
         raise ProjectError(f"no benchmark cell matches {wanted} in {project.benchmark_dir}")
     if not quiet:
-        mode = "duet" if duet else "interleaved"
         print(f"tensorscope: {len(cells)} cells, {mode}, {a[:8]} vs {b[:8]} in {slot_a.env_name}", file=sys.stderr, flush=True)
-    pair = project.pair_function(slot_a, slot_b, duet=duet)
+    pair = project.pair_function(slot_a, slot_b, mode=mode)
     started = dt.datetime.now(dt.UTC)
     t0 = time.perf_counter()
     outcomes = measure_cells(cells, pair, plan, progress=None if quiet else progress_printer(len(cells)))
     seconds = time.perf_counter() - t0
+    duet = mode == "duet"
     env_name = slot_a.env_name + ("-duet" if duet else "")
     comparison = Comparison(
         a=Side("A", a, names[0], project.subject(a), env_name),
@@ -171,7 +181,7 @@ def run_comparison(
         outcomes=outcomes,
         threshold=plan.threshold,
         confidence=plan.confidence,
-        mode="duet" if duet else "interleaved",
+        mode=mode,
         machine=machine or socket.gethostname(),
         started_at=started,
         seconds=seconds,
@@ -254,7 +264,7 @@ def main(args: argparse.Namespace) -> int:
                 b,
                 plan,
                 patterns=selection_patterns(args),
-                duet=args.duet,
+                mode=args.schedule,
                 machine=args.machine,
                 write_results=not args.no_results,
                 names=(args.a, args.b),

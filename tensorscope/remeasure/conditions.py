@@ -20,25 +20,31 @@ The controls remove the luck where the kernel lets a process choose:
     measure that trade-off.
 ``cpus``
     Pins each process (``sched_setaffinity``) before the interpreter starts. Duet mode pins A
-    and B to different physical cores; otherwise nothing is pinned unless asked.
+    and B to different physical cores; lockstep pins the thread that takes the samples to the
+    round's CPU for each turn (:mod:`.lockstep`); otherwise nothing is pinned unless asked.
 ``malloc='fixed'`` (default)
-    Sets ``MALLOC_MMAP_THRESHOLD_=33554432`` and ``MALLOC_TRIM_THRESHOLD_=67108864``: blocks
-    under 32 MiB come from the heap and freed memory up to 64 MiB stays there for reuse, which
-    is where glibc's adaptive thresholds end up in a long-running process (32 MiB is their
-    ceiling), held fixed from the first allocation. Adaptive, the threshold starts at 128 KiB and
-    rises each time a large mmapped block is freed, so whether a large array is reused heap
-    memory (no page faults) or fresh memory (page faults) follows the heap's layout, which
-    follows the process's environment (variable and path lengths). Measured on the reference
-    VM with a benchmark that allocates 3 x 32 MB arrays in ``setup`` (asv redoes ``setup``
-    before every sample): samples alternated between about 17 and 4 ms, and the same commit
-    read 1.013 to 1.085 times slower in compare's second environment than in its first (four
-    runs of 20-48 alternating pairs; 1.085 [1.036, 1.121] at 48), a bias no number of pairs
-    removes. The first fix held the threshold at 128 KiB instead (every large block mmapped):
-    that biased a kernel allocating a 128 KiB result per call (128 x 128 matmuls) by 1.8x
-    between the two environments (A -> A2: 18.3 vs 10.3 ms per sample; adaptive 6.8 vs 7.1).
-    With these values the same commit read memory 0.975 [0.873, 1.060] (40 pairs) and 0.938
-    [0.791, 1.817] reversed (24), 128 x 128 matmuls 1.009 [0.765, 1.091], compute 1.003, every
-    interval containing 1. ``'default'`` leaves glibc's adaptive thresholds.
+    Sets ``MALLOC_MMAP_THRESHOLD_=33554432`` and ``MALLOC_TRIM_THRESHOLD_=1099511627776``: blocks
+    under 32 MiB come from the heap, and freed heap memory is never handed back to the system
+    (1 TiB), so a benchmark that reallocates its arrays gets the same, already-touched memory
+    again; blocks from 32 MiB up (the ceiling of glibc's adaptive mmap threshold) are mmapped and
+    page-faulted afresh every time, in every process alike. Adaptive (glibc's default), the
+    mmap threshold starts at 128 KiB and rises each time a large mmapped block is freed, and
+    the trim threshold follows at twice that, so whether a large array is reused memory (no page
+    faults) or fresh memory (page faults) follows the heap's layout, i.e. luck. Measured on the
+    reference VM (asv redoes ``setup`` before every sample):
+
+    - 3 x 32 MB arrays in ``setup``, adaptive: samples alternated between about 17 and 4 ms, and
+      the same commit read 1.013 to 1.085 times slower in compare's second environment (1.085
+      [1.036, 1.121] over 48 pairs), a bias no number of pairs removes;
+    - the mmap threshold held at 128 KiB (every large block mmapped) biased a kernel allocating
+      a 128 KiB result per call (128 x 128 matmuls) by 1.8x between the two environments;
+    - mmap 32 MiB with trim 64 MiB (glibc's adaptive ceiling, used until 2026-12-04): 3 x 24 MB
+      arrays (72 MB, above the trim threshold) were handed back and faulted in again in some
+      processes and not in others, 3 vs 12 ms per process (20 pairs: log-ratio spread 0.2-0.46);
+      in a plain loop reallocating them, 12.3-14.9 ms per process with trim at 64 MiB, 2.3-3.9
+      ms with it at 1 GiB or 1 TiB, 13-19 ms adaptive.
+
+    ``'default'`` leaves glibc's adaptive thresholds.
 ``threads``
     Sets the usual thread-count variables (OpenMP, OpenBLAS, MKL, BLIS, Accelerate, numexpr,
     Numba) for every process; duet mode uses 1.
@@ -70,8 +76,9 @@ THREAD_VARIABLES = (
 )
 
 # glibc reads these at process start; setting them stops its dynamic adjustment of both (see
-# ``malloc`` in the module docstring); 32 MiB is the highest mmap threshold glibc accepts on 64-bit
-MALLOC_VARIABLES = {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_TRIM_THRESHOLD_": "67108864"}
+# ``malloc`` in the module docstring); 32 MiB is the highest mmap threshold glibc accepts on
+# 64-bit, and 1 TiB of free heap is never reached: freed memory is never trimmed
+MALLOC_VARIABLES = {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_TRIM_THRESHOLD_": "1099511627776"}
 
 
 @dataclass(frozen=True)

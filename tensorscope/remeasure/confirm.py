@@ -210,7 +210,7 @@ def _entry(row: Mapping[str, Any], outcome: CellOutcome | None, args: argparse.N
         "history_factor": float(row["factor"]),
         "threshold": args.threshold,
         "confidence": args.confidence,
-        "mode": "duet" if args.duet else "interleaved",
+        "mode": args.schedule,
         "measured_at": dt.datetime.now(dt.UTC).isoformat(),
         "note": note or (outcome.note if outcome is not None else ""),
     }
@@ -234,7 +234,7 @@ def confirm(project: Project, found: pd.DataFrame, args: argparse.Namespace, mac
                 after,
                 plan,
                 select=lambda c, wanted=wanted: (c.benchmark, c.label) in wanted,  # type: ignore[misc]
-                duet=args.duet,
+                mode=args.schedule,
                 machine=machine,
                 write_results=not args.no_results,
                 results_dir=results_dir,

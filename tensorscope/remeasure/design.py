@@ -86,11 +86,26 @@ def balanced_orders(n: int, rng: random.Random) -> list[str]:
     return orders
 
 
+def pair_log_ratio(a: Measurement, b: Measurement) -> float:
+    """``log(b / a)`` of one pair: the median of its rounds' log-ratios where the samples were
+    taken in lockstep rounds (each round's two samples on one CPU, moments apart), else the
+    log-ratio of the two processes' values (asv's medians).
+
+    Why rounds: on the reference VM a CPU's speed changes from second to second, so one
+    process's samples can fall in two groups (2.9 and 4.6 us for the same calls) and its median
+    in either; the two samples of a round fall in the same group.
+    """
+    if a.rounds and b.rounds and a.samples and b.samples:
+        at = dict(zip(a.rounds, a.samples, strict=True))
+        logs = [math.log(s / at[r]) for r, s in zip(b.rounds, b.samples, strict=True) if r in at and s > 0 and at[r] > 0]
+        if logs:
+            return float(np.median(logs))
+    return math.log(b.value) - math.log(a.value)
+
+
 def cell_interval(outcome: CellOutcome, confidence: float) -> Interval:
-    """The interval of ``log(b / a)`` over the cell's pairs."""
-    a = np.array([m.value for m in outcome.a], dtype=float)
-    b = np.array([m.value for m in outcome.b], dtype=float)
-    return hodges_lehmann(np.log(b) - np.log(a), confidence)
+    """The interval of ``log(b / a)`` over the cell's pairs (:func:`pair_log_ratio`)."""
+    return hodges_lehmann(np.array([pair_log_ratio(a, b) for a, b in zip(outcome.a, outcome.b, strict=True)]), confidence)
 
 
 def judge(interval: Interval, threshold: float, better: str = "lower") -> str:

@@ -62,6 +62,8 @@ class Measurement:
     """the CPUs the process was pinned to (None: not pinned)."""
     output: str = ""
     """the process's output (stdout and stderr), kept for failures."""
+    rounds: list[int] | None = None
+    """lockstep: the round of each sample (a round is one turn of each side), to pair them with the other side's."""
 
 
 @dataclass
@@ -124,7 +126,7 @@ class Comparison:
     threshold: float
     confidence: float
     mode: str
-    """'interleaved' (fresh processes one after the other in randomized AB/BA order) or 'duet'."""
+    """how each pair's processes were scheduled: 'lockstep', 'sequential' or 'duet' (:data:`~.runner.MODES`; 'interleaved' in older reports = sequential)."""
     machine: str = ""
     started_at: dt.datetime | None = None
     seconds: float = 0.0

@@ -11,6 +11,12 @@ from tensorscope.units import format_value
 
 from .model import CellOutcome, Comparison
 
+# how the Markdown report describes a schedule (Comparison.mode)
+_SCHEDULES = {
+    "lockstep": ", both alive at once and taking turns on one CPU, one sample each",
+    "duet": " at the same time on two cores",
+}
+
 __all__ = ["STATISTIC", "format_markdown", "format_table", "render", "to_json"]
 
 STATISTIC = "Hodges-Lehmann estimate of the paired log-ratios log(B/A), exact Wilcoxon signed-rank interval"
@@ -216,7 +222,7 @@ def format_markdown(comparison: Comparison) -> str:
     lines += [
         "<details><summary>How this was measured</summary>",
         "",
-        f"Each pair runs A and B in fresh processes, in randomized balanced order (AB/BA){' at the same time on two cores' if c.mode == 'duet' else ''}; "
+        f"Each pair runs A and B in fresh processes, in randomized balanced order (AB/BA){_SCHEDULES.get(c.mode, '')}; "
         f"pairs are added only to cells whose interval still straddles the threshold. Statistic: {STATISTIC}.",
         "",
         f"Controls: `{json.dumps(c.controls, sort_keys=True)}`",

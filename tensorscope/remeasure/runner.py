@@ -44,7 +44,10 @@ from typing import Any
 from .conditions import Controls, duet_cpus
 from .model import Cell, Measurement
 
-__all__ = ["CHILD", "Project", "ProjectError", "Slot"]
+__all__ = ["CHILD", "MODES", "Project", "ProjectError", "Slot"]
+
+#: How the two sides of a pair are scheduled (``compare --schedule``); the first is the default.
+MODES = ("lockstep", "sequential", "duet")
 
 CHILD = str(Path(__file__).with_name("_child.py"))
 
@@ -361,8 +364,8 @@ class Project:
         self._setup_caches[cache_key] = folder
         return folder, ""
 
-    def measure(self, slot: Slot, cell: Cell, cpus: tuple[int, ...] | None = None) -> Measurement:
-        """Time ``cell`` once in a fresh process of ``slot``'s environment."""
+    def measure(self, slot: Slot, cell: Cell, cpus: tuple[int, ...] | None = None, lockstep: tuple[str, str] | None = None) -> Measurement:
+        """Time ``cell`` once in a fresh process of ``slot``'s environment (``lockstep``: the broker's address and this side)."""
         from asv.runner import BENCHMARK_RUN_SCRIPT
         from asv_runner.statistics import compute_stats
 
@@ -374,9 +377,14 @@ class Project:
         assert self._tmp is not None
         work = tempfile.mkdtemp(prefix="run-", dir=self._tmp)
         result_file = os.path.join(work, "result.json")
+        child = self.controls.child_arguments(pinned)
+        timeout = self._timeout(cell)
+        if lockstep is not None:
+            child.update(lockstep=lockstep[0], side=lockstep[1])
+            timeout *= 2  # it waits while the other side runs
         args = [
             CHILD,
-            json.dumps(self.controls.child_arguments(pinned)),
+            json.dumps(child),
             BENCHMARK_RUN_SCRIPT,
             "run",
             self.benchmark_dir,
@@ -387,7 +395,7 @@ class Project:
         ]
         t0 = time.perf_counter()
         try:
-            out, code = slot.run(args, cwd=cache_dir or work, timeout=self._timeout(cell), env=self._variables(slot))
+            out, code = slot.run(args, cwd=cache_dir or work, timeout=timeout, env=self._variables(slot))
             seconds = time.perf_counter() - t0
             if code != 0:
                 return Measurement("failed", started_at=started, seconds=seconds, cpus=pinned, output=f"exit status {code}\n{out}")
@@ -408,15 +416,46 @@ class Project:
         status = "skipped" if math.isnan(value) else "ok"
         return Measurement(status, value, None, None, started, seconds, pinned, out)
 
-    def pair_function(self, slot_a: Slot, slot_b: Slot, *, duet: bool = False) -> Any:
-        """``pair(cell, order) -> (a, b)``: sequential in ``order``, or in duet both at once on two cores."""
-        if not duet:
+    def pair_function(self, slot_a: Slot, slot_b: Slot, *, mode: str = "lockstep") -> Any:
+        """``pair(cell, order) -> (a, b)`` for a schedule (:data:`MODES`).
+
+        ``lockstep``: A and B run at once but take turns, one sample each, on the same CPU
+        (:mod:`.lockstep`); ``sequential``: one process after the other,
+        in ``order``; ``duet``: both at once, pinned to two different cores.
+        """
+        if mode not in MODES:
+            raise ValueError(f"unknown schedule {mode!r}; one of {', '.join(MODES)}")
+        if mode == "sequential":
 
             def sequential(cell: Cell, order: str) -> tuple[Measurement, Measurement]:
                 got = {side: self.measure(slot_a if side == "A" else slot_b, cell) for side in order}
                 return got["A"], got["B"]
 
             return sequential
+
+        if mode == "lockstep":
+            allowed = self.controls.cpus or tuple(sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else ())
+            cpus = list(allowed or (0,))
+            rounds = itertools.count()
+
+            def in_turns(cell: Cell, order: str) -> tuple[Measurement, Measurement]:
+                from .lockstep import Broker
+
+                self._setup_cache(slot_a, cell)
+                self._setup_cache(slot_b, cell)
+                # one CPU for both sides of a pair; successive pairs move through the CPUs
+                cpu = cpus[next(rounds) % len(cpus)]
+                with Broker(order, cpu, folder=self._tmp) as broker, concurrent.futures.ThreadPoolExecutor(2) as pool:
+                    fa = pool.submit(self.measure, slot_a, cell, None, (broker.address, "A"))
+                    fb = pool.submit(self.measure, slot_b, cell, None, (broker.address, "B"))
+                    futures = {"A": fa, "B": fb}
+                    broker.run(lambda side: futures[side].done())
+                    a, b = fa.result(), fb.result()
+                a.rounds = broker.rounds_of("A", a.samples)
+                b.rounds = broker.rounds_of("B", b.samples)
+                return a, b
+
+            return in_turns
 
         first, second = duet_cpus()
 
