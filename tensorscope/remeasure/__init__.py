@@ -1,7 +1,8 @@
 """Re-measurement that noise cannot fool: ``tensorscope compare``, ``confirm`` and ``bisect``.
 
 Old and new code run interleaved, in fresh processes, in randomized balanced order, on the same
-machine in the same minutes, with pairs added only where the answer is still open (Chromium's
+machine in the same minutes (by default in lockstep: both processes of a pair alive at once,
+taking turns on one CPU, one sample each), with pairs added only where the answer is still open (Chromium's
 Pinpoint; randomized multiple interleaved trials, Abedi & Brecht 2017; duet benchmarking,
 Bulej et al. 2020). Any asv project works: the commits are installed in asv's environments and
 each measurement is asv's runner timing one cell.
@@ -10,7 +11,8 @@ Modules (the CLI commands are the modules with ``add_arguments``/``main``):
 
 =============  ==========================================================================
 runner         :class:`Project`: asv configuration, two environment slots, discovery, one fresh process per measurement
-_child         the wrapper each measured process starts in (controls, then asv's runner)
+_child         the wrapper each measured process starts in (controls, lockstep turns, then asv's runner)
+lockstep       :class:`~.lockstep.Broker`: hands the turn between a pair's two processes, pairs their samples by round
 conditions     :class:`Controls` applied to every process; uncontrolled conditions recorded
 design         :class:`Plan`, randomized balanced AB/BA order, adaptive escalation (:func:`measure_cells`)
 stats          Hodges-Lehmann estimate of paired log-ratios, exact signed-rank interval, verdicts

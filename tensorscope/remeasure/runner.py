@@ -20,7 +20,8 @@ Python); nothing is built.
 Each measurement is one new interpreter (never a fork of a process that has imported the
 suite): :mod:`._child` applies the :class:`~.conditions.Controls`, then runs asv's runner
 ``run`` command for the one cell; the value is asv's (``asv_runner.statistics.compute_stats``,
-the median of the process's samples).
+the median of the process's samples). :meth:`Project.pair_function` schedules a pair's two
+processes (:data:`MODES`: lockstep, sequential or duet).
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from pathlib import Path
 
 SUITE = """
 import os
+import time
 
 import toy
 
@@ -39,6 +40,34 @@ def track_constant():
 def track_mmap_threshold():
     # what the measured process was given (tensorscope's malloc control); 0 when unset
     return float(os.environ.get("MALLOC_MMAP_THRESHOLD_", 0))
+
+
+def _resident_bytes():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def track_freed_memory_kept():
+    # MB of 3 x 24 MB of touched, then freed, memory the process still holds: kept and reused
+    # (no page faults next time) or handed back to the system (faulted in afresh)
+    before = _resident_bytes()
+    blocks = [bytearray(24_000_000) for _ in range(3)]
+    del blocks
+    return (_resident_bytes() - before) / 1e6 + 1.0  # + 1: compare needs positive values
+
+
+class Turns:
+    # each timed call appends "pid start end cpus" to $TOY_TURN_LOG (the lockstep test reads it)
+    number = 1
+    repeat = 4
+    warmup_time = 0.0
+
+    def time_turn(self):
+        start = time.monotonic()
+        time.sleep(0.003)
+        cpus = ",".join(map(str, sorted(os.sched_getaffinity(0))))
+        with open(os.environ["TOY_TURN_LOG"], "a") as log:
+            log.write(f"{os.getpid()} {start!r} {time.monotonic()!r} {cpus}\\n")
 """
 
 PACKAGE = """
