@@ -49,6 +49,27 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+def compare_first_two(capsys: pytest.CaptureFixture[str], toy: tuple[Path, list[str]], bench: str, *options: str) -> tuple[int, dict, str]:
+    """``compare`` of the toy's first two commits (same code) on ``bench``, FAST, no results; the JSON report."""
+    root, commits = toy
+    code, out, err = run(
+        capsys,
+        "compare",
+        commits[0],
+        commits[1],
+        "--config",
+        str(root / "asv.conf.json"),
+        "-b",
+        bench,
+        *FAST,
+        *options,
+        "--no-results",
+        "--format",
+        "json",
+    )
+    return code, (json.loads(out) if code == 0 else {}), err
+
+
 def test_compare_finds_the_slowdown_and_writes_results(
     toy: tuple[Path, list[str]], capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -116,24 +137,8 @@ def test_measured_processes_get_a_fixed_mmap_threshold_unless_asked_not_to(
     # glibc's adaptive threshold biased memory-bound cells by environment (conditions.py); the
     # variable must reach the measured process itself, not only this one
     monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
-    root, commits = toy
-    code, out, err = run(
-        capsys,
-        "compare",
-        commits[0],
-        commits[1],
-        "--config",
-        str(root / "asv.conf.json"),
-        "-b",
-        "track_mmap_threshold",
-        *FAST,
-        *option,
-        "--no-results",
-        "--format",
-        "json",
-    )
+    code, doc, err = compare_first_two(capsys, toy, "track_mmap_threshold", *option)
     assert code == 0, err
-    doc = json.loads(out)
     [cell] = doc["cells"]
     assert cell["a_median"] == cell["b_median"] == expected
     assert doc["controls"]["malloc"] == ("default" if option else "fixed")

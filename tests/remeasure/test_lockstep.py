@@ -8,14 +8,13 @@ turns, never overlap, and sample on the same single CPU.
 from __future__ import annotations
 
 import itertools
-import json
 import math
 import os
 import sys
 from pathlib import Path
 
 import pytest
-from test_commands import FAST, run, toy  # noqa: F401  (toy: the module's fixture)
+from test_commands import compare_first_two, toy  # noqa: F401  (toy: the module's fixture)
 
 from tensorscope.remeasure.design import pair_log_ratio
 from tensorscope.remeasure.lockstep import Broker
@@ -41,27 +40,10 @@ def test_lockstep_pairs_take_turns_on_one_cpu(
     tmp_path: Path,
     schedule: str,
 ) -> None:
-    root, commits = toy
     log = tmp_path / "turns.log"
     monkeypatch.setenv("TOY_TURN_LOG", str(log))
-    code, out, err = run(
-        capsys,
-        "compare",
-        commits[0],
-        commits[1],
-        "--config",
-        str(root / "asv.conf.json"),
-        "-b",
-        "time_turn",
-        *FAST,
-        "--schedule",
-        schedule,
-        "--no-results",
-        "--format",
-        "json",
-    )
+    code, doc, err = compare_first_two(capsys, toy, "time_turn", "--schedule", schedule)
     assert code == 0, err
-    doc = json.loads(out)
     assert doc["mode"] == schedule
     windows = _windows(log)
     pids = [w[0] for w in windows]
@@ -92,26 +74,11 @@ def test_freed_memory_is_kept_unless_malloc_default(
     # 3 x 24 MB freed: kept under the fixed thresholds (so a benchmark that reallocates them in
     # setup does not page-fault in one process and not in another), handed back under glibc's
     # adaptive ones; the 64 MiB trim threshold used before handed them back too
-    root, commits = toy
     kept = {}
     for option in ([], ["--malloc", "default"]):
-        code, out, err = run(
-            capsys,
-            "compare",
-            commits[0],
-            commits[1],
-            "--config",
-            str(root / "asv.conf.json"),
-            "-b",
-            "track_freed_memory_kept",
-            *FAST,
-            *option,
-            "--no-results",
-            "--format",
-            "json",
-        )
+        code, doc, err = compare_first_two(capsys, toy, "track_freed_memory_kept", *option)
         assert code == 0, err
-        [cell] = json.loads(out)["cells"]
+        [cell] = doc["cells"]
         kept[option[-1] if option else "fixed"] = cell["a_median"] - 1.0
     assert kept["fixed"] > 60, kept
     assert kept["default"] < 10, kept
