@@ -4,7 +4,7 @@ Detection is the slow part of the history analysis, and most series do not chang
 calls (a new run adds one point to each series it measured; nothing else moves). Each series' verdict
 (:class:`~tensorscope.analysis.verdicts.series.SeriesVerdict`: its code and environment steps, its
 levels when unstable) is therefore stored under a 128-bit hash of everything it was computed from:
-the series' log values, CIs, commit and run ranks, machine epochs and raw-sample fingerprints, plus
+the series' log values (with what environment shifts explain removed), CIs, commit and run ranks and raw-sample fingerprints, plus
 the detector's settings and :data:`ALGORITHM` (bumped whenever the verdicts would change). An
 unchanged series is never analysed again, by any process: every ``tensorscope report`` call and
 every dashboard server using the same cache directory shares the store.
@@ -45,7 +45,7 @@ import pyarrow.ipc as ipc
 __all__ = ["ALGORITHM", "MAX_SERIES", "STEP_TYPE", "AnalysisStore", "VerdictStore", "series_hashes", "table_fingerprint"]
 
 # Bump when a verdict computed from the same inputs would differ: old entries are then ignored.
-ALGORITHM = 2
+ALGORITHM = 3
 MAX_SERIES = 2_000_000
 STEP_TYPE = pa.struct(
     [
@@ -58,6 +58,7 @@ STEP_TYPE = pa.struct(
         ("pvalue", pa.float64()),
         ("n_before", pa.int32()),
         ("n_after", pa.int32()),
+        ("flags", pa.int32()),
     ]
 )
 SCHEMA = pa.schema(

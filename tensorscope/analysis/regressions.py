@@ -51,14 +51,19 @@ Columns of a step (:data:`CHANGE_COLUMNS`)
     factor                        how many times worse (>1) or better (<1);
     pvalue, confidence            of the step against the series' own noise; noise (sigma of log value);
     n_before, n_after             points on each level; bimodal_runs: runs of the series whose raw
-                                  samples are bimodal within the run.
+                                  samples are bimodal within the run;
+    evidence                      what else is true of the step ('' when nothing): that it happened at an
+                                  environment shift of its machine (the shift's factor removed: the rest
+                                  is the code's), or that one level was run in one sitting apart from
+                                  the other (run time and commit order confounded).
     ``machine`` is a runner group's name for a group's series, ``machines`` its members (else the machine).
 
 How the verdicts are reached, in order (each module's docstring says more):
 
 1. runner groups of ephemeral machines (:mod:`.verdicts.runs`);
-2. machine-wide environment shifts, which split a machine's history into epochs (:mod:`.verdicts.environment`);
-3. per series: unstable or not, code steps per epoch, and steps that run order explains better
+2. machine-wide environment shifts, and what each explains of every series, removed from it
+   (:mod:`.verdicts.environment`);
+3. per series, whole: its unstable stretches, its code steps, and steps that run order explains better
    than commit order (:mod:`.verdicts.series`, :mod:`.verdicts.stability`, :mod:`.verdicts.steps`) -
    computed once per series content and kept on disk (:mod:`tensorscope.analysis.detection_cache`);
 4. what is in effect (:mod:`.verdicts.effect`).
@@ -85,7 +90,7 @@ from .verdicts.points import Points, detection_keys, prepare, series_names, text
 from .verdicts.runs import runner_groups
 from .verdicts.series import SeriesInput, SeriesVerdict, analyse_series
 from .verdicts.stability import MIN_MODE_POINTS
-from .verdicts.steps import DEFAULT_ALPHA, DEFAULT_MIN_POINTS, Step, asv_steps, find_steps
+from .verdicts.steps import CONFOUNDED, DEFAULT_ALPHA, DEFAULT_MIN_POINTS, Step, asv_steps, find_steps
 
 __all__ = [
     "CHANGE_COLUMNS",
@@ -140,6 +145,7 @@ CHANGE_COLUMNS = [
     "n_before",
     "n_after",
     "bimodal_runs",
+    "evidence",
 ]
 SHIFT_COLUMNS = [
     "machine",
@@ -238,6 +244,7 @@ def _verdict_rows(h1: np.ndarray, h2: np.ndarray, verdicts: list[SeriesVerdict])
                 "pvalue": s.pvalue,
                 "n_before": s.n_before,
                 "n_after": s.n_after,
+                "flags": s.flags,
             }
             for env, group in ((False, v.steps), (True, v.env_steps))
             for s in group
@@ -283,7 +290,7 @@ def _verdict_table(h1: np.ndarray, h2: np.ndarray, **columns: Any) -> pa.Table:
 
 
 def _series_inputs(
-    p: Points, s: int, commit_rank: np.ndarray, run_rank: np.ndarray, epoch: np.ndarray, samples: Any, grouped: bool
+    p: Points, s: int, commit_rank: np.ndarray, run_rank: np.ndarray, logy: np.ndarray, samples: Any, grouped: bool
 ) -> SeriesInput:
     lo, hi = int(p.starts[s]), int(p.starts[s + 1])
     flat = offsets = None
@@ -295,12 +302,11 @@ def _series_inputs(
         if counts.any():
             flat, offsets = np.concatenate(pieces), np.r_[0, np.cumsum(counts)]
     return SeriesInput(
-        logy=p.logy[lo:hi],
+        logy=logy[lo:hi],
         rel_ci=p.rel_ci[lo:hi],
         commit=commit_rank[lo:hi],
         run=run_rank[lo:hi],
         run_time=p.run_time[lo:hi],
-        epoch=epoch[lo:hi],
         member=p.member[lo:hi] if grouped else None,
         samples=flat,
         sample_offsets=offsets,
@@ -365,10 +371,11 @@ def _analyse(
     p = prepare(table, keys)
     if p.n_series == 0:
         return Verdicts(_frame(CHANGE_COLUMNS), _frame(SHIFT_COLUMNS), _frame(UNSTABLE_COLUMNS), group_frame, live)
-    shifts, epoch = machine_shifts(p)
+    shifts, epoch, offset = machine_shifts(p)
+    logy = p.logy + offset  # what the environment shifts explain removed
     samples = _sample_arrays(table)
     commit_rank, run_rank = _ranks(p)
-    fields = [p.logy, p.rel_ci, commit_rank, run_rank, p.run_time, epoch, p.member if groups else np.zeros(len(p.logy), dtype=np.int64)]
+    fields = [logy, p.rel_ci, commit_rank, run_rank, p.run_time, p.member if groups else np.zeros(len(p.logy), dtype=np.int64)]
     if samples is not None:
         flat, offsets = samples
         counts = np.diff(offsets)
@@ -390,7 +397,7 @@ def _analyse(
         h2[missing],
         [
             analyse_series(
-                _series_inputs(p, int(s), commit_rank, run_rank, epoch, samples, bool(groups)),
+                _series_inputs(p, int(s), commit_rank, run_rank, logy, samples, bool(groups)),
                 alpha=alpha,
                 min_change=min_change,
                 min_points=min_points,
@@ -404,13 +411,14 @@ def _analyse(
     verdicts = pa.concat_tables(parts)
     owner = np.r_[hits, missing, short]  # row of `verdicts` -> series
     stats = {"series": p.n_series, "analysed": len(missing), "cached": len(hits), "too_short": len(short), "points": len(p.logy)}
-    return _assemble(p, groups, shifts, verdicts, owner, direction, group_frame, live, stats)
+    return _assemble(p, groups, shifts, epoch, verdicts, owner, direction, group_frame, live, stats)
 
 
 def _assemble(
     p: Points,
     groups: dict[str, tuple[str, list[str]]],
     shifts: list[Any],
+    epoch: np.ndarray,
     verdicts: pa.Table,
     owner: np.ndarray,
     direction: Callable[[str, str | None, str | None], str],
@@ -461,7 +469,7 @@ def _assemble(
     parent = pc.list_parent_indices(steps_col).to_numpy() if len(flat) else np.zeros(0, dtype=np.int64)
     st = {
         name: flat.field(name).to_numpy(zero_copy_only=False)
-        for name in ("env", "before", "after", "value_before", "value_after", "pvalue", "n_before", "n_after")
+        for name in ("env", "before", "after", "value_before", "value_after", "pvalue", "n_before", "n_after", "flags")
     }
     s_of = owner[parent] if len(parent) else np.zeros(0, dtype=np.int64)
     is_env = st["env"].astype(bool) if len(flat) else np.zeros(0, dtype=bool)
@@ -509,6 +517,7 @@ def _assemble(
             "n_before": st["n_before"][code].astype(np.int64),
             "n_after": st["n_after"][code].astype(np.int64),
             "bimodal_runs": bimodal[cs].astype(np.int64),
+            "evidence": _evidence(p, shifts, epoch, base + st["before"][code], base + st["after"][code], st["flags"][code]),
         },
         columns=CHANGE_COLUMNS,
     )
@@ -604,6 +613,23 @@ def _assemble(
     )
     stats.update(code_steps=len(steps), environment_shifts=len(shift_frame), unstable=len(unstable_frame))
     return Verdicts(steps, shift_frame, unstable_frame, group_frame, live, stats)
+
+
+def _evidence(p: Points, shifts: list[Any], epoch: np.ndarray, before: np.ndarray, after: np.ndarray, flags: np.ndarray) -> np.ndarray:
+    """The ``evidence`` text of code steps (points ``before`` and ``after`` of each; its flags)."""
+    out = np.full(len(before), "", dtype=object)
+    run_commit = text(p.ok, "commit", p.run_commit_row) if "commit" in p.ok.columns else np.full(len(p.run_group), "", dtype=object)
+    for i in np.flatnonzero((epoch[before] != epoch[after]) | ((flags & CONFOUNDED) != 0)):
+        parts = []
+        r0, r1 = sorted((int(p.run[before[i]]), int(p.run[after[i]])))
+        at = [sh for sh in shifts if r0 <= sh.run < r1 and p.run_group[sh.run] == p.dme[before[i]]]
+        if at:
+            named = ", ".join(f"{math.exp(sh.log_factor):.2f}x at {str(run_commit[sh.run + 1])[:8]}" for sh in at)
+            parts.append(f"at an environment shift ({named}); its part removed, the rest is the code's")
+        if flags[i] & CONFOUNDED:
+            parts.append("confounded with a run boundary: the old level was run in one sitting, apart from the new one")
+        out[i] = "; ".join(parts)
+    return out
 
 
 def detect_changes(table: Any, **kw: Any) -> pd.DataFrame:

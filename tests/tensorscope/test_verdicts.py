@@ -172,11 +172,25 @@ def test_samples_bimodal_within_runs_make_a_step_unstable(results_tree: ResultsT
 def test_a_short_level_that_returns_is_not_a_step() -> None:
     flat = [1.0] * 15
     assert reg.find_steps(flat + [1.3] * 2 + flat) == []  # two points and back
-    assert reg.find_steps(flat + [1.3] * 4 + flat) == []  # an excursion must hold longer
     assert len(reg.find_steps(flat + [1.3] * 6 + flat)) == 2
     # at the newest commits a new level is reported once it has held for three of them
     assert reg.find_steps(flat + [1.3] * 2) == []
     assert len(reg.find_steps(flat + [1.3] * 3)) == 1
+
+
+def test_a_clean_transient_is_a_regression_and_its_fix_but_an_unclean_one_is_not() -> None:
+    """Four commits at a new level and back: a code change and its revert when no point of the levels
+    around reaches it (numpy-bench atom, time_array_l_view: 39 us, 598 us for four commits, 42 us);
+    a run day's busy host when the levels around it visit it too."""
+    rng = np.random.default_rng(3)
+    flat = np.exp(rng.normal(0.0, 0.01, 15))
+    clean = reg.find_steps(np.r_[flat, 15.0 * np.exp(rng.normal(0.0, 0.01, 4)), flat])
+    assert [(s.before, s.after) for s in clean] == [(14, 15), (18, 19)]
+    assert clean[0].ratio > 10 and clean[1].ratio < 0.1
+    # the same excursion where a tenth of the points around it are at its level too
+    visited = flat.copy()
+    visited[[2, 6, 11]] = 1.3
+    assert reg.find_steps(np.r_[visited, [1.3] * 4, visited[::-1]]) == []
 
 
 def _in_effect_tree(tree: ResultsTree) -> None:
@@ -384,25 +398,3 @@ def test_the_noise_bound_is_one_standard_error_above_the_estimate() -> None:
     for n in (8, 13, 20, 40):
         short = np.mean([robust_noise(rng.normal(0.0, 0.05, n)) < 0.05 for _ in range(5000)])
         assert short <= 0.22, f"{n} points: the noise bound fell below the true noise in {short:.1%} of series"
-
-
-def test_a_short_epoch_is_tested_against_the_noise_of_the_whole_series() -> None:
-    """40 points of stationary noise (3%), an environment shift 12 points before the end: the short epoch's few
-    points estimate the noise too low now and then, and noise then passed for a step (4 of 10,000 series)."""
-    from tensorscope.analysis.verdicts.series import SeriesInput, analyse_series
-
-    rng = np.random.default_rng(0)
-    n = 40
-    epoch = (np.arange(n) >= 28).astype(np.int64)
-
-    def series(y: np.ndarray) -> SeriesInput:
-        ranks = np.arange(n)
-        return SeriesInput(logy=y, rel_ci=np.full(n, np.nan), commit=ranks, run=ranks, run_time=ranks * 86400.0, epoch=epoch)
-
-    false = sum(bool(analyse_series(series(rng.normal(0.0, 0.03, n) + 0.3 * epoch)).steps) for _ in range(10_000))
-    assert false == 0
-    # a real 30% step in the middle of the short epoch (six points each side) is still found mostly
-    # (73% of such series; 75% when the epoch's own noise was trusted)
-    step = (np.arange(n) >= 34) * np.log(1.3)
-    found = sum(bool(analyse_series(series(rng.normal(0.0, 0.03, n) + 0.3 * epoch + step)).steps) for _ in range(300))
-    assert found >= 195

@@ -1,31 +1,38 @@
-"""The verdict on one series: its code steps, the steps its run dates explain better, or that it is unstable.
+"""The verdict on one series: its code steps, the steps its run dates explain better, and where it is unstable.
 
 :func:`analyse_series` takes one series' points in commit order (ties: several runs of one commit,
-e.g. in a runner group) with each point's run rank and machine epoch (the environment shifts of its
-machine split the history into epochs whose levels are never compared, see
-:mod:`.environment`), and decides:
+e.g. in a runner group) with each point's run rank, its log values with what its machine's
+environment shifts explain already removed (:func:`.environment.machine_shifts`: a shift explains
+only its own size, so the series is analysed whole, across it), and decides:
 
-1. **Unstable?** (:mod:`.stability`) Values switching between two levels, or at the levels its
-   bimodal runs show: the series gets no steps, only its levels.
-2. Per epoch, the **code steps**: :func:`.steps.segment` over the points in commit order, against
-   the epoch's noise but never less than the whole series' (a short epoch's few points may
-   underestimate it), and in a runner group with the hosts' spread estimated over the whole series.
-3. **Run time as an axis.** Where the epoch's runs were not made in commit order (older commits run
+1. **Segment first, label segments.** Values switching between two levels, or at the levels its
+   bimodal runs show, are unstable (:mod:`.stability`). Such a series is first cut where its history
+   separates cleanly (every point on one side beyond every point on the other, at least
+   ``min_points`` commits each side, and significant against the noisier side) and one side's
+   level lies beyond the band (by more than half its width; a move between the band's own two
+   levels is the band's): a 1.66x step before a regime that later switches 10% is a step, and the
+   regime is unstable from there on. Each segment is then judged on its own (steps within it, or
+   its band when it switches); only the switches within a band are not steps.
+2. The **code steps**: :func:`.steps.segment` over the points in commit order, against the series'
+   noise, and in a runner group with the hosts' spread estimated over the whole series.
+3. **Run time as an axis.** Where the runs were not made in commit order (older commits run
    later, partial re-runs), the same segmentation over the points in run order competes: a level
    change in run order whose two levels interleave in commit order (at least ``min_points`` points
    would have to be dropped to put one level's commits all before the other's: older commits run
    after the change show the new level) is the environment's when run order explains the series
-   better (its penalised cost is lower by at least one step's penalty). Those run-order
-   changes are reported as environment steps, and the code steps are then looked for within the
-   stretches of runs between them. A step both orders place between the same two neighbouring
-   points stays a code step: the history alone cannot tell it from a change of environment, and
-   code is the default (machine-wide evidence may still say otherwise, see :mod:`.environment`).
+   better (its penalised cost is lower by at least half a step's penalty). Those run-order
+   changes are reported as environment steps; what they explain is removed (each stretch of runs
+   between them expressed in the last one's terms), and the code steps
+   are then looked for in the whole series in commit order. A step both orders place between the
+   same two neighbouring points stays a code step: the history alone cannot tell it from a change
+   of environment, and code is the default (machine-wide evidence may still say otherwise, see
+   :mod:`.environment`).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -36,6 +43,10 @@ from .steps import DEFAULT_ALPHA, DEFAULT_MIN_POINTS, NOISE_SE, Step, median, ro
 __all__ = ["SeriesInput", "SeriesVerdict", "analyse_series"]
 
 _PENALTY = 2.0  # as steps._PROPOSAL_PENALTY: one step's worth of cost is 2 log n (sigma^2 units)
+# run order must explain the series better than commit order by this share of one step's penalty
+# (commit order is the default; a level run on its own day between two neighbours run together in a
+# backfill is one run-order change, not a code change and its revert: geocat-comp-asv)
+_RUN_ORDER_MARGIN = 0.5
 # the two value levels match the modes seen within runs when each is within 25%
 _MODE_MATCH = math.log(1.25)
 
@@ -44,12 +55,11 @@ _MODE_MATCH = math.log(1.25)
 class SeriesInput:
     """One series' points in commit order (then run order): log values and what else decides its verdict."""
 
-    logy: np.ndarray
+    logy: np.ndarray  # log values, what the machine's environment shifts explain removed
     rel_ci: np.ndarray  # half-width of the 99% CI / value (NaN when unknown)
     commit: np.ndarray  # commit rank (equal for runs of one commit)
     run: np.ndarray  # run rank (time order of the runs)
     run_time: np.ndarray  # when each point was run (seconds; NaN unknown)
-    epoch: np.ndarray  # machine epoch (environment shifts of the machine split the history)
     member: np.ndarray | None = None  # machine of each point, in a runner group (hosts differ a little)
     samples: np.ndarray | None = None  # raw samples of all points, flat
     sample_offsets: np.ndarray | None = None  # point i's samples: samples[offsets[i]:offsets[i + 1]]
@@ -61,7 +71,7 @@ class SeriesVerdict:
 
     steps: list[Step] = field(default_factory=list)  # code steps
     env_steps: list[Step] = field(default_factory=list)  # level changes its run dates explain better
-    modes: Modes | None = None  # set when the series is unstable
+    modes: Modes | None = None  # set when the series (its newest unstable segment) switches between two levels
     bimodal_runs: int = 0  # points whose raw samples are bimodal within the run
     noise: float = math.nan
 
@@ -71,40 +81,23 @@ def _sigma(logy: np.ndarray, rel_ci: np.ndarray) -> float:
     return robust_noise(logy, rel_ci if np.isfinite(rel_ci).any() else None)
 
 
-def _series_noise(logy: np.ndarray, epoch: np.ndarray) -> float:
-    """Noise of one point from the successive differences within each epoch of the whole series (0 with fewer than 2).
-
-    An epoch's own estimate rests on its few points and may be far too low (a z-test against it
-    then passes noise for steps); the series' noise is no smaller in an epoch than over all of them,
-    so each epoch is tested against the larger of the two.
-    """
-    same = epoch[1:] == epoch[:-1]
-    d = np.abs(np.diff(logy))[same]
-    if len(d) < 2:
-        return 0.0
-    return median(d) / 0.6744897501960817 / math.sqrt(2.0) * (1.0 + NOISE_SE / math.sqrt(len(d) + 1))
-
-
-def _host_spread(logy: np.ndarray, member: np.ndarray | None, epoch: np.ndarray, sigma: float) -> float:
+def _host_spread(logy: np.ndarray, member: np.ndarray | None, sigma: float) -> float:
     """Spread of the hosts' own offsets in a runner group's series (0 when it is not one, or cannot tell).
 
     Hosts of one kind differ a little, and each keeps its offset for all its runs (a host measures a
     stretch of consecutive commits): the spread of the stints' means, beyond what their own points
-    explain, is the hosts'. It is a property of the group, so it is estimated over the whole series
-    (an epoch may hold too few stints to tell, and then its host changes would pass for steps);
-    stints next to each other across an environment shift are not compared.
+    explain, is the hosts'. It is a property of the group, so it is estimated over the whole series.
     """
     if member is None or len(member) < 2:
         return 0.0
     # the means of consecutive hosts' stints differ by their offsets plus what their own
     # points leave: var(difference) = 2 (host^2 + sigma^2 / points per stint), robustly
-    starts = np.r_[0, np.flatnonzero((member[1:] != member[:-1]) | (epoch[1:] != epoch[:-1])) + 1]
+    starts = np.r_[0, np.flatnonzero(member[1:] != member[:-1]) + 1]
     if len(starts) < 6:
         return 0.0
     counts = np.diff(np.r_[starts, len(logy)])
     means = np.add.reduceat(logy, starts) / counts
-    same_epoch = epoch[starts[1:]] == epoch[starts[:-1]]
-    d = np.abs(np.diff(means))[same_epoch]
+    d = np.abs(np.diff(means))
     if len(d) < 5:
         return 0.0
     spread = median(d) / 0.6744897501960817 / math.sqrt(2.0)
@@ -148,10 +141,54 @@ def _interleaved(before: np.ndarray, after: np.ndarray, least: int) -> bool:
     return best >= least
 
 
+def _subset(inp: SeriesInput, lo: int, hi: int) -> SeriesInput:
+    """Points lo..hi-1 of a series, as a series of their own."""
+    samples = offsets = None
+    if inp.samples is not None and inp.sample_offsets is not None:
+        a, b = int(inp.sample_offsets[lo]), int(inp.sample_offsets[hi])
+        samples, offsets = inp.samples[a:b], inp.sample_offsets[lo : hi + 1] - a
+    return SeriesInput(
+        logy=inp.logy[lo:hi],
+        rel_ci=inp.rel_ci[lo:hi],
+        commit=inp.commit[lo:hi],
+        run=inp.run[lo:hi],
+        run_time=inp.run_time[lo:hi],
+        member=None if inp.member is None else inp.member[lo:hi],
+        samples=samples,
+        sample_offsets=offsets,
+    )
+
+
+def _regime_cut(y: np.ndarray, cut_ok: np.ndarray, min_points: int, alpha: float) -> int:
+    """Where ``y`` separates cleanly into two regimes (0 when nowhere): see step 1 of the module docstring.
+
+    Every point on one side lies beyond every point on the other, each side holds ``min_points``
+    commits, and the difference of the sides' medians is significant against the noisier side's own
+    noise (Bonferroni over the cuts tried); of such cuts, the one with the widest gap.
+    """
+    n = len(y)
+    commit_no = np.cumsum(cut_ok) - 1
+    k = np.arange(1, n)
+    ok = cut_ok[1:] & (commit_no[k] >= min_points) & (commit_no[-1] - commit_no[k] + 1 >= min_points)
+    if not ok.any():
+        return 0
+    lmax, lmin = np.maximum.accumulate(y)[:-1], np.minimum.accumulate(y)[:-1]
+    rmin, rmax = np.minimum.accumulate(y[::-1])[::-1][1:], np.maximum.accumulate(y[::-1])[::-1][1:]
+    gap = np.where(ok, np.maximum(rmin - lmax, lmin - rmax), -np.inf)
+    best = int(np.argmax(gap))
+    if not gap[best] > 0:
+        return 0
+    cut = best + 1
+    left, right = y[:cut], y[cut:]
+    sigma = max(robust_noise(left), robust_noise(right))
+    z = abs(median(right) - median(left)) / (sigma * 1.2533 * math.sqrt(1.0 / len(left) + 1.0 / len(right)))
+    return cut if math.erfc(z / math.sqrt(2.0)) * int(ok.sum()) < alpha else 0
+
+
 def analyse_series(
     inp: SeriesInput, *, alpha: float = DEFAULT_ALPHA, min_change: float = 0.0, min_points: int = DEFAULT_MIN_POINTS
 ) -> SeriesVerdict:
-    """Code steps, environment steps or instability of one series; see the module docstring."""
+    """Code steps, environment steps and unstable stretches of one series; see the module docstring."""
     out = SeriesVerdict()
     n = len(inp.logy)
     sm = None
@@ -159,77 +196,107 @@ def analyse_series(
         sm = sample_modes(inp.samples, inp.sample_offsets)
         out.bimodal_runs = int(sm.bimodal.sum())
     out.noise = _sigma(inp.logy, inp.rel_ci) if n else math.nan
+    kw: dict[str, Any] = {"alpha": alpha, "min_change": min_change, "min_points": min_points}
     modes = _unstable(inp, sm)
-    if modes is not None:
+    if modes is None:
+        _steps(inp, out, kw)
+        return out
+    # unstable as a whole: cut it where it separates cleanly, and judge each regime on its own
+    cut_c = np.r_[True, inp.commit[1:] != inp.commit[:-1]]
+    cut = _regime_cut(inp.logy, cut_c, min_points, alpha)
+    sides = (median(inp.logy[:cut]), median(inp.logy[cut:])) if cut else (0.0, 0.0)
+    # the band explains a move between its own levels (a median may fall on either): only a regime
+    # whose level lies beyond the band, by more than half its width, is a step
+    margin = 0.5 * (modes.high - modes.low)
+    within = all(modes.low - margin <= m <= modes.high + margin for m in sides)
+    if cut == 0 or within or abs(sides[1] - sides[0]) < math.log1p(min_change):
         out.modes = modes
         return out
-    kw: dict[str, Any] = {"alpha": alpha, "min_change": min_change, "min_points": min_points}
-    host = _host_spread(inp.logy, inp.member, inp.epoch, out.noise) if n else 0.0
-    whole = _series_noise(inp.logy, inp.epoch) if n else 0.0
-    for e in np.unique(inp.epoch):
-        pts = np.flatnonzero(inp.epoch == e)
-        if len(pts) < 2 * min_points:
-            continue
-        y = inp.logy[pts]
-        cut_c = np.r_[True, inp.commit[pts][1:] != inp.commit[pts][:-1]]
-        members = None if inp.member is None else inp.member[pts]
-        sigma_c = max(_sigma(y, inp.rel_ci[pts]), whole)
-        times = inp.run_time[pts]
-        seg_c = segment(y, sigma=sigma_c, cut_ok=cut_c, run_time=times, host=members, host_sigma=host, **kw)
-        run = inp.run[pts]
-        if np.all(run[1:] >= run[:-1]):
-            out.steps += steps_of(seg_c, y, pts, cut_c)
-            continue
-        ro = np.argsort(run, kind="stable")
-        yr = y[ro]
-        cut_r = np.r_[True, run[ro][1:] != run[ro][:-1]]
-        sigma_r = max(_sigma(yr, inp.rel_ci[pts][ro]), whole)
-        seg_r = segment(
-            yr, sigma=sigma_r, cut_ok=cut_r, run_time=times[ro], host=None if members is None else members[ro], host_sigma=host, **kw
-        )
-        unmatched = [
-            m
-            for i, m in enumerate(seg_r.edges[1:-1], 1)
-            if _interleaved(ro[seg_r.edges[i - 1] : m], ro[m : seg_r.edges[i + 1]], min_points)
-        ]
-        sigma = min(sigma_c, sigma_r)
-        if not unmatched or seg_r.cost(yr, sigma) + _PENALTY * math.log(len(y)) >= seg_c.cost(y, sigma):
-            out.steps += steps_of(seg_c, y, pts, cut_c)
-            continue
-        # the environment's level changes, in run order
-        for m in unmatched:
-            i = seg_r.edges.index(m)
-            lo, hi = seg_r.edges[i - 1], seg_r.edges[i + 1]
-            out.env_steps.append(
-                Step(
-                    before=int(pts[ro[m - 1]]),
-                    after=int(pts[ro[m]]),
-                    value_before=math.exp(median(yr[lo:m])),
-                    value_after=math.exp(median(yr[m:hi])),
-                    pvalue=seg_r.pvalues[i - 1],
-                    noise=sigma_r,
-                    n_before=m - lo,
-                    n_after=hi - m,
-                    cut=int(pts[ro[m]]),
-                )
-            )
-        # code steps within the stretches of runs between them, in commit order
-        stretch = np.zeros(len(y), dtype=np.int64)
-        stretch[ro] = np.searchsorted(np.asarray(unmatched), np.arange(len(y)), side="right")
-        for s in np.unique(stretch):
-            sub = np.flatnonzero(stretch == s)
-            if len(sub) < 2 * min_points:
-                continue
-            ys = y[sub]
-            cut_s = np.r_[True, inp.commit[pts][sub][1:] != inp.commit[pts][sub][:-1]]
-            seg_s = segment(
-                ys,
-                sigma=sigma_r,
-                cut_ok=cut_s,
-                run_time=times[sub],
-                host=None if members is None else members[sub],
-                host_sigma=host,
-                **kw,
-            )
-            out.steps += steps_of(seg_s, ys, pts[sub], cut_s)
+    for lo, hi in ((0, cut), (cut, n)):
+        part = analyse_series(_subset(inp, lo, hi), **kw)
+        out.steps += [_moved(s, lo) for s in part.steps]
+        out.env_steps += [_moved(s, lo) for s in part.env_steps]
+        out.modes = part.modes or out.modes  # the newest unstable regime's band
+    left, right = inp.logy[:cut], inp.logy[cut:]
+    sigma = max(robust_noise(left), robust_noise(right))
+    z = abs(median(right) - median(left)) / (sigma * 1.2533 * math.sqrt(1.0 / len(left) + 1.0 / len(right)))
+    between = Step(
+        before=cut - 1,
+        after=cut,
+        value_before=math.exp(median(left)),
+        value_after=math.exp(median(right)),
+        pvalue=min(1.0, math.erfc(z / math.sqrt(2.0)) * (n - 1)),
+        noise=sigma,
+        n_before=cut,
+        n_after=n - cut,
+        cut=cut,
+    )
+    out.steps = sorted([*out.steps, between], key=lambda s: s.cut)
     return out
+
+
+def _moved(step: Step, by: int) -> Step:
+    """``step`` of a part of a series that starts at point ``by``, in the positions of the whole."""
+    return replace(step, before=step.before + by, after=step.after + by, cut=step.cut + by)
+
+
+def _steps(inp: SeriesInput, out: SeriesVerdict, kw: dict[str, Any]) -> None:
+    """Code steps (and run-order environment steps) of a series that is not unstable, into ``out``."""
+    n = len(inp.logy)
+    if n < 2 * kw["min_points"]:
+        return
+    y = inp.logy
+    pts = np.arange(n)
+    cut_c = np.r_[True, inp.commit[1:] != inp.commit[:-1]]
+    host = _host_spread(y, inp.member, out.noise)
+    sigma_c = _sigma(y, inp.rel_ci)
+    seg_c = segment(y, sigma=sigma_c, cut_ok=cut_c, run_time=inp.run_time, host=inp.member, host_sigma=host, **kw)
+    run = inp.run
+    if np.all(run[1:] >= run[:-1]):
+        out.steps += steps_of(seg_c, y, pts, cut_c)
+        return
+    ro = np.argsort(run, kind="stable")
+    yr = y[ro]
+    cut_r = np.r_[True, run[ro][1:] != run[ro][:-1]]
+    sigma_r = _sigma(yr, inp.rel_ci[ro])
+    members_r = None if inp.member is None else inp.member[ro]
+    seg_r = segment(yr, sigma=sigma_r, cut_ok=cut_r, run_time=inp.run_time[ro], host=members_r, host_sigma=host, **kw)
+    unmatched = [
+        m
+        for i, m in enumerate(seg_r.edges[1:-1], 1)
+        if _interleaved(ro[seg_r.edges[i - 1] : m], ro[m : seg_r.edges[i + 1]], kw["min_points"])
+    ]
+    sigma = min(sigma_c, sigma_r)
+    if not unmatched or seg_r.cost(yr, sigma) + _RUN_ORDER_MARGIN * _PENALTY * math.log(n) >= seg_c.cost(y, sigma):
+        out.steps += steps_of(seg_c, y, pts, cut_c)
+        return
+    # the environment's level changes, in run order
+    changes = []
+    for m in unmatched:
+        i = seg_r.edges.index(m)
+        lo, hi = seg_r.edges[i - 1], seg_r.edges[i + 1]
+        before, after = median(yr[lo:m]), median(yr[m:hi])
+        changes.append(after - before)
+        out.env_steps.append(
+            Step(
+                before=int(ro[m - 1]),
+                after=int(ro[m]),
+                value_before=math.exp(before),
+                value_after=math.exp(after),
+                pvalue=seg_r.pvalues[i - 1],
+                noise=sigma_r,
+                n_before=m - lo,
+                n_after=hi - m,
+                cut=int(ro[m]),
+            )
+        )
+    # what they explain removed (each stretch of runs in the last one's terms), then the code steps
+    # of the whole series in commit order
+    stretch = np.zeros(n, dtype=np.int64)
+    stretch[ro] = np.searchsorted(np.asarray(unmatched), np.arange(n), side="right")
+    later = np.r_[np.cumsum(np.asarray(changes)[::-1])[::-1], 0.0]  # stretch s: the changes after it
+    y2 = y + later[stretch]
+    seg = segment(
+        y2, sigma=min(sigma_c, _sigma(y2, inp.rel_ci)), cut_ok=cut_c, run_time=inp.run_time, host=inp.member, host_sigma=host, **kw
+    )
+    out.steps += steps_of(seg, y2, pts, cut_c)

@@ -12,10 +12,14 @@ each side. One-off outliers therefore never form a step, and a new level must ho
 ``min_points`` commits (3 by default: a level of two points followed by a return is not a step; the
 price is that a step at the newest commits is reported once it has held for three of them), a level
 the series leaves again in the other direction (an excursion and a return) for :data:`RETURN_HOLD`
-commits, and, where
-run times are known, beyond one sitting: a level whose runs all lie within 12 hours, at least an hour
-away from every run of the level next to it, may be that sitting's environment (a busy host for a
-night) and is not a level yet. Each
+commits, or :data:`CLEAN_HOLD` when it is clean (every point of it beyond nearly all points of the
+levels on either side: a 15x slowdown for four commits and its fix are two steps, a run day's busy
+host is not). Where run times are known, a new level run in one sitting (within 12 hours, at least an
+hour away from every run of the level before) holds only once it holds beyond that sitting; a step
+whose *old* level was run in one sitting (a backfill, then nightly runs) stands, flagged
+:data:`CONFOUNDED`: the history cannot tell that sitting's environment from the code, and nightly
+benchmarking is like that, so the step is reported and the report says so (machine-wide movement at
+that run boundary makes it an environment shift instead, see :mod:`.environment`). Each
 surviving step's position is reported as the set of cuts whose two-level fit is within the 99%
 point of chi-squared(1) of the best one, so a step whose exact commit the noise hides is given as a
 commit range that holds it.
@@ -25,12 +29,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from asv import step_detect
 
 __all__ = [
+    "CLEAN_HOLD",
+    "CONFOUNDED",
     "DEFAULT_ALPHA",
     "DEFAULT_MIN_POINTS",
     "Segmentation",
@@ -60,11 +66,20 @@ _PROPOSAL_PENALTY = 2.0
 _LOCATION_CHI2 = 6.6349
 _MAD_SIGMA = 0.6744897501960817
 # a level run within this many seconds, at least SITTING_GAP away from every run of the level next
-# to it, may be one sitting's environment: it does not hold (see _time_local)
+# to it, may be one sitting's environment: a new level does not hold yet, an old one makes the step
+# CONFOUNDED (see _time_local)
 LOCAL_SPAN = 12 * 3600.0
 # commits a level must hold when the series returns from it (a step and a step back)
 RETURN_HOLD = 5
 SITTING_GAP = 3600.0
+# Step.flags: a level of the step was run in one sitting apart from the other's (run time and commit
+# order are confounded there: the step stands, and the report says so)
+CONFOUNDED = 1
+# an excursion shorter than RETURN_HOLD still stands when it is clean (every point of it beyond this
+# quantile of the points of the levels on either side: a code change and its revert, not a run day)
+# and holds CLEAN_HOLD commits
+_CLEAN_QUANTILE = 0.9
+CLEAN_HOLD = 4
 # relative standard error of the successive-difference MAD sigma, times sqrt(n): 1.28-1.32 for
 # n = 8..40 normal points (simulated; 20,000 series each). The median of |differences| is a
 # less efficient scale than a standard deviation, and neighbouring differences share a point.
@@ -84,6 +99,7 @@ class Step:
     n_before: int
     n_after: int
     cut: int = -1  # the best single cut: positions [.., cut) old level, [cut, ..) new level
+    flags: int = 0  # CONFOUNDED: its old level was run in one sitting, apart from the new level's runs
 
     @property
     def ratio(self) -> float:
@@ -97,6 +113,7 @@ class Segmentation:
     edges: list[int]
     sigma: float
     pvalues: list[float]
+    flags: list[int] = field(default_factory=list)  # per step (edges[1:-1]): CONFOUNDED or 0
 
     def cost(self, logy: np.ndarray, sigma: float) -> float:
         """Residual sum of squares around each level's mean in ``sigma`` units, plus the step penalty (BIC-like)."""
@@ -199,14 +216,15 @@ def _conservative(seg: np.ndarray, other: float) -> tuple[float, float]:
     return nearest, math.sqrt(n)
 
 
-def _time_local(times: np.ndarray, lo: int, mid: int, hi: int) -> bool:
-    """Was one of the two levels [lo, mid) and [mid, hi) run in one short sitting, apart from all of the other's runs?
+def _time_local(times: np.ndarray, lo: int, mid: int, hi: int) -> int:
+    """Which of the two levels [lo, mid) and [mid, hi) was run in one short sitting, apart from all of the other's runs?
 
-    Such a level may be that sitting's environment (a busy host, a different runner that day)
-    rather than the code: it holds only once it spans :data:`LOCAL_SPAN` of run time or shares its
-    time with runs of the other level.
+    0: neither; 1: the level before; 2: the level after (when both, 2). Such a level may be that
+    sitting's environment (a busy host, a different runner that day) as well as the code: it spans
+    less than :data:`LOCAL_SPAN` of run time and shares none of its time with the other level's runs.
     """
-    for a, b in ((times[lo:mid], times[mid:hi]), (times[mid:hi], times[lo:mid])):
+    found = 0
+    for side, a, b in ((1, times[lo:mid], times[mid:hi]), (2, times[mid:hi], times[lo:mid])):
         if not (np.isfinite(a).all() and np.isfinite(b).all()):
             continue
         first, last = float(a.min()), float(a.max())
@@ -214,8 +232,8 @@ def _time_local(times: np.ndarray, lo: int, mid: int, hi: int) -> bool:
             continue
         distance = np.maximum(first - b, b - last)
         if float(distance.min()) >= SITTING_GAP:
-            return True
-    return False
+            found = side
+    return found
 
 
 def segment(
@@ -232,8 +250,9 @@ def segment(
 ) -> Segmentation:
     """The significant levels of ``logy`` (finite log values in order) at noise ``sigma``; see the module docstring.
 
-    ``run_time``: when each point was run (seconds; NaN unknown): a level run in one short sitting,
-    apart from the other level's runs, does not hold (see :func:`_time_local`). ``host``, ``host_sigma``:
+    ``run_time``: when each point was run (seconds; NaN unknown): a new level run in one short sitting,
+    apart from the old level's runs, does not hold yet; a step whose old level was is flagged
+    :data:`CONFOUNDED` (see :func:`_time_local`). ``host``, ``host_sigma``:
     the machine of each point of a runner group and the spread of the hosts' own offsets: a level's
     median is then as uncertain as its few hosts make it, not only its many points.
     """
@@ -280,17 +299,20 @@ def segment(
     def commits(lo: int, hi: int) -> int:
         return int(commit_no[hi - 1] - commit_no[lo]) + 1
 
-    local: dict[tuple[int, int, int], bool] = {}
+    local: dict[tuple[int, int, int], int] = {}
 
-    def held(lo: int, mid: int, hi: int) -> bool:
-        if commits(lo, mid) < min_points or commits(mid, hi) < min_points:
-            return False
+    def sitting(lo: int, mid: int, hi: int) -> int:
+        """_time_local of the boundary (0 without run times)."""
         if run_time is None:
-            return True
+            return 0
         key = (lo, mid, hi)
         if key not in local:
             local[key] = _time_local(run_time, lo, mid, hi)
-        return not local[key]
+        return local[key]
+
+    def held(lo: int, mid: int, hi: int) -> bool:
+        # a new level holds once it has held min_points commits beyond the one sitting they were run in
+        return commits(lo, mid) >= min_points and commits(mid, hi) >= min_points and sitting(lo, mid, hi) != 2
 
     signs: dict[tuple[int, int, int], float] = {}
 
@@ -300,11 +322,22 @@ def segment(
             signs[key] = float(np.sign(median(logy[mid:hi]) - median(logy[lo:mid])))
         return signs[key]
 
+    def clean(i: int) -> bool:
+        """Does every point of level i lie beyond nearly all points of the levels on either side of it?"""
+        visit = logy[edges[i] : edges[i + 1]]
+        around = np.r_[logy[edges[i - 1] : edges[i]], logy[edges[i + 1] : edges[i + 2]]]
+        if median(visit) > median(around):
+            return bool(visit.min() > np.quantile(around, _CLEAN_QUANTILE))
+        return bool(visit.max() < np.quantile(around, 1.0 - _CLEAN_QUANTILE))
+
     def excursion(i: int) -> bool:
-        """Is level i (edges[i]:edges[i + 1]) a short visit between two steps of opposite direction?"""
-        if i < 1 or i > len(edges) - 3 or commits(edges[i], edges[i + 1]) >= RETURN_HOLD:
+        """Is level i (edges[i]:edges[i + 1]) a short visit between two steps of opposite direction (and not a clean one)?"""
+        if i < 1 or i > len(edges) - 3:
             return False
-        return up(edges[i - 1], edges[i], edges[i + 1]) * up(edges[i], edges[i + 1], edges[i + 2]) < 0
+        visit = commits(edges[i], edges[i + 1])
+        if visit >= RETURN_HOLD or up(edges[i - 1], edges[i], edges[i + 1]) * up(edges[i], edges[i + 1], edges[i + 2]) >= 0:
+            return False
+        return visit < CLEAN_HOLD or not clean(i)
 
     while len(edges) > 2:
         worst, worst_key = -1, (-1.0, 0.0)
@@ -320,7 +353,8 @@ def segment(
             break
         del edges[worst + 1]
     pvalues = [test(edges[i], edges[i + 1], edges[i + 2])[0] for i in range(len(edges) - 2)]
-    return Segmentation(edges, sigma, pvalues)
+    flags = [CONFOUNDED if sitting(edges[i], edges[i + 1], edges[i + 2]) else 0 for i in range(len(edges) - 2)]
+    return Segmentation(edges, sigma, pvalues, flags)
 
 
 def find_steps(
@@ -377,6 +411,7 @@ def steps_of(seg: Segmentation, logy: np.ndarray, idx: np.ndarray, cut_ok: np.nd
                 n_before=mid - lo,
                 n_after=hi - mid,
                 cut=int(idx[mid]),
+                flags=seg.flags[i] if seg.flags else 0,
             )
         )
     return steps
