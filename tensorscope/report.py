@@ -7,8 +7,17 @@ changes that run dates explain better than commits: once each, never as code reg
 **unstable** series (values switching between two levels: no steps reported for them). ``--all``
 lists every code step of the history instead of what is in effect.
 
-Exit status, as ``asv continuous``: 0 when no code regression beyond ``--threshold`` is in effect,
-1 when one is (with ``--fail-on-environment`` also when an environment shift beyond it is found),
+``--benchmark``, ``--machine`` and ``--since`` only select what is printed: the whole results
+directory (every machine: the cross-machine check of an environment shift needs them all) is
+analysed first, so a filtered report lists exactly the whole report's rows of that selection, and a
+verdict never depends on what else was asked for. ``--benchmark`` keeps the steps and unstable series
+of the benchmarks whose name contains the text, and the environment shifts of the machines and
+environments that measured one of them; ``--machine`` names a machine or a runner group (a member
+selects its group's rows, which are where its results are analysed).
+
+Exit status, as ``asv continuous``, on what is printed: 0 when no code regression beyond
+``--threshold`` is in effect, 1 when one is (with ``--fail-on-environment`` also when an environment
+shift beyond it is listed),
 2 for usage errors (no such directory, unknown ``--since`` commit or ``--machine``, bad option
 values).
 """
@@ -20,14 +29,20 @@ import json
 import math
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from tensorscope.units import format_value, printable
 
-__all__ = ["add_arguments", "main"]
+if TYPE_CHECKING:
+    from tensorscope.analysis.regressions import Verdicts
+    from tensorscope.results import ResultSet
+
+__all__ = ["Printed", "Selection", "add_arguments", "main", "printed_rows", "selection", "write"]
 
 # rows of the unstable-series table printed before "... and N more" (JSON lists them all)
 UNSTABLE_SHOWN = 20
@@ -37,11 +52,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the ``report`` subcommand's arguments."""
     parser.add_argument("results_dir", nargs="?", type=Path, default=None, help="asv results directory (default: ./results)")
     parser.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
-    parser.add_argument("--since", default=None, metavar="REV", help="only steps after this commit (hash or prefix)")
-    parser.add_argument("--machine", action="append", default=None, help="only this machine or runner group (repeatable)")
+    parser.add_argument(
+        "--since", default=None, metavar="REV", help="print only steps after this commit (hash or prefix; the whole history is analysed)"
+    )
+    parser.add_argument(
+        "--machine",
+        action="append",
+        default=None,
+        help="print only this machine or runner group (repeatable; a group member selects its group; every machine is analysed)",
+    )
     parser.add_argument("--threshold", type=float, default=0.05, help="smallest relative change reported (default 0.05 = 5%%)")
     parser.add_argument("--alpha", type=float, default=None, help="significance level of a step (default 1e-3)")
-    parser.add_argument("--benchmark", default=None, metavar="TEXT", help="only benchmarks whose name contains TEXT")
+    parser.add_argument(
+        "--benchmark",
+        default=None,
+        metavar="TEXT",
+        help="print only benchmarks whose name contains TEXT (and the environment shifts where they ran; every benchmark is analysed)",
+    )
     parser.add_argument("--repo", type=Path, default=None, help="git repository ordering the commits (default: by commit date)")
     parser.add_argument("--index-json", type=Path, default=None, help="a published asv site's index.json ordering the commits")
     parser.add_argument("--cache-dir", default=None, help="derived-data cache directory ('none' disables; default: the per-user cache)")
@@ -196,10 +223,122 @@ UNSTABLE_FIELDS = [
 ]
 
 
+@dataclass(frozen=True)
+class Selection:
+    """What a report prints (None: all of it): benchmarks whose name contains ``benchmark``, the
+    analysed ``machines`` (machine or runner-group names, as in the verdicts' ``machine`` column),
+    steps after commit order ``since``."""
+
+    benchmark: str | None = None
+    machines: frozenset[str] | None = None
+    since: int | None = None
+
+
+@dataclass
+class Printed:
+    """The rows a report prints; ``in_effect_regressions`` (the regressions in effect among them) decides its exit code."""
+
+    regressions: pd.DataFrame
+    improvements: pd.DataFrame
+    environment_shifts: pd.DataFrame
+    unstable: pd.DataFrame
+    in_effect_regressions: pd.DataFrame
+    runner_groups: list[dict[str, Any]]
+
+
+def selection(args: argparse.Namespace, results: ResultSet) -> Selection:
+    """The selection ``--benchmark``, ``--machine`` and ``--since`` make in ``results``; KeyError says what is unknown."""
+    from tensorscope.analysis import regressions as reg
+    from tensorscope.analysis.verdicts.runs import runner_groups
+
+    table = results.results
+    since = reg.since_order(table, args.since)
+    machines = None
+    if args.machine:
+        names = set(table["machine"].astype(str).unique())
+        groups = runner_groups(results.machines, names, args.group_machines)  # as the analysis forms them
+        group_names = {g for g, _ in groups.values()}
+        wanted = set()
+        for m in args.machine:
+            if m in groups:
+                wanted.add(groups[m][0])  # a member's results are analysed, and reported, as its group's
+            elif m in names or m in group_names:
+                wanted.add(m)
+            else:
+                raise KeyError(f"no results for machine {m}")
+        machines = frozenset(wanted)
+    return Selection(args.benchmark or None, machines, since)
+
+
+def printed_rows(verdicts: Verdicts, table: pd.DataFrame, chosen: Selection, *, threshold: float, history: bool = False) -> Printed:
+    """The rows of the analysis of the whole ``table`` that a report of ``chosen`` prints.
+
+    ``history``: every code step (``--all``, each marked ``in_effect``) instead of what is in effect.
+    Steps, unstable series and shifts are the whole analysis' rows, only selected here, so a report of
+    one benchmark or machine lists exactly the whole report's rows of it.
+    """
+    from tensorscope.analysis import regressions as reg
+
+    effect = verdicts.in_effect(threshold)
+    shown = effect
+    if history:
+        steps = verdicts.steps
+        chained = effect[["series", "order_after"]].rename(columns={"order_after": "from_order"})
+        marked = steps.merge(chained, on="series", how="left")
+        shown = steps.assign(in_effect=(marked["order_after"] >= marked["from_order"]).to_numpy())
+    worse = _chosen(reg.select(shown, "regression", threshold, chosen.since), chosen)
+    better = _chosen(reg.select(shown, "improvement", threshold, chosen.since), chosen)
+    shifts = verdicts.environment_shifts
+    bar = math.log1p(threshold)
+    shifts = shifts[[abs(math.log(f)) >= bar if f and f > 0 else False for f in shifts["factor"]]] if len(shifts) else shifts
+    shifts = _chosen(shifts, Selection(machines=chosen.machines))
+    if chosen.benchmark and len(shifts):
+        # a shift is the machine's: it is printed beside the benchmarks measured where it happened
+        where = _measured_where(table, verdicts.groups, chosen.benchmark)
+        shifts = shifts[[(str(m), str(e)) in where for m, e in zip(shifts["machine"], shifts["env"], strict=True)]]
+    unstable = _chosen(verdicts.unstable, Selection(benchmark=chosen.benchmark, machines=chosen.machines))
+    unstable = unstable.assign(_spread=unstable["high"] / unstable["low"]).sort_values("_spread", ascending=False).drop(columns="_spread")
+    groups = verdicts.groups
+    group_rows = [
+        {"group": str(name), "machines": sorted(part["machine"].astype(str)), "rule": str(part["rule"].iloc[0])}
+        for name, part in groups.groupby(groups["group"].astype(str), sort=True)
+        if chosen.machines is None or str(name) in chosen.machines
+    ]
+    return Printed(
+        regressions=worse.sort_values("factor", ascending=False, kind="stable").reset_index(drop=True),
+        improvements=better.sort_values("factor", kind="stable").reset_index(drop=True),
+        environment_shifts=shifts.reset_index(drop=True),
+        unstable=unstable.reset_index(drop=True),
+        in_effect_regressions=_chosen(reg.select(effect, "regression", threshold, chosen.since), chosen),
+        runner_groups=group_rows,
+    )
+
+
+def _chosen(frame: pd.DataFrame, chosen: Selection) -> pd.DataFrame:
+    keep = np.ones(len(frame), dtype=bool)
+    if chosen.machines is not None:
+        keep &= frame["machine"].astype(str).isin(chosen.machines).to_numpy()
+    if chosen.benchmark:
+        keep &= frame["benchmark"].astype(str).str.contains(chosen.benchmark, regex=False).to_numpy(dtype=bool)
+    return frame[keep].reset_index(drop=True)
+
+
+def _measured_where(table: pd.DataFrame, groups: pd.DataFrame, benchmark: str) -> set[tuple[str, str]]:
+    """(analysed machine, env) pairs that measured a benchmark whose name contains ``benchmark``."""
+    column = table["benchmark"]
+    if isinstance(column.dtype, pd.CategoricalDtype):  # a few names, not a million strings
+        hits = np.flatnonzero(pd.Index(column.cat.categories.astype(str)).str.contains(benchmark, regex=False))
+        mask = np.isin(column.cat.codes.to_numpy(), hits)
+    else:
+        mask = column.astype(str).str.contains(benchmark, regex=False).to_numpy(dtype=bool)
+    pairs = table.loc[mask, ["machine", "env"]].astype(str).drop_duplicates()
+    group_of = dict(zip(groups["machine"].astype(str), groups["group"].astype(str), strict=True))
+    return {(group_of.get(m, m), e) for m, e in zip(pairs["machine"], pairs["env"], strict=True)}
+
+
 def main(args: argparse.Namespace) -> int:
     """Run the report; returns 0 (no regression in effect), 1 (one is) or 2 (usage error)."""
     from tensorscope.analysis import regressions as reg
-    from tensorscope.analysis.verdicts.runs import runner_groups
     from tensorscope.results import default_cache_dir, load_results
 
     results_dir = args.results_dir or Path("results")
@@ -223,67 +362,38 @@ def main(args: argparse.Namespace) -> int:
     for p in rs.problems:
         if p.severity == "error":
             print(f"tensorscope report: skipped {printable(str(p))}", file=sys.stderr)
-    table = rs.results
-    groups = runner_groups(rs.machines, table["machine"].astype(str).unique(), args.group_machines)
-    if args.machine:
-        names = set(table["machine"].astype(str))
-        wanted = set()
-        for m in args.machine:
-            members = [k for k, (g, _) in groups.items() if g == m]
-            wanted.update(members or ([m] if m in names else []))
-            if not members and m not in names:
-                print(f"tensorscope report: no results for machine {m}", file=sys.stderr)
-                return 2
-        table = table[table["machine"].astype(str).isin(wanted)]
-    if args.benchmark:
-        table = table[table["benchmark"].astype(str).str.contains(args.benchmark, regex=False)]
     try:
-        since = reg.since_order(table, args.since)
+        chosen = selection(args, rs)
     except KeyError as exc:
         print(f"tensorscope report: {exc.args[0]}", file=sys.stderr)
         return 2
     kw: dict[str, Any] = {"group_machines": args.group_machines, "cache_dir": cache}
     if args.alpha is not None:
         kw["alpha"] = args.alpha
-    view = _View(table, rs.machines)
-    verdicts = reg.analyse(view, **kw)
-    effect = verdicts.in_effect(args.threshold)
-    if args.all:
-        steps = verdicts.steps
-        chained = effect[["series", "order_after"]].rename(columns={"order_after": "from_order"})
-        marked = steps.merge(chained, on="series", how="left")
-        steps = steps.assign(in_effect=(marked["order_after"] >= marked["from_order"]).to_numpy())
-        worse = reg.select(steps, "regression", args.threshold, since)
-        better = reg.select(steps, "improvement", args.threshold, since)
-    else:
-        worse = reg.select(effect, "regression", args.threshold, since)
-        better = reg.select(effect, "improvement", args.threshold, since)
-    worse = worse.sort_values("factor", ascending=False, kind="stable")
-    better = better.sort_values("factor", kind="stable")
-    shifts = verdicts.environment_shifts
-    bar = math.log1p(args.threshold)
-    shifts = shifts[[abs(math.log(f)) >= bar if f and f > 0 else False for f in shifts["factor"]]] if len(shifts) else shifts
-    unstable = verdicts.unstable
-    unstable = unstable.assign(_spread=unstable["high"] / unstable["low"]).sort_values("_spread", ascending=False).drop(columns="_spread")
-    in_effect_worse = reg.select(effect, "regression", args.threshold, since)
-    failing = len(in_effect_worse) > 0 or (args.fail_on_environment and len(shifts) > 0)
-    group_rows = [
-        {"group": g, "machines": members, "rule": "equal hardware" + (", ephemeral names" if args.group_machines == "auto" else "")}
-        for g, members in sorted({g: m for g, m in groups.values()}.items())
-        if any(m in set(table["machine"].astype(str)) for m in members)
-    ]
+    # the whole directory, every machine: the selection only chooses what is printed
+    return write(args, rs, reg.analyse(rs, **kw), chosen)
+
+
+def write(args: argparse.Namespace, results: ResultSet, verdicts: Verdicts, chosen: Selection) -> int:
+    """Print the report of ``chosen`` from the analysis of all of ``results``; returns the exit code (0 or 1)."""
+    rows = printed_rows(verdicts, results.results, chosen, threshold=args.threshold, history=bool(args.all))
+    worse, better, shifts, unstable = rows.regressions, rows.improvements, rows.environment_shifts, rows.unstable
+    failing = len(rows.in_effect_regressions) > 0 or (args.fail_on_environment and len(shifts) > 0)
+    group_rows = rows.runner_groups
     if args.format == "json":
         doc = {
-            "results_dir": str(results_dir),
+            "results_dir": str(args.results_dir or Path("results")),
             "threshold": args.threshold,
             "since": args.since,
+            "benchmark": args.benchmark,
+            "machine": args.machine,
             "all": bool(args.all),
             "runner_groups": group_rows,
             "regressions": _records(worse, STEP_FIELDS),
             "improvements": _records(better, STEP_FIELDS),
             "environment_shifts": _records(shifts, SHIFT_FIELDS),
             "unstable": _records(unstable, UNSTABLE_FIELDS),
-            "problems": [{"path": p.path, "message": p.message, "severity": p.severity} for p in rs.problems],
+            "problems": [{"path": p.path, "message": p.message, "severity": p.severity} for p in results.problems],
         }
         print(json.dumps(doc, indent=2, default=str, allow_nan=False) if _finite(doc) else json.dumps(doc, indent=2, default=str))
     else:
@@ -312,14 +422,6 @@ def main(args: argparse.Namespace) -> int:
             text += f"... and {len(unstable) - UNSTABLE_SHOWN} more (--format json lists all)\n"
         sys.stdout.write(text)
     return 1 if failing else 0
-
-
-class _View:
-    """A ResultSet-like pair (the filtered table and the machines' facts) for :func:`analyse`."""
-
-    def __init__(self, results: pd.DataFrame, machines: pd.DataFrame) -> None:
-        self.results = results
-        self.machines = machines
 
 
 def _finite(doc: Any) -> bool:

@@ -1,7 +1,8 @@
 """Regressions: the code changes in effect (or every step of the history), sortable by size and
 confidence; for the selected one its series over commits (CI band, step marked), the commit range
 and its commits, and the raw sample distribution on both sides of the step. Below: the environment
-shifts (the machines', not the code's) and the unstable series (values switching between two levels)."""
+shifts (the machines', not the code's) and the unstable series (values switching between two levels).
+When nothing is in effect, the page says what the whole history holds and switches to it in one click."""
 
 from __future__ import annotations
 
@@ -106,18 +107,97 @@ def _detail(change: pd.Series) -> None:
             _ui.no_data("No raw samples were recorded for these runs (asv keeps them with `--record-samples`).")
 
 
+def _filtered(found: pd.DataFrame, kind: str, min_change: float, min_conf: float) -> pd.DataFrame:
+    """The changes of one ``kind`` (or both) of at least ``min_change`` percent and ``min_conf`` confidence."""
+    view = found.copy()
+    view["factor_size"] = [max(f, 1.0 / f) if f > 0 else 0.0 for f in view["factor"]]
+    if kind == "regressions":
+        view = view[view["regression"]]
+    elif kind == "improvements":
+        view = view[~view["regression"]]
+    view = view[(view["factor_size"] - 1.0) * 100.0 >= min_change]
+    return view[view["confidence"] >= min_conf]
+
+
+def _shifts(machines: list[str], envs: list[str], min_change: float) -> pd.DataFrame | None:
+    """The environment shifts of the sidebar's machines and envs of at least ``min_change`` percent."""
+    shifts = guarded("environment shift", state.environment_shifts)
+    if shifts is None:
+        return None
+    shifts = _restrict(shifts, machines, envs)
+    return shifts[[abs(f - 1.0) * 100.0 >= min_change or abs(1.0 / f - 1.0) * 100.0 >= min_change for f in shifts["factor"]]]
+
+
+def _unstable_rows(machines: list[str], envs: list[str]) -> pd.DataFrame | None:
+    unstable = guarded("unstable series", state.unstable_series)
+    return None if unstable is None else _restrict(unstable, machines, envs)
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 or word.endswith("series") else "s")
+
+
+def _and(parts: list[str]) -> str:
+    return ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else "".join(parts)
+
+
+def _show_history(kind: str) -> None:
+    """The button's callback (run before the script): the URL-bound filters switch to the whole history."""
+    st.session_state["scope"] = SCOPES[1]
+    st.session_state["kind"] = kind
+
+
+def _nothing_in_effect(machines: list[str], envs: list[str], kind: str, min_change: float, min_conf: float, found: pd.DataFrame) -> None:
+    """No change in effect is shown (``found``: those in effect, all hidden by the filters): say what the
+    whole history holds, and offer it one click away."""
+    history = changes(machines, envs)
+    if history is None:
+        return  # the error is shown
+    steps = _filtered(history, "both", min_change, min_conf)
+    shifts = _shifts(machines, envs, min_change)
+    unstable = _unstable_rows(machines, envs)
+    n_reg = int(steps["regression"].sum())
+    n_imp = len(steps) - n_reg
+    others = [_count(len(f), word) for f, word in ((shifts, "environment shift"), (unstable, "unstable series")) if f is not None]
+    below = " (listed [below](#environment-shifts))" if others else ""
+    if history.empty:
+        text = "No code change found in any series (a level must hold for three commits, so a series needs at least six)."
+        _ui.no_data(text + (f" The history holds {_and(others)}{below}." if others else ""))
+        return
+    size = f"{_count(len(steps), 'code step')} of at least {min_change:g}% at confidence {min_conf:g} or more"
+    size += f" ({_count(n_reg, 'regression')}, {_count(n_imp, 'improvement')}"
+    size += f"; {len(history)} at any size and confidence)" if len(steps) < len(history) else ")"
+    _ui.no_data(
+        (
+            f"No code change in effect passes these filters ({_count(len(found), 'change')} in effect: "
+            f"{_count(int(found['regression'].sum()), 'regression')}, {_count(int((~found['regression']).sum()), 'improvement')}). "
+            if len(found)
+            else f"No code change of {min_change:g}% or more is in effect. "
+        )
+        + f"The whole history holds {_and([size, *others])}{below}."
+    )
+    if len(steps):
+        shown = kind if (kind == "both" or (kind == "regressions" and n_imp == 0) or (kind == "improvements" and n_reg == 0)) else "both"
+        st.button(
+            f"Show the whole history ({_count(len(steps), 'step')})",
+            key="show_history",
+            on_click=_show_history,
+            args=(shown,),
+            icon=":material/history:",
+            help="Every step of every series, undone and retired ones too (the 'Show' filter: 'every step').",
+        )
+
+
 def _environment(machines: list[str], envs: list[str], min_change: float) -> None:
-    st.subheader("Environment shifts")
+    st.subheader("Environment shifts", anchor="environment-shifts")
     st.caption(
         "Level changes that are the machine's, not the code's: many unrelated series of one machine and env moving together "
         "at one run boundary (machine-wide), or a series whose level follows its run dates better than its commits "
         "(older commits run later show the new level). Reported once each; levels across them are never compared."
     )
-    shifts = guarded("environment shift", state.environment_shifts)
+    shifts = _shifts(machines, envs, min_change)
     if shifts is None:
         return
-    shifts = _restrict(shifts, machines, envs)
-    shifts = shifts[[abs(f - 1.0) * 100.0 >= min_change or abs(1.0 / f - 1.0) * 100.0 >= min_change for f in shifts["factor"]]]
     if shifts.empty:
         _ui.no_data("No environment shift of this size in these results.")
         return
@@ -133,15 +213,14 @@ def _environment(machines: list[str], envs: list[str], min_change: float) -> Non
 
 
 def _unstable(machines: list[str], envs: list[str]) -> None:
-    st.subheader("Unstable series")
+    st.subheader("Unstable series", anchor="unstable-series")
     st.caption(
         "Series whose values switch back and forth between two levels (or sit at the two levels their own bimodal runs show): "
         "their switches are not reported as steps. 'bimodal runs' counts runs whose raw samples hold both levels."
     )
-    unstable = guarded("unstable series", state.unstable_series)
+    unstable = _unstable_rows(machines, envs)
     if unstable is None:
         return
-    unstable = _restrict(unstable, machines, envs)
     if unstable.empty:
         _ui.no_data("No unstable series in these results.")
         return
@@ -182,14 +261,7 @@ if _ui.require_results():
     if found is None:
         _ui.no_data("Regression detection could not run on these results (the error is shown above).")
     else:
-        view = found.copy()
-        view["factor_size"] = [max(f, 1.0 / f) if f > 0 else 0.0 for f in view["factor"]]
-        if kind == "regressions":
-            view = view[view["regression"]]
-        elif kind == "improvements":
-            view = view[~view["regression"]]
-        view = view[(view["factor_size"] - 1.0) * 100.0 >= float(min_change)]
-        view = view[view["confidence"] >= float(min_conf)]
+        view = _filtered(found, str(kind), float(min_change), float(min_conf))
         by, ascending = SORTS[str(sort)]
         view = view.sort_values(by, ascending=ascending).reset_index(drop=True)
 
@@ -197,11 +269,14 @@ if _ui.require_results():
         what = "in effect" if scope == "in effect" else "detected"
         st.caption(f"{n_reg} regression(s) and {n_imp} improvement(s) {what} shown of {len(found)}.")
         if view.empty:
-            _ui.no_data(
-                "No change passes these filters."
-                if len(found)
-                else "No code change found in any series (a level must hold for three commits, so a series needs at least six)."
-            )
+            if scope == SCOPES[0]:
+                _nothing_in_effect(machines, envs, str(kind), float(min_change), float(min_conf), found)
+            else:
+                _ui.no_data(
+                    "No change passes these filters."
+                    if len(found)
+                    else "No code change found in any series (a level must hold for three commits, so a series needs at least six)."
+                )
             _ui.chart(charts.changes_figure(pd.DataFrame(columns=["label", "ratio"])), key="regressions_overview")
         else:
             marks = guarded("confirmation", state.confirmations)

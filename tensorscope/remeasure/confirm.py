@@ -1,8 +1,8 @@
 """``tensorscope confirm [RESULTS_DIR]``: re-measure the regressions the history reports, and mark each one.
 
 For this machine (``--machine``, default this host's name) it takes the regressions that
-``tensorscope report`` lists as in effect (:func:`tensorscope.analysis.regressions.latest_regressions`),
-groups them by environment and commit range, and runs the two ends of each range
+``tensorscope report --machine M`` lists as in effect (the whole results directory analysed, then this
+machine's rows or its runner group's), groups them by environment and commit range, and runs the two ends of each range
 interleaved (:func:`~.compare.run_comparison`, all of a range's cells in one comparison). Marks:
 
 ``confirmed``  the re-measurement finds the later commit slower (verdict ``slower``);
@@ -182,10 +182,15 @@ def history_regressions(
     machines = sorted(set(table["machine"].astype(str)))
     if machine not in machines:
         raise KeyError(f"no results for machine {machine!r} in {results_dir} (there are: {', '.join(machines) or 'none'}); use --machine")
-    table = table[table["machine"] == machine]
-    found = reg.latest_regressions(table, threshold=threshold)
-    if since is not None:
-        order = reg.regressions(table, threshold=threshold, since=since)[["series", "order_after"]]
+    since_order = reg.since_order(table, since)
+    # the whole directory, as `tensorscope report` analyses it (its cross-machine checks need every
+    # machine); then this machine's rows, or its runner group's
+    verdicts = reg.analyse(rs, cache_dir=cache)
+    found = verdicts.in_effect(threshold)
+    found = found[found["kind"] == "regression"]
+    found = found[[m == machine or machine in str(ms).split(", ") for m, ms in zip(found["machine"], found["machines"], strict=True)]]
+    if since_order is not None:
+        order = reg.select(verdicts.steps, "regression", threshold, since_order)[["series", "order_after"]]
         found = found.merge(order, on=["series", "order_after"], how="inner")
     return found.sort_values("factor", ascending=False).reset_index(drop=True)
 

@@ -573,3 +573,41 @@ def test_regressions_page_lists_an_unstable_series_with_its_levels(tmp_path: Pat
     assert len(unstable) == 1 and list(unstable[0]["benchmark"]) == [bench]
     assert unstable[0]["low"].iloc[0] < 1.05e-3 < 1.55e-3 < unstable[0]["high"].iloc[0]
     assert any(b.label == "Download unstable-series as CSV" for b in at.get("download_button"))
+
+
+def test_regressions_page_offers_the_history_when_nothing_is_in_effect(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # one series 2x slower from commit 6 and back from commit 12 (nothing in effect), and one that
+    # switches between two levels (unstable)
+    tree = ResultsTree(tmp_path / "results")
+    bench, switch = "bench_undo.Undo.time_op", "bench_switch.Switch.time_op"
+    tree.add_benchmark(bench)
+    tree.add_benchmark(switch)
+    tree.add_machine("box", cpu="Xeon")
+    for i in range(18):
+        wobble = 1 + 0.002 * (i % 3)
+        level = 2.0 if 6 <= i < 12 else 1.0
+        switched = 1.6 if (i // 2) % 2 else 1.0
+        tree.add_run("box", commit_hash(i), {bench: [1e-3 * level * wobble], switch: [1e-3 * switched * wobble]}, date=commit_date(i))
+    monkeypatch.setenv("TENSORSCOPE_RESULTS_DIR", str(tree.root))
+    monkeypatch.setenv("TENSORSCOPE_CACHE_DIR", "none")
+    at = run_page("regressions")
+    (message,) = [i.value for i in at.info if "in effect" in i.value]
+    # no regression is in effect (the default view); the return to the old level may count as an
+    # improvement in effect, which the default kind hides
+    assert message.startswith("No code change of 5% or more is in effect.") or message.startswith(
+        "No code change in effect passes these filters (1 change in effect: 0 regressions, 1 improvement)."
+    )
+    assert "2 code steps of at least 5%" in message and "(1 regression, 1 improvement)" in message
+    assert "0 environment shifts and 1 unstable series" in message
+    assert at.selectbox(key="scope").value == "in effect" and at.selectbox(key="kind").value == "regressions"
+    at.button(key="show_history").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    # the filters themselves moved (so the URL holds the view): every step, both kinds
+    assert at.selectbox(key="scope").value == "every step" and at.selectbox(key="kind").value == "both"
+    assert at.query_params["scope"] == "every step" and at.query_params["kind"] == "both"
+    (steps,) = [d.value for d in at.dataframe if "kind" in d.value.columns]
+    assert sorted(steps["kind"]) == ["improvement", "regression"] and set(steps["benchmark"]) == {bench}
+    assert set(steps["commit_after"]) == {commit_hash(6)[:8], commit_hash(12)[:8]}
+    # the same view from its link
+    at = run_page("regressions", {"scope": "every step", "kind": "both"})
+    assert len(next(d.value for d in at.dataframe if "kind" in d.value.columns)) == 2
