@@ -85,7 +85,7 @@ import pyarrow.compute as pc
 from .detection_cache import SCHEMA, AnalysisStore, VerdictStore, series_hashes, settings_key, table_fingerprint
 from .verdicts.direction import DEFAULT_DIRECTION, Direction
 from .verdicts.effect import in_effect, live_series
-from .verdicts.environment import MEASURES, machine_shifts
+from .verdicts.environment import MEASURES, machine_shifts, unseen_elsewhere
 from .verdicts.points import Points, detection_keys, prepare, series_names, text
 from .verdicts.runs import runner_groups
 from .verdicts.series import SeriesInput, SeriesVerdict, analyse_series
@@ -473,6 +473,13 @@ def _assemble(
     }
     s_of = owner[parent] if len(parent) else np.zeros(0, dtype=np.int64)
     is_env = st["env"].astype(bool) if len(flat) else np.zeros(0, dtype=bool)
+    # a confounded code step that another machine measured at the same commits without moving is the environment's
+    unseen = np.full(len(is_env), "", dtype=object)
+    for i in np.flatnonzero(~is_env & ((st["flags"] & CONFOUNDED) != 0) if len(flat) else np.zeros(0, dtype=np.int64)):
+        first = p.starts[s_of[i]]
+        change = math.log(st["value_after"][i] / st["value_before"][i])
+        unseen[i] = unseen_elsewhere(p, int(first + st["before"][i]), int(first + st["after"][i]), change)
+    is_env |= unseen != ""
 
     # code steps
     code = ~is_env
@@ -563,9 +570,10 @@ def _assemble(
                 "run_after": p.run[pa_],
                 "log": np.log(st["value_after"][is_env] / st["value_before"][is_env]),
                 "measure": p.measure[pa_],
+                "evidence": [f"not on {m} at the same commits" if m else "run order" for m in unseen[is_env]],
             }
         )
-        for key, g in env_steps.groupby("run_after", sort=True):
+        for (key, evidence), g in env_steps.groupby(["run_after", "evidence"], sort=True):
             r_after, r_before = int(str(key)), int(g["run_before"].max())
             shift_rows.append(
                 {
@@ -581,7 +589,7 @@ def _assemble(
                     "benchmarks": np.nan,
                     "measure": ", ".join(sorted({MEASURES[k] for k in g["measure"]})),
                     "factor": math.exp(float(np.median(g["log"]))),
-                    "evidence": "run order",
+                    "evidence": evidence,
                 }
             )
     shift_frame = pd.DataFrame(shift_rows, columns=SHIFT_COLUMNS) if shift_rows else _frame(SHIFT_COLUMNS)

@@ -13,7 +13,10 @@ A live series' code steps are chained (newest last) as direction-adjusted log fa
 shifts between them are not steps, so the chain is net of them. Its **net change in effect** starts at
 the earliest level the series has stayed at least ``threshold`` worse (or better) than ever since:
 one entry per series, however many steps it took to get there (``steps``), with the commit range of
-the first step away from that level. A series that went back and forth has nothing in effect.
+the first step away from that level. A series that went back and forth has nothing in effect, and
+neither has one whose last change is an improvement back to a level it had before (a transient
+regression and its fix: both steps stay in the history, ``report --all``); a regression back to a
+worse level it had before is in effect (a re-introduced slowdown is a slowdown).
 """
 
 from __future__ import annotations
@@ -82,6 +85,8 @@ def in_effect(steps: pd.DataFrame, live: pd.DataFrame, threshold: float) -> pd.D
         k = len(b)
         for m in range(k):  # the earliest level the series has stayed away from since, by at least the bar
             later = c[m + 1 :] - c[m]
+            if c[k] < c[m] and np.any(np.abs(c[k] - c[:m]) < bar):
+                break  # a fix back to a level it had before: the regression was transient, nothing in effect
             if np.all(later >= bar) or np.all(later <= -bar):
                 net = float(c[k] - c[m])
                 first = g.iloc[m].copy()

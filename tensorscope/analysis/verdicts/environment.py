@@ -274,3 +274,31 @@ def _confirmed_elsewhere(p: Points, shift: MachineShift, moved_series: np.ndarra
         checked += 1
         agreed += abs(z) >= Z_MOVE and abs(dd) >= MIN_SHIFT and np.sign(dd) == sign[cell]
     return checked >= 3 and agreed >= 0.5 * checked
+
+
+def unseen_elsewhere(p: Points, before: int, after: int, change: float) -> str:
+    """The machine that measured the same cell at the same commits without a series' step ('' when none).
+
+    ``before``, ``after``: the points around the step; ``change``: its log ratio.
+
+    For a step the history alone cannot place (its old level run in one sitting: run time and commit
+    order confounded): another machine that measured the same benchmark and parameters at the
+    commits on both sides, and did not move, is evidence *against* the code; one that moved the
+    same way, or did not measure both sides, leaves the step to the code.
+    """
+    cell, here = int(p.cell[before]), int(p.dmachine[before])
+    c_before, c_after = int(p.commit_order[before]), int(p.commit_order[after])
+    unmoved = ""
+    for s in np.unique(p.series[(p.cell == cell) & (p.dmachine != here)]):
+        lo, hi = int(p.starts[s]), int(p.starts[s + 1])
+        co = p.commit_order[lo:hi]
+        i_b, i_a = int(np.searchsorted(co, c_before, side="right")), int(np.searchsorted(co, c_after, side="left"))
+        yb, ya = p.logy[lo + max(0, i_b - WINDOW) : lo + i_b], p.logy[lo + i_a : lo + min(hi - lo, i_a + WINDOW)]
+        if len(yb) < 2 or len(ya) < 2:
+            continue
+        moved = float(np.median(ya) - np.median(yb))
+        if abs(moved) >= 0.5 * abs(change) and np.sign(moved) == np.sign(change):
+            return ""  # it moved there too: the code's
+        if abs(moved) < 0.25 * abs(change):
+            unmoved = unmoved or str(p.dm_names[p.dmachine[lo]])
+    return unmoved
