@@ -12,7 +12,9 @@ only its own size, so the series is analysed whole, across it), and decides:
    level lies beyond the band (by more than half its width; a move between the band's own two
    levels is the band's): a 1.66x step before a regime that later switches 10% is a step, and the
    regime is unstable from there on. Each segment is then judged on its own (steps within it, or
-   its band when it switches); only the switches within a band are not steps.
+   its band when it switches); only the switches within a band are not steps. Likewise the levels
+   between the code steps of a series that is not unstable as a whole are labelled unstable when
+   they switch.
 2. The **code steps**: :func:`.steps.segment` over the points in commit order, against the series'
    noise, and in a runner group with the hosts' spread estimated over the whole series.
 3. **Run time as an axis.** Where the runs were not made in commit order (older commits run
@@ -200,6 +202,12 @@ def analyse_series(
     modes = _unstable(inp, sm)
     if modes is None:
         _steps(inp, out, kw)
+        # label the levels between its steps too: a regime that switches after a step is unstable from there on
+        cuts = [0, *sorted(s.cut for s in out.steps), n]
+        for lo, hi in zip(cuts[:-1], cuts[1:], strict=True):
+            part = value_modes(inp.logy[lo:hi]) if len(cuts) > 2 else None
+            if part is not None and part.switching:
+                out.modes = part
         return out
     # unstable as a whole: cut it where it separates cleanly, and judge each regime on its own
     cut_c = np.r_[True, inp.commit[1:] != inp.commit[:-1]]

@@ -1,0 +1,168 @@
+"""No silent misses (issue 26): every real step is reported, or explained by name.
+
+One small generated tree per way a real step used to vanish: absorbed by an environment shift at
+its boundary or near it, hidden behind an unstable label, dropped for being undone after a few
+commits, or dropped because its old level was run in one sitting (nightly benchmarking after a
+backfill). Each fails on the detector of 84c2682.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from asv_builder import ResultsTree, commit_date, commit_hash
+
+from tensorscope.analysis import regressions as reg
+from tensorscope.results import load_results
+
+DAY_MS = 86_400_000
+T0 = 1_735_689_600_000  # 2025-01-01, ms
+CLASSES = [f"bench_{c}.{c.upper()}.time_x" for c in "abcdefgh"]
+
+
+def _day(d: float) -> int:
+    return int(T0 + d * DAY_MS)
+
+
+def _noisy(rng: np.random.Generator, level: float, sigma: float = 0.005) -> float:
+    return float(level * np.exp(rng.normal(0.0, sigma)))
+
+
+def _steps_of(t: object, benchmark: str) -> list[tuple[str, str, float]]:
+    steps = reg.detect_changes(t)
+    steps = steps[steps["benchmark"] == benchmark]
+    return [(str(s.commit_before), str(s.commit_after), float(s.ratio)) for s in steps.itertuples()]
+
+
+def _machine_with_shift(tree: ResultsTree, code: dict[str, tuple[int, float]], seed: int, n: int = 20, at: int = 10) -> None:
+    """Eight benchmark classes on one machine, all 1.25x slower from run ``at`` on (the environment), one run per day.
+
+    ``code``: benchmark -> (commit, factor) of a code step of its own.
+    """
+    for name in CLASSES:
+        tree.add_benchmark(name)
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        env = 1.25 if i >= at else 1.0
+        results = {}
+        for k, name in enumerate(CLASSES):
+            step_at, factor = code.get(name, (n + 1, 1.0))
+            results[name] = [_noisy(rng, 1e-3 * (k + 1) * env * (factor if i >= step_at else 1.0))]
+        tree.add_run("m", commit_hash(i), results, date=commit_date(i), started_at=_day(i))
+
+
+def test_a_code_step_at_an_environment_shift_is_reported_beyond_it(results_tree: ResultsTree) -> None:
+    """The machine moved 1.25x at commit 10; bench_a moved 3x there: the shift explains its own size, the rest is code."""
+    _machine_with_shift(results_tree, {CLASSES[0]: (10, 2.4)}, seed=1)
+    t = load_results(results_tree.root).results
+    verdicts = reg.analyse(t)
+    (shift,) = verdicts.environment_shifts.itertuples()
+    assert shift.commit_after == commit_hash(10) and shift.factor == pytest.approx(1.25, rel=0.03)
+    steps = verdicts.steps
+    assert steps["benchmark"].tolist() == [CLASSES[0]]  # the others moved with the machine only
+    step = steps.iloc[0]
+    assert step["commit_after"] == commit_hash(10) and step["kind"] == "regression"
+    # what is beyond the shift's explaining (at most three times its factor, in log): not the whole 3x
+    assert 1.0 < step["factor"] < 2.4
+    assert "environment shift" in step["evidence"] and "1.25x" in step["evidence"]
+
+
+def test_a_code_step_next_to_an_environment_shift_keeps_both_sides(results_tree: ResultsTree) -> None:
+    """A 10% code step two commits after the machine's shift: the shift no longer cuts the series short before it."""
+    _machine_with_shift(results_tree, {CLASSES[2]: (12, 1.10)}, seed=2)
+    t = load_results(results_tree.root).results
+    assert _steps_of(t, CLASSES[2]) == [(commit_hash(11), commit_hash(12), pytest.approx(1.10, rel=0.02))]
+    assert reg.detect_changes(t)["benchmark"].tolist() == [CLASSES[2]]
+    (effect,) = reg.latest_regressions(t).itertuples()
+    assert effect.benchmark == CLASSES[2] and effect.factor == pytest.approx(1.10, rel=0.02)
+
+
+def test_a_large_step_before_an_unstable_regime_is_a_step(results_tree: ResultsTree) -> None:
+    """15 ms for twelve commits, then 25 ms switching to 28 ms now and then: a 1.66x step, then an unstable band."""
+    results_tree.add_benchmark("b.B.time_x")
+    rng = np.random.default_rng(3)
+    high = {15, 16, 19, 23, 24, 28, 31, 35}
+    for i in range(38):
+        level = 15e-3 if i < 12 else (28e-3 if i in high else 25e-3)
+        results_tree.add_run("box", commit_hash(i), {"b.B.time_x": [_noisy(rng, level, 0.004)]}, date=commit_date(i), started_at=_day(i))
+    t = load_results(results_tree.root).results
+    assert _steps_of(t, "b.B.time_x") == [(commit_hash(11), commit_hash(12), pytest.approx(25 / 15, rel=0.03))]
+    (band,) = reg.unstable_series(t).itertuples()
+    assert band.low == pytest.approx(25e-3, rel=0.02) and band.high == pytest.approx(28e-3, rel=0.02)
+    (effect,) = reg.latest_regressions(t).itertuples()
+    assert effect.commit_after == commit_hash(12)
+
+
+def test_a_transient_regression_and_its_fix_are_both_history_and_nothing_is_in_effect(results_tree: ResultsTree) -> None:
+    """39 us, then 598 us for four commits, then 42 us (numpy-bench atom, time_array_l_view)."""
+    results_tree.add_benchmark("b.B.time_view")
+    rng = np.random.default_rng(4)
+    for i in range(12):
+        level = 598e-6 if 3 <= i <= 6 else 39e-6
+        results_tree.add_run("atom", commit_hash(i), {"b.B.time_view": [_noisy(rng, level)]}, date=commit_date(i), started_at=_day(i))
+    t = load_results(results_tree.root).results
+    steps = reg.detect_changes(t)
+    assert steps["kind"].tolist() == ["regression", "improvement"]
+    assert steps["commit_after"].tolist() == [commit_hash(3), commit_hash(7)]
+    assert steps["factor"].iloc[0] == pytest.approx(598 / 39, rel=0.03)
+    assert reg.analyse(t).in_effect(0.05).empty  # undone: neither is in effect
+
+
+def test_a_transient_undone_only_in_part_leaves_its_net_change_in_effect(results_tree: ResultsTree) -> None:
+    """39 us, 598 us for four commits, then 42 us: what is in effect is the net 1.08x over two steps, not 15x."""
+    results_tree.add_benchmark("b.B.time_view")
+    rng = np.random.default_rng(4)
+    for i in range(12):
+        level = 598e-6 if 3 <= i <= 6 else (39e-6 if i < 3 else 42e-6)
+        results_tree.add_run("atom", commit_hash(i), {"b.B.time_view": [_noisy(rng, level, 0.003)]}, date=commit_date(i), started_at=_day(i))
+    t = load_results(results_tree.root).results
+    assert len(reg.detect_changes(t)) == 2
+    (effect,) = reg.latest_regressions(t).itertuples()
+    assert effect.factor == pytest.approx(42 / 39, rel=0.02) and effect.steps == 2
+
+
+def test_a_step_after_a_one_sitting_backfill_is_reported_as_confounded(results_tree: ResultsTree) -> None:
+    """Commits 0-5 run in one sitting, then one run per day; 16 us -> 24 us at commit 6, held for six commits.
+
+    Run time and commit order are confounded at that boundary (numpy-bench atom, PutMask.time_dense):
+    the step is the code's until evidence says otherwise, and the report says it is confounded.
+    """
+    results_tree.add_benchmark("b.B.time_dense")
+    rng = np.random.default_rng(5)
+    for i in range(12):
+        started = _day(0) - (i * 3_600_000 // 2) if i < 6 else _day(20 * (i - 5))  # newest first in the backfill
+        level = 24e-6 if i >= 6 else 16e-6
+        results_tree.add_run("atom", commit_hash(i), {"b.B.time_dense": [_noisy(rng, level)]}, date=commit_date(i), started_at=started)
+    t = load_results(results_tree.root).results
+    (step,) = reg.detect_changes(t).itertuples()
+    assert (step.commit_before, step.commit_after) == (commit_hash(5), commit_hash(6))
+    assert step.factor == pytest.approx(1.5, rel=0.03)
+    assert "confounded" in step.evidence
+
+
+def test_a_new_level_run_in_one_sitting_does_not_hold_yet(results_tree: ResultsTree) -> None:
+    """Daily runs, then the three newest commits run together in one sitting 20% slower: not a level yet."""
+    results_tree.add_benchmark("b.B.time_x")
+    rng = np.random.default_rng(6)
+    for i in range(15):
+        started = _day(i) if i < 12 else _day(30) + (i - 12) * 600_000
+        level = 1.2e-3 if i >= 12 else 1e-3
+        results_tree.add_run("box", commit_hash(i), {"b.B.time_x": [_noisy(rng, level)]}, date=commit_date(i), started_at=started)
+    t = load_results(results_tree.root).results
+    assert reg.detect_changes(t).empty
+
+
+def test_a_confounded_step_that_another_machine_did_not_see_is_the_environments(results_tree: ResultsTree) -> None:
+    """The backfill history above, and a second machine that ran the same commits in one sitting without the step."""
+    results_tree.add_benchmark("b.B.time_dense")
+    rng = np.random.default_rng(7)
+    for i in range(12):
+        started = _day(0) - (i * 3_600_000 // 2) if i < 6 else _day(20 * (i - 5))
+        level = 24e-6 if i >= 6 else 16e-6
+        results_tree.add_run("atom", commit_hash(i), {"b.B.time_dense": [_noisy(rng, level)]}, date=commit_date(i), started_at=started)
+        results_tree.add_run("i7", commit_hash(i), {"b.B.time_dense": [_noisy(rng, 5e-6)]}, date=commit_date(i), started_at=_day(300) + i * 60_000)
+    t = load_results(results_tree.root).results
+    verdicts = reg.analyse(t)
+    assert verdicts.steps.empty
+    (shift,) = verdicts.environment_shifts.itertuples()
+    assert shift.machine == "atom" and shift.commit_after == commit_hash(6) and shift.evidence == "not on i7 at the same commits"
