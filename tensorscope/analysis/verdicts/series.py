@@ -33,6 +33,7 @@ only its own size, so the series is analysed whole, across it), and decides:
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -204,7 +205,7 @@ def analyse_series(
         _steps(inp, out, kw)
         # label the levels between its steps too: a regime that switches after a step is unstable from there on
         cuts = [0, *sorted(s.cut for s in out.steps), n]
-        for lo, hi in zip(cuts[:-1], cuts[1:], strict=True):
+        for lo, hi in itertools.pairwise(cuts):
             part = value_modes(inp.logy[lo:hi]) if len(cuts) > 2 else None
             if part is not None and part.switching:
                 out.modes = part
