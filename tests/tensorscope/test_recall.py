@@ -114,7 +114,9 @@ def test_a_transient_undone_only_in_part_leaves_its_net_change_in_effect(results
     rng = np.random.default_rng(4)
     for i in range(12):
         level = 598e-6 if 3 <= i <= 6 else (39e-6 if i < 3 else 42e-6)
-        results_tree.add_run("atom", commit_hash(i), {"b.B.time_view": [_noisy(rng, level, 0.003)]}, date=commit_date(i), started_at=_day(i))
+        results_tree.add_run(
+            "atom", commit_hash(i), {"b.B.time_view": [_noisy(rng, level, 0.003)]}, date=commit_date(i), started_at=_day(i)
+        )
     t = load_results(results_tree.root).results
     assert len(reg.detect_changes(t)) == 2
     (effect,) = reg.latest_regressions(t).itertuples()
@@ -160,7 +162,9 @@ def test_a_confounded_step_that_another_machine_did_not_see_is_the_environments(
         started = _day(0) - (i * 3_600_000 // 2) if i < 6 else _day(20 * (i - 5))
         level = 24e-6 if i >= 6 else 16e-6
         results_tree.add_run("atom", commit_hash(i), {"b.B.time_dense": [_noisy(rng, level)]}, date=commit_date(i), started_at=started)
-        results_tree.add_run("i7", commit_hash(i), {"b.B.time_dense": [_noisy(rng, 5e-6)]}, date=commit_date(i), started_at=_day(300) + i * 60_000)
+        results_tree.add_run(
+            "i7", commit_hash(i), {"b.B.time_dense": [_noisy(rng, 5e-6)]}, date=commit_date(i), started_at=_day(300) + i * 60_000
+        )
     t = load_results(results_tree.root).results
     verdicts = reg.analyse(t)
     assert verdicts.steps.empty
