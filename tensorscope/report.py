@@ -107,6 +107,9 @@ def _name(r: Mapping[str, Any]) -> str:
 
 
 def _step_cells(r: Mapping[str, Any]) -> list[str]:
+    notes = [str(r["evidence"])] if r.get("evidence") else []
+    if r.get("undone_by"):
+        notes.insert(0, f"undone at {str(r['undone_by'])[:8]} after {int(r['lasted'])} commits")
     return [
         f"{r['factor']:.2f}x",
         format_value(r["value_before"], r["unit"]),
@@ -115,7 +118,7 @@ def _step_cells(r: Mapping[str, Any]) -> list[str]:
         f"{r['confidence']:.3f}",
         str(r.get("steps", 1)),
         str(r["machine"]),
-        _name(r),
+        _name(r) + (f"  ({'; '.join(notes)})" if notes else ""),
     ]
 
 
@@ -192,7 +195,10 @@ STEP_FIELDS = [
     "steps",
     "commit_latest",
     "in_effect",
+    "undone_by",
+    "lasted",
     "bimodal_runs",
+    "evidence",
 ]
 SHIFT_FIELDS = [
     "machine",
@@ -278,6 +284,7 @@ def printed_rows(verdicts: Verdicts, table: pd.DataFrame, chosen: Selection, *, 
     one benchmark or machine lists exactly the whole report's rows of it.
     """
     from tensorscope.analysis import regressions as reg
+    from tensorscope.analysis.verdicts.effect import undone
 
     effect = verdicts.in_effect(threshold)
     shown = effect
@@ -286,6 +293,11 @@ def printed_rows(verdicts: Verdicts, table: pd.DataFrame, chosen: Selection, *, 
         chained = effect[["series", "order_after"]].rename(columns={"order_after": "from_order"})
         marked = steps.merge(chained, on="series", how="left")
         shown = steps.assign(in_effect=(marked["order_after"] >= marked["from_order"]).to_numpy())
+        shown = pd.concat([shown, undone(shown, threshold)], axis=1)  # a transient: when it was undone
+        # a transient and the step that undid it are history, whatever net change is left
+        undoing = set(zip(shown["series"], shown["undone_by"], strict=True))
+        fixes = [(s, c) in undoing for s, c in zip(shown["series"], shown["commit_after"], strict=True)]
+        shown["in_effect"] &= shown["undone_by"].isna().to_numpy() & ~np.asarray(fixes, dtype=bool)
     worse = _chosen(reg.select(shown, "regression", threshold, chosen.since), chosen)
     better = _chosen(reg.select(shown, "improvement", threshold, chosen.since), chosen)
     shifts = verdicts.environment_shifts

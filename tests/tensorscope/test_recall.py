@@ -8,11 +8,14 @@ backfill). Each fails on the detector of 84c2682.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from asv_builder import ResultsTree, commit_date, commit_hash
 
 from tensorscope.analysis import regressions as reg
+from tensorscope.cli import main
 from tensorscope.results import load_results
 
 DAY_MS = 86_400_000
@@ -170,3 +173,22 @@ def test_a_confounded_step_that_another_machine_did_not_see_is_the_environments(
     assert verdicts.steps.empty
     (shift,) = verdicts.environment_shifts.itertuples()
     assert shift.machine == "atom" and shift.commit_after == commit_hash(6) and shift.evidence == "not on i7 at the same commits"
+
+
+def test_the_history_report_says_when_a_transient_was_undone(results_tree: ResultsTree, capsys: pytest.CaptureFixture[str]) -> None:
+    """``report --all`` lists the 15x regression and its fix, the regression with how long it lasted; nothing fails."""
+    results_tree.add_benchmark("b.B.time_view")
+    rng = np.random.default_rng(8)
+    for i in range(12):
+        level = 598e-6 if 3 <= i <= 6 else (39e-6 if i < 3 else 42e-6)
+        results_tree.add_run("atom", commit_hash(i), {"b.B.time_view": [_noisy(rng, level)]}, date=commit_date(i), started_at=_day(i))
+    code = main(["report", str(results_tree.root), "--all", "--format", "json", "--cache-dir", "none"])
+    doc = json.loads(capsys.readouterr().out)
+    (worse,) = doc["regressions"]
+    (better,) = doc["improvements"]
+    assert worse["commit_after"] == commit_hash(3) and worse["undone_by"] == commit_hash(7) and worse["lasted"] == 4
+    assert better["commit_after"] == commit_hash(7) and better["undone_by"] is None
+    assert not worse["in_effect"] and not better["in_effect"]
+    main(["report", str(results_tree.root), "--all", "--cache-dir", "none"])
+    assert f"undone at {commit_hash(7)[:8]} after 4 commits" in capsys.readouterr().out
+    assert code == 1  # the net 1.08x (42 us against 39 us) is in effect: a regression, not the 15x

@@ -29,9 +29,11 @@ import pandas as pd
 from .points import Keys, codes, series_names
 from .runs import seconds
 
-__all__ = ["in_effect", "live_series"]
+__all__ = ["in_effect", "live_series", "undone"]
 
 _DAY = 86400.0
+# a later level this close to the level a step left (as a share of the step's log size) undoes it
+UNDONE_SHARE = 0.25
 
 
 def live_series(table: pd.DataFrame, keys: Keys, retired_after_days: float) -> pd.DataFrame:
@@ -106,3 +108,31 @@ def in_effect(steps: pd.DataFrame, live: pd.DataFrame, threshold: float) -> pd.D
     out = pd.DataFrame(rows).reset_index(drop=True)
     out["steps"] = out["steps"].astype("int64")
     return out
+
+
+def undone(steps: pd.DataFrame, threshold: float) -> pd.DataFrame:
+    """For each code step, the later step of its series that undid it: ``undone_by`` (its first commit at the restored level; None when not undone) and ``lasted`` (commits at the step's level until then).
+
+    A step is undone when, after one or more later steps, the series is back within ``threshold`` (or
+    :data:`UNDONE_SHARE` of the step's own size) of the level it left (a transient regression and its
+    fix; a speed-up lost again).
+    """
+    undone_by = np.full(len(steps), None, dtype=object)
+    lasted = np.full(len(steps), np.nan)
+    if steps.empty:
+        return pd.DataFrame({"undone_by": undone_by, "lasted": lasted}, index=steps.index)
+    bar = math.log1p(threshold) if threshold > 0 else 1e-12
+    order = steps.sort_values(["series", "order_after"], kind="stable")
+    for _, g in order.groupby("series", sort=False):
+        level = np.log(g["value_after"].to_numpy(dtype=float))
+        before = np.log(g["value_before"].to_numpy(dtype=float))
+        orders = g["order_after"].to_numpy(dtype=np.int64)
+        commits = g["commit_after"].astype(str).to_numpy()
+        at = steps.index.get_indexer(g.index)
+        for i in range(len(g)):
+            for j in range(i + 1, len(g)):
+                # back within the threshold, or within a quarter of the step's own size (15x, then 1.09x)
+                if abs(level[j] - before[i]) < max(bar, UNDONE_SHARE * abs(level[i] - before[i])):
+                    undone_by[at[i]], lasted[at[i]] = commits[j], float(orders[j] - orders[i])
+                    break
+    return pd.DataFrame({"undone_by": undone_by, "lasted": lasted}, index=steps.index)

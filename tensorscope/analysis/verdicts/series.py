@@ -206,9 +206,9 @@ def analyse_series(
         # label the levels between its steps too: a regime that switches after a step is unstable from there on
         cuts = [0, *sorted(s.cut for s in out.steps), n]
         for lo, hi in itertools.pairwise(cuts):
-            part = value_modes(inp.logy[lo:hi]) if len(cuts) > 2 else None
-            if part is not None and part.switching:
-                out.modes = part
+            level = value_modes(inp.logy[lo:hi]) if len(cuts) > 2 else None
+            if level is not None and level.switching:
+                out.modes = level
         return out
     # unstable as a whole: cut it where it separates cleanly, and judge each regime on its own
     cut_c = np.r_[True, inp.commit[1:] != inp.commit[:-1]]
