@@ -85,7 +85,7 @@ import pyarrow.compute as pc
 from .detection_cache import SCHEMA, AnalysisStore, VerdictStore, series_hashes, settings_key, table_fingerprint
 from .verdicts.direction import DEFAULT_DIRECTION, Direction
 from .verdicts.effect import in_effect, live_series
-from .verdicts.environment import MEASURES, machine_shifts, unseen_elsewhere
+from .verdicts.environment import MEASURES, Explained, machine_shifts, unseen_elsewhere
 from .verdicts.points import Points, detection_keys, prepare, series_names, text
 from .verdicts.runs import runner_groups
 from .verdicts.series import SeriesInput, SeriesVerdict, analyse_series
@@ -290,7 +290,7 @@ def _verdict_table(h1: np.ndarray, h2: np.ndarray, **columns: Any) -> pa.Table:
 
 
 def _series_inputs(
-    p: Points, s: int, commit_rank: np.ndarray, run_rank: np.ndarray, logy: np.ndarray, samples: Any, grouped: bool
+    p: Points, s: int, commit_rank: np.ndarray, run_rank: np.ndarray, explained: Explained, samples: Any, grouped: bool
 ) -> SeriesInput:
     lo, hi = int(p.starts[s]), int(p.starts[s + 1])
     flat = offsets = None
@@ -302,12 +302,13 @@ def _series_inputs(
         if counts.any():
             flat, offsets = np.concatenate(pieces), np.r_[0, np.cumsum(counts)]
     return SeriesInput(
-        logy=logy[lo:hi],
+        logy=p.logy[lo:hi] + explained.offset[lo:hi],
         rel_ci=p.rel_ci[lo:hi],
         commit=commit_rank[lo:hi],
         run=run_rank[lo:hi],
         run_time=p.run_time[lo:hi],
         member=p.member[lo:hi] if grouped else None,
+        band=(explained.band_lo[lo:hi], explained.band_hi[lo:hi]) if np.isfinite(explained.band_lo[lo:hi]).any() else None,
         samples=flat,
         sample_offsets=offsets,
     )
@@ -371,11 +372,18 @@ def _analyse(
     p = prepare(table, keys)
     if p.n_series == 0:
         return Verdicts(_frame(CHANGE_COLUMNS), _frame(SHIFT_COLUMNS), _frame(UNSTABLE_COLUMNS), group_frame, live)
-    shifts, epoch, offset = machine_shifts(p)
-    logy = p.logy + offset  # what the environment shifts explain removed
+    shifts, explained = machine_shifts(p)
     samples = _sample_arrays(table)
     commit_rank, run_rank = _ranks(p)
-    fields = [logy, p.rel_ci, commit_rank, run_rank, p.run_time, p.member if groups else np.zeros(len(p.logy), dtype=np.int64)]
+    fields = [
+        p.logy + explained.offset,
+        np.nan_to_num(explained.band_lo),
+        np.nan_to_num(explained.band_hi),
+        p.rel_ci,
+        commit_rank,
+        run_rank,
+    ]
+    fields += [p.run_time, p.member if groups else np.zeros(len(p.logy), dtype=np.int64)]
     if samples is not None:
         flat, offsets = samples
         counts = np.diff(offsets)
@@ -397,7 +405,7 @@ def _analyse(
         h2[missing],
         [
             analyse_series(
-                _series_inputs(p, int(s), commit_rank, run_rank, logy, samples, bool(groups)),
+                _series_inputs(p, int(s), commit_rank, run_rank, explained, samples, bool(groups)),
                 alpha=alpha,
                 min_change=min_change,
                 min_points=min_points,
@@ -411,7 +419,7 @@ def _analyse(
     verdicts = pa.concat_tables(parts)
     owner = np.r_[hits, missing, short]  # row of `verdicts` -> series
     stats = {"series": p.n_series, "analysed": len(missing), "cached": len(hits), "too_short": len(short), "points": len(p.logy)}
-    return _assemble(p, groups, shifts, epoch, verdicts, owner, direction, group_frame, live, stats)
+    return _assemble(p, groups, shifts, explained.epoch, verdicts, owner, direction, group_frame, live, stats)
 
 
 def _assemble(

@@ -28,18 +28,28 @@ benchmarks (by name: parameters may hold machine-specific paths) at the commits 
 there at the same commits, the shift is the code's, not the environment's, and is dropped.
 
 An environment shift **explains only what it is big enough to explain**; it never hides a series'
-history. Each series measured across it has its own change there (the same window medians); the shift
-explains any change between none and the shift's own factor, widened on both sides by its
-**allowance** (:data:`ALLOWANCE` times the spread of the moved series' changes around the factor, and
-at least ``OWN_CHANGE - 1`` times the factor, in log, and :data:`MIN_SHIFT`): series of one machine
-move by different amounts when its environment changes. A shift found in one kind of figure (times,
-memory, tracked figures) explains as much in either direction of the other kinds.
-That explained part is removed from the series (its points before the shift are expressed in the
-environment after it: :func:`machine_shifts` returns the per-point offset), and the series is then
-analysed whole, across the shift: a change beyond the allowance is left in the series and judged as a
-code step like any other (the report names the shift beside it), and code steps near the shift keep
-every point on both sides. The shift also numbers the **epochs** of its machine and env (a step whose
-two levels lie in different epochs was at a shift).
+history. It explains a series' change across it anywhere between none and the shift's own factor,
+widened on both sides by its **allowance** (:data:`ALLOWANCE` times the spread of the moved series'
+changes around the factor, at least ``OWN_CHANGE - 1`` times the factor in log, and at least
+:data:`MIN_SHIFT`): series of one machine move by different amounts when its environment changes. A
+shift found in one kind of figure (times, memory, tracked figures) explains as much in either
+direction of the other kinds. What :func:`machine_shifts` returns for every point
+(:class:`Explained`):
+
+* the **offset** that removes the shift's factor from the series' points before it (expressed in the
+  environment after it), or nothing where the series' own change (the same window medians) is
+  nearer none than the factor: a shift that passed that series by. Never the few points' own
+  estimate of the change, whose noise would be left behind as a step;
+* the **band** of what is left of the series' change across the shift that is still the shift's
+  (the explained range less what was removed), for :func:`.steps.segment`: a level change there
+  within the band stays a boundary between levels (a series that moved far more or less than the
+  machine, as after a hardware change, is not compared across it) but is not a step.
+
+The series is then analysed whole, across the shift: what is left beyond its band is judged as a code
+step like any other (the report names the shift beside it), and code steps near the shift keep every
+point on both sides. In a runner group, a shift where the host changes may be the hosts' own
+offsets, which end with their stints: nothing is removed there, and only the band applies. The shift also numbers the **epochs** of its machine
+and env (a step whose two levels lie in different epochs was at a shift).
 """
 
 from __future__ import annotations
@@ -52,7 +62,7 @@ import pandas as pd
 
 from .points import Points
 
-__all__ = ["MEASURES", "MachineShift", "machine_shifts"]
+__all__ = ["MEASURES", "Explained", "MachineShift", "machine_shifts", "unseen_elsewhere"]
 
 # what a benchmark measures (points.measure): shifts are looked for in each apart
 MEASURES = ("time", "memory", "other")
@@ -135,17 +145,25 @@ def _covering(n_boundaries: int, first: np.ndarray, last: np.ndarray, weight: np
     return out.reshape(n_rows, n_boundaries)
 
 
-def machine_shifts(p: Points) -> tuple[list[MachineShift], np.ndarray, np.ndarray]:
-    """The environment shifts of every machine/group and env, each point's epoch, and each point's offset (log).
+@dataclass
+class Explained:
+    """Per point, what the environment shifts explain (see the module docstring)."""
 
-    ``logy + offset`` is every series with what the shifts explain removed (expressed in the
-    environment after its machine's last shift); see the module docstring.
-    """
+    epoch: np.ndarray  # environment shifts of its machine and env before its run
+    offset: np.ndarray  # log: logy + offset is the series with the shifts' factors removed
+    band_lo: np.ndarray  # log: a change of (logy + offset) between the point before it in its series and
+    band_hi: np.ndarray  # this one within [band_lo, band_hi] is the shifts' (NaN: no shift between them)
+
+
+def machine_shifts(p: Points) -> tuple[list[MachineShift], Explained]:
+    """The environment shifts of every machine/group and env, and what they explain of every point; see the module docstring."""
     n_runs = len(p.run_group)
     epoch = np.zeros(len(p.logy), dtype=np.int64)
     offset = np.zeros(len(p.logy))
+    band_lo = np.full(len(p.logy), np.nan)
+    band_hi = np.full(len(p.logy), np.nan)
     if n_runs < 2 or len(p.logy) == 0:
-        return [], epoch, offset
+        return [], Explained(epoch, offset, band_lo, band_hi)
     # points of each series in run order
     perm = np.lexsort((p.run, p.series))
     y, run, series = p.logy[perm], p.run[perm], p.series[perm]
@@ -157,7 +175,7 @@ def machine_shifts(p: Points) -> tuple[list[MachineShift], np.ndarray, np.ndarra
     gap[1:] &= run[1:] > run[:-1]
     g = np.flatnonzero(gap)
     if len(g) == 0:
-        return [], epoch, offset
+        return [], Explained(epoch, offset, band_lo, band_hi)
     scale = sigma[g] * 1.2533 * np.sqrt(1.0 / nb[g] + 1.0 / na[g])
     d = after_med[g] - before_med[g]
     z = d / scale
@@ -220,6 +238,11 @@ def machine_shifts(p: Points) -> tuple[list[MachineShift], np.ndarray, np.ndarra
         change = after_med - before_med  # each series' own change across the gap before each point (run order)
         enough = (nb >= 2) & (na >= 2)
         point_measure = p.measure[perm]
+        run_member = np.zeros(n_runs, dtype=np.int64)
+        run_member[p.run] = p.member
+        same_series = np.r_[False, p.series[1:] == p.series[:-1]]  # point k and k-1 of one series (commit order)
+        r_lo = np.minimum(p.run, np.r_[p.run[:1], p.run[:-1]])
+        r_hi = np.maximum(p.run, np.r_[p.run[:1], p.run[:-1]])
         for sh in shifts:
             b = sh.run
             # the gaps of the series measured on both sides of the shift (runs of one machine and env are numbered together)
@@ -232,11 +255,27 @@ def machine_shifts(p: Points) -> tuple[list[MachineShift], np.ndarray, np.ndarra
             lo = np.where(same, min(0.0, sh.log_factor) - sh.allowance, -reach)
             hi = np.where(same, max(0.0, sh.log_factor) + sh.allowance, reach)
             f = np.where(same, sh.log_factor, 0.0)
-            explained = np.where(enough[across], np.clip(change[across], lo, hi), f)
+            # removed: the shift's factor, or nothing where the series' own change is nearer none (a
+            # shift that passed some series by); never a few points' noisy estimate of its change
+            d = change[across]
+            removed = np.where(enough[across] & (np.abs(d) < np.abs(d - f)) & (d >= lo) & (d <= hi), 0.0, f)
+            if run_member[b] != run_member[b + 1]:
+                # in a runner group, a shift where the host changes may be the hosts' own offsets, which
+                # end with their stints: nothing is removed, and the change there within the band stays
+                # a boundary between levels that is not a step
+                removed = np.zeros(len(across))
             per_series = np.zeros(p.n_series)
-            per_series[series[across]] = explained
+            per_series[series[across]] = removed
+            band_lo_s = np.full(p.n_series, np.nan)
+            band_hi_s = np.full(p.n_series, np.nan)
+            band_lo_s[series[across]] = lo - removed
+            band_hi_s[series[across]] = hi - removed
             offset += np.where(p.run <= b, per_series[p.series], 0.0)
-    return shifts, epoch, offset
+            # what is left of a series' change between two points the shift lies between is the shift's within its band
+            at = same_series & (r_lo <= b) & (r_hi > b) & np.isfinite(band_lo_s[p.series])
+            band_lo[at] = np.where(np.isnan(band_lo[at]), 0.0, band_lo[at]) + band_lo_s[p.series[at]]
+            band_hi[at] = np.where(np.isnan(band_hi[at]), 0.0, band_hi[at]) + band_hi_s[p.series[at]]
+    return shifts, Explained(epoch, offset, band_lo, band_hi)
 
 
 def _confirmed_elsewhere(p: Points, shift: MachineShift, moved_series: np.ndarray, moved_d: np.ndarray) -> bool:

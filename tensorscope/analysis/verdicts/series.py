@@ -64,6 +64,7 @@ class SeriesInput:
     run: np.ndarray  # run rank (time order of the runs)
     run_time: np.ndarray  # when each point was run (seconds; NaN unknown)
     member: np.ndarray | None = None  # machine of each point, in a runner group (hosts differ a little)
+    band: tuple[np.ndarray, np.ndarray] | None = None  # what environment shifts explain of each change (steps.segment)
     samples: np.ndarray | None = None  # raw samples of all points, flat
     sample_offsets: np.ndarray | None = None  # point i's samples: samples[offsets[i]:offsets[i + 1]]
 
@@ -157,6 +158,7 @@ def _subset(inp: SeriesInput, lo: int, hi: int) -> SeriesInput:
         run=inp.run[lo:hi],
         run_time=inp.run_time[lo:hi],
         member=None if inp.member is None else inp.member[lo:hi],
+        band=None if inp.band is None else (inp.band[0][lo:hi], inp.band[1][lo:hi]),
         samples=samples,
         sample_offsets=offsets,
     )
@@ -259,7 +261,7 @@ def _steps(inp: SeriesInput, out: SeriesVerdict, kw: dict[str, Any]) -> None:
     cut_c = np.r_[True, inp.commit[1:] != inp.commit[:-1]]
     host = _host_spread(y, inp.member, out.noise)
     sigma_c = _sigma(y, inp.rel_ci)
-    seg_c = segment(y, sigma=sigma_c, cut_ok=cut_c, run_time=inp.run_time, host=inp.member, host_sigma=host, **kw)
+    seg_c = segment(y, sigma=sigma_c, cut_ok=cut_c, run_time=inp.run_time, host=inp.member, host_sigma=host, band=inp.band, **kw)
     run = inp.run
     if np.all(run[1:] >= run[:-1]):
         out.steps += steps_of(seg_c, y, pts, cut_c)

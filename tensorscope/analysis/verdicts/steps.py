@@ -39,6 +39,7 @@ __all__ = [
     "CONFOUNDED",
     "DEFAULT_ALPHA",
     "DEFAULT_MIN_POINTS",
+    "EXPLAINED",
     "Segmentation",
     "Step",
     "asv_steps",
@@ -75,6 +76,8 @@ SITTING_GAP = 3600.0
 # Step.flags: a level of the step was run in one sitting apart from the other's (run time and commit
 # order are confounded there: the step stands, and the report says so)
 CONFOUNDED = 1
+# Segmentation.flags: a level change that an environment shift explains (a boundary, not a step)
+EXPLAINED = 2
 # an excursion shorter than RETURN_HOLD still stands when it is clean (every point of it beyond this
 # quantile of the points of the levels on either side: a code change and its revert, not a run day)
 # and holds CLEAN_HOLD commits
@@ -113,7 +116,7 @@ class Segmentation:
     edges: list[int]
     sigma: float
     pvalues: list[float]
-    flags: list[int] = field(default_factory=list)  # per step (edges[1:-1]): CONFOUNDED or 0
+    flags: list[int] = field(default_factory=list)  # per boundary (edges[1:-1]): CONFOUNDED, EXPLAINED or 0
 
     def cost(self, logy: np.ndarray, sigma: float) -> float:
         """Residual sum of squares around each level's mean in ``sigma`` units, plus the step penalty (BIC-like)."""
@@ -247,6 +250,7 @@ def segment(
     run_time: np.ndarray | None = None,
     host: np.ndarray | None = None,
     host_sigma: float = 0.0,
+    band: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Segmentation:
     """The significant levels of ``logy`` (finite log values in order) at noise ``sigma``; see the module docstring.
 
@@ -254,7 +258,11 @@ def segment(
     apart from the old level's runs, does not hold yet; a step whose old level was is flagged
     :data:`CONFOUNDED` (see :func:`_time_local`). ``host``, ``host_sigma``:
     the machine of each point of a runner group and the spread of the hosts' own offsets: a level's
-    median is then as uncertain as its few hosts make it, not only its many points.
+    median is then as uncertain as its few hosts make it, not only its many points. ``band``: per point,
+    the range of log changes from the point before it that an environment shift between them explains
+    (NaN where none, see :class:`.environment.Explained`): a level change within it, where the shift lies
+    among the places the change may have happened, stays a boundary between levels (flagged
+    :data:`EXPLAINED`) but is not a step.
     """
     n = len(logy)
     ok_cut = np.ones(n, dtype=bool) if cut_ok is None else cut_ok
@@ -273,6 +281,16 @@ def segment(
         """Stints of hosts among points lo..hi-1 (a host measures consecutive commits)."""
         return 1 if host_runs is None else int(host_runs[hi - 1] - host_runs[lo]) + 1
 
+    shift_cuts = np.flatnonzero(np.isfinite(band[0])) if band is not None else np.zeros(0, dtype=np.int64)
+
+    def explained(lo: int, mid: int, hi: int, change: float) -> bool:
+        """Is the change at ``mid`` an environment shift's: one lies where the step may be, and explains that much?"""
+        inside = shift_cuts[(shift_cuts > lo) & (shift_cuts < hi)]
+        if band is None or len(inside) == 0:
+            return False
+        first, last = _plausible_cuts(logy[lo:hi], sigma, mid - lo, ok_cut[lo:hi])
+        return any(lo + first <= k <= lo + last and band[0][k] <= change <= band[1][k] for k in inside)
+
     def test(lo: int, mid: int, hi: int) -> tuple[float, float]:
         """(p, |log ratio|) of the boundary ``mid`` between levels [lo, mid) and [mid, hi)."""
         key = (lo, mid, hi)
@@ -288,7 +306,7 @@ def segment(
             k_left, k_right = hosts(lo, mid), hosts(mid, hi)
             se = math.sqrt(se * se + host_sigma * host_sigma * (1.0 / k_left + 1.0 / k_right))
         if (mr - ml) * (tr - tl) <= 0:
-            out = (1.0, 0.0)
+            out = (1.0, 0.0)  # no change beyond the levels' own spread
         else:
             z = abs(tr - tl) / se
             # the boundary was chosen as the best of len(left) + len(right) - 1 places: Bonferroni
@@ -353,7 +371,13 @@ def segment(
             break
         del edges[worst + 1]
     pvalues = [test(edges[i], edges[i + 1], edges[i + 2])[0] for i in range(len(edges) - 2)]
-    flags = [CONFOUNDED if sitting(edges[i], edges[i + 1], edges[i + 2]) else 0 for i in range(len(edges) - 2)]
+    flags = []
+    for i in range(len(edges) - 2):
+        lo, mid, hi = edges[i], edges[i + 1], edges[i + 2]
+        change = median(logy[mid:hi]) - median(logy[lo:mid])
+        # a level change an environment shift explains stays a boundary (the levels on either side
+        # are not compared) but is not a step
+        flags.append((EXPLAINED if explained(lo, mid, hi, change) else 0) | (CONFOUNDED if sitting(lo, mid, hi) else 0))
     return Segmentation(edges, sigma, pvalues, flags)
 
 
@@ -398,6 +422,8 @@ def steps_of(seg: Segmentation, logy: np.ndarray, idx: np.ndarray, cut_ok: np.nd
     edges = seg.edges
     steps = []
     for i in range(len(edges) - 2):
+        if seg.flags and seg.flags[i] & EXPLAINED:
+            continue
         lo, mid, hi = edges[i], edges[i + 1], edges[i + 2]
         first, last = _plausible_cuts(logy[lo:hi], seg.sigma, mid - lo, cut_ok[lo:hi])
         steps.append(
