@@ -7,11 +7,12 @@ only its own size, so the series is analysed whole, across it), and decides:
 
 1. **Segment first, label segments.** Values switching between two levels, or at the levels its
    bimodal runs show, are unstable (:mod:`.stability`). Such a series is first cut where its history
-   separates cleanly (every point on one side beyond every point on the other, at least
-   ``min_points`` commits each side, and significant against the noisier side) and one side's
-   level lies beyond the band (by more than half its width; a move between the band's own two
-   levels is the band's): a 1.66x step before a regime that later switches 10% is a step, and the
-   regime is unstable from there on. Each segment is then judged on its own (steps within it, or
+   separates cleanly (all points on one side but a few outliers beyond those of the other, at least
+   ``min_points`` commits each side, and significant against the noisier side), unless the move is
+   between the band's own two levels while a regime still switches: a 1.66x step before a regime
+   that later switches 10% is a step, and the regime is unstable from there on; a new level between
+   or beyond the band's levels, or two regimes that no longer switch once apart (a step whose few
+   outliers made the band), are steps too. Each segment is then judged on its own (steps within it, or
    its band when it switches); only the switches within a band are not steps. Likewise the levels
    between the code steps of a series that is not unstable as a whole are labelled unstable when
    they switch.
@@ -45,6 +46,10 @@ from .steps import DEFAULT_ALPHA, DEFAULT_MIN_POINTS, NOISE_SE, Step, median, ro
 
 __all__ = ["SeriesInput", "SeriesVerdict", "analyse_series"]
 
+# a regime cut tolerates this share of outliers on each side (isolated visits to the other level)
+_REGIME_OUTLIERS = 0.15
+# a side's level within this share of the band's width of one of its two levels is at that level
+_BAND_LEVEL = 0.25
 _PENALTY = 2.0  # as steps._PROPOSAL_PENALTY: one step's worth of cost is 2 log n (sigma^2 units)
 # run order must explain the series better than commit order by this share of one step's penalty
 # (commit order is the default; a level run on its own day between two neighbours run together in a
@@ -167,27 +172,29 @@ def _subset(inp: SeriesInput, lo: int, hi: int) -> SeriesInput:
 def _regime_cut(y: np.ndarray, cut_ok: np.ndarray, min_points: int, alpha: float) -> int:
     """Where ``y`` separates cleanly into two regimes (0 when nowhere): see step 1 of the module docstring.
 
-    Every point on one side lies beyond every point on the other, each side holds ``min_points``
-    commits, and the difference of the sides' medians is significant against the noisier side's own
-    noise (Bonferroni over the cuts tried); of such cuts, the one with the widest gap.
+    All points on one side but its few outliers (up to :data:`_REGIME_OUTLIERS` of them) lie beyond all
+    points on the other but its own, each side holds ``min_points`` commits, and the difference of
+    the sides' medians is significant against the noisier side's own noise (Bonferroni over the cuts
+    tried); of such cuts, the one with the widest gap.
     """
     n = len(y)
     commit_no = np.cumsum(cut_ok) - 1
-    k = np.arange(1, n)
-    ok = cut_ok[1:] & (commit_no[k] >= min_points) & (commit_no[-1] - commit_no[k] + 1 >= min_points)
-    if not ok.any():
+    best, best_gap, tried = 0, 0.0, 0
+    for cut in range(1, n):
+        if not cut_ok[cut] or commit_no[cut] < min_points or commit_no[-1] - commit_no[cut] + 1 < min_points:
+            continue
+        tried += 1
+        left, right = np.sort(y[:cut]), np.sort(y[cut:])
+        a, b = int(_REGIME_OUTLIERS * len(left)), int(_REGIME_OUTLIERS * len(right))
+        gap = max(right[b] - left[-1 - a], left[a] - right[-1 - b])
+        if gap > best_gap:
+            best, best_gap = cut, gap
+    if best == 0:
         return 0
-    lmax, lmin = np.maximum.accumulate(y)[:-1], np.minimum.accumulate(y)[:-1]
-    rmin, rmax = np.minimum.accumulate(y[::-1])[::-1][1:], np.maximum.accumulate(y[::-1])[::-1][1:]
-    gap = np.where(ok, np.maximum(rmin - lmax, lmin - rmax), -np.inf)
-    best = int(np.argmax(gap))
-    if not gap[best] > 0:
-        return 0
-    cut = best + 1
-    left, right = y[:cut], y[cut:]
+    left, right = y[:best], y[best:]
     sigma = max(robust_noise(left), robust_noise(right))
     z = abs(median(right) - median(left)) / (sigma * 1.2533 * math.sqrt(1.0 / len(left) + 1.0 / len(right)))
-    return cut if math.erfc(z / math.sqrt(2.0)) * int(ok.sum()) < alpha else 0
+    return best if math.erfc(z / math.sqrt(2.0)) * tried < alpha else 0
 
 
 def analyse_series(
@@ -215,16 +222,23 @@ def analyse_series(
     # unstable as a whole: cut it where it separates cleanly, and judge each regime on its own
     cut_c = np.r_[True, inp.commit[1:] != inp.commit[:-1]]
     cut = _regime_cut(inp.logy, cut_c, min_points, alpha)
-    sides = (median(inp.logy[:cut]), median(inp.logy[cut:])) if cut else (0.0, 0.0)
-    # the band explains a move between its own levels (a median may fall on either): only a regime
-    # whose level lies beyond the band, by more than half its width, is a step
-    margin = 0.5 * (modes.high - modes.low)
-    within = all(modes.low - margin <= m <= modes.high + margin for m in sides)
-    if cut == 0 or within or abs(sides[1] - sides[0]) < math.log1p(min_change):
+    if cut == 0:
         out.modes = modes
         return out
-    for lo, hi in ((0, cut), (cut, n)):
-        part = analyse_series(_subset(inp, lo, hi), **kw)
+    sides = (median(inp.logy[:cut]), median(inp.logy[cut:]))
+    parts = [(lo, analyse_series(_subset(inp, lo, hi), **kw)) for lo, hi in ((0, cut), (cut, n))]
+    # a move between the band's own two levels is the band's (a median may fall on either), while a
+    # regime still switches; a regime at a level of its own, or two regimes that no longer switch
+    # once apart (a step whose outliers made the band), are steps
+    near = _BAND_LEVEL * (modes.high - modes.low)
+    at_band = all(min(abs(m - modes.low), abs(m - modes.high)) <= near for m in sides)
+    switching = any(part.modes is not None for _, part in parts)
+    # runs whose own samples show both levels, on both sides of the cut: the band, not a step
+    switching |= sm is not None and bool(sm.bimodal[:cut].any()) and bool(sm.bimodal[cut:].any())
+    if (at_band and switching) or abs(sides[1] - sides[0]) < math.log1p(min_change):
+        out.modes = modes
+        return out
+    for lo, part in parts:
         out.steps += [_moved(s, lo) for s in part.steps]
         out.env_steps += [_moved(s, lo) for s in part.env_steps]
         out.modes = part.modes or out.modes  # the newest unstable regime's band
