@@ -227,15 +227,19 @@ def analyse_series(
         return out
     sides = (median(inp.logy[:cut]), median(inp.logy[cut:]))
     parts = [(lo, analyse_series(_subset(inp, lo, hi), **kw)) for lo, hi in ((0, cut), (cut, n))]
-    # a move between the band's own two levels is the band's (a median may fall on either), while a
-    # regime still switches; a regime at a level of its own, or two regimes that no longer switch
-    # once apart (a step whose outliers made the band), are steps
-    near = _BAND_LEVEL * (modes.high - modes.low)
-    at_band = all(min(abs(m - modes.low), abs(m - modes.high)) <= near for m in sides)
-    switching = any(part.modes is not None for _, part in parts)
-    # runs whose own samples show both levels, on both sides of the cut: the band, not a step
-    switching |= sm is not None and bool(sm.bimodal[:cut].any()) and bool(sm.bimodal[cut:].any())
-    if (at_band and switching) or abs(sides[1] - sides[0]) < math.log1p(min_change):
+    # a move between the band's own two levels is the band's (a median may fall on either): the band
+    # of a regime that still switches, or the whole series' band where runs' own samples show both
+    # levels on both sides of the cut; a regime at a level of its own, or two regimes that no longer
+    # switch once apart (a step whose outliers made the band), are steps
+    bands = [part.modes for _, part in parts if part.modes is not None]
+    if sm is not None and bool(sm.bimodal[:cut].any()) and bool(sm.bimodal[cut:].any()):
+        bands.append(modes)
+
+    def at(band: Modes) -> bool:
+        near = _BAND_LEVEL * (band.high - band.low)
+        return all(min(abs(m - band.low), abs(m - band.high)) <= near for m in sides)
+
+    if any(at(band) for band in bands) or abs(sides[1] - sides[0]) < math.log1p(min_change):
         out.modes = modes
         return out
     for lo, part in parts:
