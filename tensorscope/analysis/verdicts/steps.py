@@ -78,6 +78,8 @@ SITTING_GAP = 3600.0
 CONFOUNDED = 1
 # Segmentation.flags: a level change that an environment shift explains (a boundary, not a step)
 EXPLAINED = 2
+# an environment shift explains a level change only within this many points of its best cut
+_SHIFT_NEAR = 2
 # an excursion shorter than RETURN_HOLD still stands when it is clean (every point of it beyond this
 # quantile of the points of the levels on either side: a code change and its revert, not a run day)
 # and holds CLEAN_HOLD commits
@@ -289,7 +291,8 @@ def segment(
         if band is None or len(inside) == 0:
             return False
         first, last = _plausible_cuts(logy[lo:hi], sigma, mid - lo, ok_cut[lo:hi])
-        return any(lo + first <= k <= lo + last and band[0][k] <= change <= band[1][k] for k in inside)
+        # where the step may be (a level's outliers can widen that a lot: then next to its best cut only)
+        return any(lo + first <= k <= lo + last and abs(k - mid) <= _SHIFT_NEAR and band[0][k] <= change <= band[1][k] for k in inside)
 
     def test(lo: int, mid: int, hi: int) -> tuple[float, float]:
         """(p, |log ratio|) of the boundary ``mid`` between levels [lo, mid) and [mid, hi)."""
