@@ -90,7 +90,7 @@ from .verdicts.points import Points, detection_keys, prepare, series_names, text
 from .verdicts.runs import runner_groups
 from .verdicts.series import SeriesInput, SeriesVerdict, analyse_series
 from .verdicts.stability import MIN_MODE_POINTS
-from .verdicts.steps import CONFOUNDED, DEFAULT_ALPHA, DEFAULT_MIN_POINTS, Step, asv_steps, find_steps
+from .verdicts.steps import CONFOUNDED, DEFAULT_ALPHA, DEFAULT_MIN_POINTS, ONE_SITTING, Step, asv_steps, find_steps
 
 __all__ = [
     "CHANGE_COLUMNS",
@@ -578,7 +578,10 @@ def _assemble(
                 "run_after": p.run[pa_],
                 "log": np.log(st["value_after"][is_env] / st["value_before"][is_env]),
                 "measure": p.measure[pa_],
-                "evidence": [f"not on {m} at the same commits" if m else "run order" for m in unseen[is_env]],
+                "evidence": [
+                    f"not on {m} at the same commits" if m else ("one sitting" if fl & ONE_SITTING else "run order")
+                    for m, fl in zip(unseen[is_env], st["flags"][is_env], strict=True)
+                ],
             }
         )
         for (key, evidence), g in env_steps.groupby(["run_after", "evidence"], sort=True):

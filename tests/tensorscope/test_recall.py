@@ -145,8 +145,9 @@ def test_a_step_after_a_one_sitting_backfill_is_reported_as_confounded(results_t
     assert "confounded" in step.evidence
 
 
-def test_a_new_level_run_in_one_sitting_does_not_hold_yet(results_tree: ResultsTree) -> None:
-    """Daily runs, then the three newest commits run together in one sitting 20% slower: not a level yet."""
+def test_a_new_level_run_in_one_sitting_does_not_hold_yet_and_is_named(results_tree: ResultsTree) -> None:
+    """Daily runs, then the three newest commits run together in one sitting 20% slower: not a code level
+    yet, but not hidden either: an environment change named "one sitting"."""
     results_tree.add_benchmark("b.B.time_x")
     rng = np.random.default_rng(6)
     for i in range(15):
@@ -154,7 +155,11 @@ def test_a_new_level_run_in_one_sitting_does_not_hold_yet(results_tree: ResultsT
         level = 1.2e-3 if i >= 12 else 1e-3
         results_tree.add_run("box", commit_hash(i), {"b.B.time_x": [_noisy(rng, level)]}, date=commit_date(i), started_at=started)
     t = load_results(results_tree.root).results
-    assert reg.detect_changes(t).empty
+    verdicts = reg.analyse(t)
+    assert verdicts.steps.empty
+    (shift,) = verdicts.environment_shifts.itertuples()
+    assert shift.evidence == "one sitting" and shift.commit_after == commit_hash(12)
+    assert shift.factor == pytest.approx(1.2, rel=0.03)
 
 
 def test_a_confounded_step_that_another_machine_did_not_see_is_the_environments(results_tree: ResultsTree) -> None:

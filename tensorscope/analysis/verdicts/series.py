@@ -42,7 +42,20 @@ from typing import Any
 import numpy as np
 
 from .stability import Modes, SampleModes, sample_modes, value_modes
-from .steps import DEFAULT_ALPHA, DEFAULT_MIN_POINTS, NOISE_SE, Step, median, robust_noise, segment, steps_of
+from .steps import (
+    DEFAULT_ALPHA,
+    DEFAULT_MIN_POINTS,
+    EXPLAINED,
+    NOISE_SE,
+    ONE_SITTING,
+    Segmentation,
+    Step,
+    median,
+    robust_noise,
+    segment,
+    steps_of,
+    time_local,
+)
 
 __all__ = ["SeriesInput", "SeriesVerdict", "analyse_series"]
 
@@ -275,14 +288,13 @@ def _steps(inp: SeriesInput, out: SeriesVerdict, kw: dict[str, Any]) -> None:
     if n < 2 * kw["min_points"]:
         return
     y = inp.logy
-    pts = np.arange(n)
     cut_c = np.r_[True, inp.commit[1:] != inp.commit[:-1]]
     host = _host_spread(y, inp.member, out.noise)
     sigma_c = _sigma(y, inp.rel_ci)
     seg_c = segment(y, sigma=sigma_c, cut_ok=cut_c, run_time=inp.run_time, host=inp.member, host_sigma=host, band=inp.band, **kw)
     run = inp.run
     if np.all(run[1:] >= run[:-1]):
-        out.steps += steps_of(seg_c, y, pts, cut_c)
+        _found(inp, out, seg_c, y, cut_c, host, kw)
         return
     ro = np.argsort(run, kind="stable")
     yr = y[ro]
@@ -297,7 +309,7 @@ def _steps(inp: SeriesInput, out: SeriesVerdict, kw: dict[str, Any]) -> None:
     ]
     sigma = min(sigma_c, sigma_r)
     if not unmatched or seg_r.cost(yr, sigma) + _RUN_ORDER_MARGIN * _PENALTY * math.log(n) >= seg_c.cost(y, sigma):
-        out.steps += steps_of(seg_c, y, pts, cut_c)
+        _found(inp, out, seg_c, y, cut_c, host, kw)
         return
     # the environment's level changes, in run order
     changes = []
@@ -326,6 +338,48 @@ def _steps(inp: SeriesInput, out: SeriesVerdict, kw: dict[str, Any]) -> None:
     later = np.r_[np.cumsum(np.asarray(changes)[::-1])[::-1], 0.0]  # stretch s: the changes after it
     y2 = y + later[stretch]
     seg = segment(
-        y2, sigma=min(sigma_c, _sigma(y2, inp.rel_ci)), cut_ok=cut_c, run_time=inp.run_time, host=inp.member, host_sigma=host, **kw
+        y2,
+        sigma=min(sigma_c, _sigma(y2, inp.rel_ci)),
+        cut_ok=cut_c,
+        run_time=inp.run_time,
+        host=inp.member,
+        host_sigma=host,
+        band=inp.band,
+        **kw,
     )
-    out.steps += steps_of(seg, y2, pts, cut_c)
+    _found(inp, out, seg, y2, cut_c, host, kw)
+
+
+def _found(
+    inp: SeriesInput, out: SeriesVerdict, seg: Segmentation, y: np.ndarray, cut_c: np.ndarray, host: float, kw: dict[str, Any]
+) -> None:
+    """The code steps of the segmentation ``seg`` of ``y`` into ``out``, and, as environment steps, the levels that
+    held only within the one sitting they were run in (named, not hidden: a run day's environment)."""
+    pts = np.arange(len(y))
+    out.steps += steps_of(seg, y, pts, cut_c)
+    if not seg.held_back:
+        return
+    relaxed = segment(
+        y, sigma=seg.sigma, cut_ok=cut_c, run_time=inp.run_time, host=inp.member, host_sigma=host, band=inp.band, hold_rules=False, **kw
+    )
+    kept = seg.edges[1:-1]
+    for i, mid in enumerate(relaxed.edges[1:-1], 1):
+        lo, hi = relaxed.edges[i - 1], relaxed.edges[i + 1]
+        if relaxed.flags[i - 1] & EXPLAINED or any(abs(mid - k) <= 1 for k in kept):
+            continue
+        if time_local(inp.run_time, lo, mid, hi) != 2:
+            continue
+        out.env_steps.append(
+            Step(
+                before=mid - 1,
+                after=mid,
+                value_before=math.exp(median(y[lo:mid])),
+                value_after=math.exp(median(y[mid:hi])),
+                pvalue=relaxed.pvalues[i - 1],
+                noise=seg.sigma,
+                n_before=mid - lo,
+                n_after=hi - mid,
+                cut=mid,
+                flags=ONE_SITTING,
+            )
+        )

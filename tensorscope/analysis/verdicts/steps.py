@@ -40,6 +40,7 @@ __all__ = [
     "DEFAULT_ALPHA",
     "DEFAULT_MIN_POINTS",
     "EXPLAINED",
+    "ONE_SITTING",
     "Segmentation",
     "Step",
     "asv_steps",
@@ -48,6 +49,7 @@ __all__ = [
     "robust_noise",
     "segment",
     "steps_of",
+    "time_local",
 ]
 
 DEFAULT_ALPHA = 1e-3
@@ -68,7 +70,7 @@ _LOCATION_CHI2 = 6.6349
 _MAD_SIGMA = 0.6744897501960817
 # a level run within this many seconds, at least SITTING_GAP away from every run of the level next
 # to it, may be one sitting's environment: a new level does not hold yet, an old one makes the step
-# CONFOUNDED (see _time_local)
+# CONFOUNDED (see time_local)
 LOCAL_SPAN = 12 * 3600.0
 # commits a level must hold when the series returns from it (a step and a step back)
 RETURN_HOLD = 5
@@ -78,6 +80,8 @@ SITTING_GAP = 3600.0
 CONFOUNDED = 1
 # Segmentation.flags: a level change that an environment shift explains (a boundary, not a step)
 EXPLAINED = 2
+# Step.flags of an environment step: a level that held only within the one sitting it was run in
+ONE_SITTING = 4
 # an environment shift explains a level change only within this many points of its best cut
 _SHIFT_NEAR = 2
 # an excursion shorter than RETURN_HOLD still stands when it is clean (every point of it beyond this
@@ -119,6 +123,7 @@ class Segmentation:
     sigma: float
     pvalues: list[float]
     flags: list[int] = field(default_factory=list)  # per boundary (edges[1:-1]): CONFOUNDED, EXPLAINED or 0
+    held_back: bool = False  # a significant level did not hold only because it was run in one sitting
 
     def cost(self, logy: np.ndarray, sigma: float) -> float:
         """Residual sum of squares around each level's mean in ``sigma`` units, plus the step penalty (BIC-like)."""
@@ -221,7 +226,7 @@ def _conservative(seg: np.ndarray, other: float) -> tuple[float, float]:
     return nearest, math.sqrt(n)
 
 
-def _time_local(times: np.ndarray, lo: int, mid: int, hi: int) -> int:
+def time_local(times: np.ndarray, lo: int, mid: int, hi: int) -> int:
     """Which of the two levels [lo, mid) and [mid, hi) was run in one short sitting, apart from all of the other's runs?
 
     0: neither; 1: the level before; 2: the level after (when both, 2). Such a level may be that
@@ -253,18 +258,20 @@ def segment(
     host: np.ndarray | None = None,
     host_sigma: float = 0.0,
     band: tuple[np.ndarray, np.ndarray] | None = None,
+    hold_rules: bool = True,
 ) -> Segmentation:
     """The significant levels of ``logy`` (finite log values in order) at noise ``sigma``; see the module docstring.
 
     ``run_time``: when each point was run (seconds; NaN unknown): a new level run in one short sitting,
     apart from the old level's runs, does not hold yet; a step whose old level was is flagged
-    :data:`CONFOUNDED` (see :func:`_time_local`). ``host``, ``host_sigma``:
+    :data:`CONFOUNDED` (see :func:`time_local`). ``host``, ``host_sigma``:
     the machine of each point of a runner group and the spread of the hosts' own offsets: a level's
     median is then as uncertain as its few hosts make it, not only its many points. ``band``: per point,
     the range of log changes from the point before it that an environment shift between them explains
     (NaN where none, see :class:`.environment.Explained`): a level change within it, where the shift lies
     among the places the change may have happened, stays a boundary between levels (flagged
-    :data:`EXPLAINED`) but is not a step.
+    :data:`EXPLAINED`) but is not a step. ``hold_rules=False``: a level need only last ``min_points``
+    commits (no sitting or excursion rule; what those rules held back, see :attr:`Segmentation.held_back`).
     """
     n = len(logy)
     ok_cut = np.ones(n, dtype=bool) if cut_ok is None else cut_ok
@@ -323,17 +330,24 @@ def segment(
     local: dict[tuple[int, int, int], int] = {}
 
     def sitting(lo: int, mid: int, hi: int) -> int:
-        """_time_local of the boundary (0 without run times)."""
+        """time_local of the boundary (0 without run times)."""
         if run_time is None:
             return 0
         key = (lo, mid, hi)
         if key not in local:
-            local[key] = _time_local(run_time, lo, mid, hi)
+            local[key] = time_local(run_time, lo, mid, hi)
         return local[key]
+
+    held_back = [False]  # a level that would hold but for the one sitting it was run in
 
     def held(lo: int, mid: int, hi: int) -> bool:
         # a new level holds once it has held min_points commits beyond the one sitting they were run in
-        return commits(lo, mid) >= min_points and commits(mid, hi) >= min_points and sitting(lo, mid, hi) != 2
+        if commits(lo, mid) < min_points or commits(mid, hi) < min_points:
+            return False
+        if hold_rules and sitting(lo, mid, hi) == 2:
+            held_back[0] = True
+            return False
+        return True
 
     signs: dict[tuple[int, int, int], float] = {}
 
@@ -353,7 +367,7 @@ def segment(
 
     def excursion(i: int) -> bool:
         """Is level i (edges[i]:edges[i + 1]) a short visit between two steps of opposite direction (and not a clean one)?"""
-        if i < 1 or i > len(edges) - 3:
+        if i < 1 or i > len(edges) - 3 or not hold_rules:
             return False
         visit = commits(edges[i], edges[i + 1])
         if visit >= RETURN_HOLD or up(edges[i - 1], edges[i], edges[i + 1]) * up(edges[i], edges[i + 1], edges[i + 2]) >= 0:
@@ -381,7 +395,7 @@ def segment(
         # a level change an environment shift explains stays a boundary (the levels on either side
         # are not compared) but is not a step
         flags.append((EXPLAINED if explained(lo, mid, hi, change) else 0) | (CONFOUNDED if sitting(lo, mid, hi) else 0))
-    return Segmentation(edges, sigma, pvalues, flags)
+    return Segmentation(edges, sigma, pvalues, flags, held_back[0])
 
 
 def find_steps(
