@@ -354,7 +354,8 @@ def _found(
     inp: SeriesInput, out: SeriesVerdict, seg: Segmentation, y: np.ndarray, cut_c: np.ndarray, host: float, kw: dict[str, Any]
 ) -> None:
     """The code steps of the segmentation ``seg`` of ``y`` into ``out``, and, as environment steps, the levels that
-    held only within the one sitting they were run in (named, not hidden: a run day's environment)."""
+    held only within the one sitting they were run in, and the way back from them (named, not hidden: a run
+    day's environment)."""
     pts = np.arange(len(y))
     out.steps += steps_of(seg, y, pts, cut_c)
     if not seg.held_back:
@@ -363,12 +364,15 @@ def _found(
         y, sigma=seg.sigma, cut_ok=cut_c, run_time=inp.run_time, host=inp.member, host_sigma=host, band=inp.band, hold_rules=False, **kw
     )
     kept = seg.edges[1:-1]
+    named = -1  # the start of the last level named: its end (back from that sitting) is named too
     for i, mid in enumerate(relaxed.edges[1:-1], 1):
         lo, hi = relaxed.edges[i - 1], relaxed.edges[i + 1]
         if relaxed.flags[i - 1] & EXPLAINED or any(abs(mid - k) <= 1 for k in kept):
             continue
-        if time_local(inp.run_time, lo, mid, hi) != 2:
+        side = time_local(inp.run_time, lo, mid, hi)
+        if not (side == 2 or (side == 1 and lo == named)):
             continue
+        named = mid
         out.env_steps.append(
             Step(
                 before=mid - 1,
