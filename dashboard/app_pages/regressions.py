@@ -193,7 +193,9 @@ def _environment(machines: list[str], envs: list[str], min_change: float) -> Non
     st.caption(
         "Level changes that are the machine's, not the code's: many unrelated series of one machine and env moving together "
         "at one run boundary (machine-wide), or a series whose level follows its run dates better than its commits "
-        "(older commits run later show the new level). Reported once each; levels across them are never compared."
+        "(older commits run later show the new level), a level that held only in the one sitting it was run in, or a "
+        "step another machine did not show at the same commits. Reported once each. A shift explains only its own size: "
+        "a series' change beyond it is listed above as a code step, with the shift named in its evidence."
     )
     shifts = _shifts(machines, envs, min_change)
     if shifts is None:
