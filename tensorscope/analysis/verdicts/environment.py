@@ -41,7 +41,8 @@ direction of the other kinds. What :func:`machine_shifts` returns for every poin
   nearer none than the factor: a shift that passed that series by. Never the few points' own
   estimate of the change, whose noise would be left behind as a step;
 * the **band** of what is left of the series' change across the shift that is still the shift's
-  (the explained range less what was removed), for :func:`.steps.segment`: a level change there
+  (the explained range less what was removed; none where the series' runs on both sides of the
+  shift interleave in commit order, a backfill), for :func:`.steps.segment`: a level change there
   within the band stays a boundary between levels (a series that moved far more or less than the
   machine, as after a hardware change, is not compared across it) but is not a step.
 
@@ -273,6 +274,11 @@ def machine_shifts(p: Points) -> tuple[list[MachineShift], Explained]:
             offset += np.where(p.run <= b, per_series[p.series], 0.0)
             # what is left of a series' change between two points the shift lies between is the shift's within its band
             at = same_series & (r_lo <= b) & (r_hi > b) & np.isfinite(band_lo_s[p.series])
+            # where a series' commits run on both sides of the shift interleave (a backfill after it),
+            # the shift lies between many pairs of its points: its factor removed, no band (a code step
+            # next to any of them would pass for the shift's)
+            crossings = np.bincount(p.series[at], minlength=p.n_series)
+            at &= crossings[p.series] == 1
             band_lo[at] = np.where(np.isnan(band_lo[at]), 0.0, band_lo[at]) + band_lo_s[p.series[at]]
             band_hi[at] = np.where(np.isnan(band_hi[at]), 0.0, band_hi[at]) + band_hi_s[p.series[at]]
     return shifts, Explained(epoch, offset, band_lo, band_hi)
