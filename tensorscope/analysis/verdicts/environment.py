@@ -13,7 +13,11 @@ movement is broad:
   of them (a class, ``module.Class`` of the benchmark name, moved when at least half of its series
   did: the benchmarks of one class test related code, so a code change often moves them together);
 * the same way in at least 40% of all the series counted;
-* by a median of at least 3%.
+* by a median of at least 3%;
+
+or, for shifts too small for each series to show alone, the same way by any amount in at least
+80% of the series counted and of the series of at least half the classes (three at least), by a
+median of at least 3%.
 
 Times, memory and other tracked figures are judged apart (an environment may move one of them only:
 a library's import footprint moves every peak memory and no time); a shift found in any of them is
@@ -76,6 +80,8 @@ MIN_BENCHMARKS = 3
 MIN_SERIES = 6
 BENCHMARK_SHARE = 0.5
 SERIES_SHARE = 0.4
+# or: the same way (by any amount) in this share of the series counted and of the classes' series
+AGREE_SHARE = 0.8
 # a shift explains a series' change within this many robust sds of the moved series' changes around
 # its factor, and anything between no change and OWN_CHANGE times its factor (log): series of one
 # machine move by very different amounts when its hardware or libraries change (an import time
@@ -207,16 +213,31 @@ def machine_shifts(p: Points) -> tuple[list[MachineShift], Explained]:
                 & (moving.sum(axis=0) >= SERIES_SHARE * np.maximum(all_tested, 1))
                 & (all_tested >= MIN_SERIES)
             )
+            # or nearly every series moved the same way, each by too little to tell alone: a small shift
+            # (5% at 2-3% noise) shows in how many agree, not in how far each moved
+            agree = testable & (d * sign > 0)
+            agreeing = _covering(n_runs - 1, first, last, agree.astype(float), class_row, n_c)
+            class_agree = ((agreeing >= AGREE_SHARE * tested) & (tested > 0)).sum(axis=0)
+            candidate |= (
+                same_group
+                & (class_agree >= MIN_BENCHMARKS)
+                & (class_agree >= BENCHMARK_SHARE * class_tested)
+                & (agreeing.sum(axis=0) >= AGREE_SHARE * np.maximum(all_tested, 1))
+                & (all_tested >= MIN_SERIES)
+            )
+            class_moved = np.maximum(class_moved, class_agree)
             cand = np.flatnonzero(candidate)
             if len(cand) == 0:
                 continue
-            score = _covering(n_runs - 1, first, last, np.where(moved, z_mean, 0.0), np.zeros(len(g), dtype=np.int64), 1)[0]
+            score = _covering(n_runs - 1, first, last, np.where(moved | agree, z_mean, 0.0), np.zeros(len(g), dtype=np.int64), 1)[0]
             # runs of neighbouring candidate boundaries are one shift, at its sharpest boundary
             breaks = np.flatnonzero(np.diff(cand) > 1) + 1
             for cluster in np.split(cand, breaks):
                 b = int(cluster[np.argmax(score[cluster])])
                 at = ((first == b) | (last == b)) & testable
                 hit = at & moved
+                if hit.sum() < SERIES_SHARE * at.sum():
+                    hit = at & agree  # found by agreement: every series that moved its way
                 factor = float(np.median(d[hit])) if hit.any() else 0.0
                 if abs(factor) < MIN_SHIFT:
                     continue  # many series moved, but by less than matters
