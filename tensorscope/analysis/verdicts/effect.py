@@ -36,6 +36,11 @@ _DAY = 86400.0
 UNDONE_SHARE = 0.25
 
 
+def _bar(threshold: float) -> float:
+    """``threshold`` (a relative change) as a log distance; a tiny one for 0 (any change counts)."""
+    return math.log1p(threshold) if threshold > 0 else 1e-12
+
+
 def live_series(table: pd.DataFrame, keys: Keys, retired_after_days: float) -> pd.DataFrame:
     """``(series, version_segment)`` of the live series (named by :func:`.points.series_names`).
 
@@ -79,7 +84,7 @@ def in_effect(steps: pd.DataFrame, live: pd.DataFrame, threshold: float) -> pd.D
     if cand.empty:
         return steps.iloc[0:0].assign(steps=pd.Series(dtype="int64"), commit_latest=pd.Series(dtype=str))
     cand = cand.sort_values(["series", "order_after"], kind="stable").reset_index(drop=True)
-    bar = math.log1p(threshold) if threshold > 0 else 1e-12
+    bar = _bar(threshold)
     rows = []
     for _, g in cand.groupby("series", sort=False):
         b = np.log(g["factor"].to_numpy(dtype=float))
@@ -121,7 +126,7 @@ def undone(steps: pd.DataFrame, threshold: float) -> pd.DataFrame:
     lasted = np.full(len(steps), np.nan)
     if steps.empty:
         return pd.DataFrame({"undone_by": undone_by, "lasted": lasted}, index=steps.index)
-    bar = math.log1p(threshold) if threshold > 0 else 1e-12
+    bar = _bar(threshold)
     order = steps.sort_values(["series", "order_after"], kind="stable")
     for _, g in order.groupby("series", sort=False):
         level = np.log(g["value_after"].to_numpy(dtype=float))

@@ -53,8 +53,9 @@ direction of the other kinds. What :func:`machine_shifts` returns for every poin
 The series is then analysed whole, across the shift: what is left beyond its band is judged as a code
 step like any other (the report names the shift beside it), and code steps near the shift keep every
 point on both sides. In a runner group, a shift where the host changes may be the hosts' own
-offsets, which end with their stints: nothing is removed there, and only the band applies. The shift also numbers the **epochs** of its machine
-and env (a step whose two levels lie in different epochs was at a shift).
+offsets, which end with their stints: nothing is removed there, and only the band applies. The shift
+also numbers the **epochs** of its machine and env (a step whose two levels lie in different epochs
+was at a shift).
 """
 
 from __future__ import annotations
@@ -280,12 +281,13 @@ def machine_shifts(p: Points) -> tuple[list[MachineShift], Explained]:
             # removed: the shift's factor, or nothing where the series' own change is nearer none (a
             # shift that passed some series by); never a few points' noisy estimate of its change
             d = change[across]
-            removed = np.where(enough[across] & (np.abs(d) < np.abs(d - f)) & (d >= lo) & (d <= hi), 0.0, f)
             if run_member[b] != run_member[b + 1]:
                 # in a runner group, a shift where the host changes may be the hosts' own offsets, which
                 # end with their stints: nothing is removed, and the change there within the band stays
                 # a boundary between levels that is not a step
                 removed = np.zeros(len(across))
+            else:
+                removed = np.where(enough[across] & (np.abs(d) < np.abs(d - f)) & (d >= lo) & (d <= hi), 0.0, f)
             per_series = np.zeros(p.n_series)
             per_series[series[across]] = removed
             band_lo_s = np.full(p.n_series, np.nan)

@@ -204,10 +204,15 @@ def _regime_cut(y: np.ndarray, cut_ok: np.ndarray, min_points: int, alpha: float
             best, best_gap = cut, gap
     if best == 0:
         return 0
-    left, right = y[:best], y[best:]
+    _, z = _regimes_z(y[:best], y[best:])
+    return best if math.erfc(z / math.sqrt(2.0)) * tried < alpha else 0
+
+
+def _regimes_z(left: np.ndarray, right: np.ndarray) -> tuple[float, float]:
+    """(sigma, z) of the difference of two regimes' medians, against the noisier regime's own noise."""
     sigma = max(robust_noise(left), robust_noise(right))
     z = abs(median(right) - median(left)) / (sigma * 1.2533 * math.sqrt(1.0 / len(left) + 1.0 / len(right)))
-    return best if math.erfc(z / math.sqrt(2.0)) * tried < alpha else 0
+    return sigma, z
 
 
 def analyse_series(
@@ -259,14 +264,12 @@ def analyse_series(
         out.steps += [_moved(s, lo) for s in part.steps]
         out.env_steps += [_moved(s, lo) for s in part.env_steps]
         out.modes = part.modes or out.modes  # the newest unstable regime's band
-    left, right = inp.logy[:cut], inp.logy[cut:]
-    sigma = max(robust_noise(left), robust_noise(right))
-    z = abs(median(right) - median(left)) / (sigma * 1.2533 * math.sqrt(1.0 / len(left) + 1.0 / len(right)))
+    sigma, z = _regimes_z(inp.logy[:cut], inp.logy[cut:])
     between = Step(
         before=cut - 1,
         after=cut,
-        value_before=math.exp(median(left)),
-        value_after=math.exp(median(right)),
+        value_before=math.exp(sides[0]),
+        value_after=math.exp(sides[1]),
         pvalue=min(1.0, math.erfc(z / math.sqrt(2.0)) * (n - 1)),
         noise=sigma,
         n_before=cut,
