@@ -16,6 +16,8 @@ import importlib
 import os
 import sys
 import traceback
+from collections.abc import Collection
+from types import ModuleType
 
 EXIT_INTERNAL_ERROR = 3
 EXIT_BROKEN_PIPE = 128 + 13  # as a Unix tool killed by SIGPIPE
@@ -31,18 +33,29 @@ SUBCOMMANDS = {
 }
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Parse ``argv`` and run the chosen subcommand; returns the exit code."""
+def _parser(load: Collection[str]) -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
+    """The ``tensorscope`` parser, with the options of the subcommands in ``load`` (their modules imported)."""
     parser = argparse.ArgumentParser(prog="tensorscope", description="Benchmark tensor backends and analyse asv results.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     modules = {}
-    chosen = (argv if argv is not None else sys.argv[1:])[:1]
     for name, (module_name, help_text) in SUBCOMMANDS.items():
         sub_parser = sub.add_parser(name, help=help_text, description=help_text)
-        if chosen == [name]:
+        if name in load:
             module = importlib.import_module(module_name)
             module.add_arguments(sub_parser)
             modules[name] = module
+    return parser, modules
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole parser, every subcommand's options included (the documentation's CLI reference is generated from it)."""
+    return _parser(SUBCOMMANDS)[0]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse ``argv`` and run the chosen subcommand; returns the exit code."""
+    # only the chosen subcommand's module is imported, so `tensorscope --help` stays fast
+    parser, modules = _parser((argv if argv is not None else sys.argv[1:])[:1])
     args = parser.parse_args(argv)
     try:
         return int(modules[args.command].main(args))
