@@ -7,8 +7,9 @@ Every op benchmark is parametrised by ``backend``, ``op``, ``size`` and ``dtype`
 that cannot or should not run raises ``NotImplementedError`` in ``setup`` and asv records
 it as skipped (backend not installed or without that device, op or dtype not implemented
 by the backend, pure Python above :data:`PYTHON_MAX_WORK` (1e7 FLOPs or 2e5 elements in
-and out: it runs 100 to 1e4 elements, matrices to 128), inputs that do not fit in free
-memory, or a cell outside the run's profile).
+and out: it runs 100 to 1e4 elements, matrices to 128), except at the study group's sizes
+(:data:`PYTHON_LARGE`: element-wise, reduction and fused ops to 1e6 elements, matmul to
+500), inputs that do not fit in free memory, or a cell outside the run's profile).
 
 * **ops** come from the catalog by group (each ``bench_<group>.py`` partitions its group
   by the dtype family an op accepts: :func:`by_family`), and each bench module refuses to
@@ -41,12 +42,15 @@ profile    cells run                                   sampling per cell
 =========  ==========================================  ==========================
 quick      representative ops (:data:`QUICK_OPS`),      (min 3, max 7 samples, 0.15 s)
            2 sizes, float32                            5 ms per sample
-full       every op, 4 sizes (sorting 3: 1e2-1e6);      (min 5, max 10 samples, 0.2 s)
-           float32 (int32) timed for the memory-bound  10 ms per sample
-           groups, float32 + float64 for linalg and
-           fused workloads, complex64 + complex128
-           for FFTs; accuracy tracked in float32 and
-           float64 for every op
+full       every op, 4 sizes (sorting 3: 1e2-1e6)      (min 5, max 10 samples, 0.2 s)
+           and the study group's sizes                 10 ms per sample; a call
+           (:data:`STUDY_GROUP_SIZES`: 1e5 elements,   over 0.1 s: 3 to 5 samples
+           matmul 10-500); float32 (int32) timed
+           for the memory-bound groups, float32 +
+           float64 for linalg and fused workloads,
+           complex64 + complex128 for FFTs; accuracy
+           tracked in float32 and float64 for every
+           op
 gpu        :data:`GPU_OPS` (element-wise, reductions,  (min 3, max 7 samples, 0.15 s)
            matmul and dense layers, fused row-wise     5 ms per sample
            workloads, fft) at sizes that show a GPU's
@@ -143,8 +147,10 @@ __all__ = [
     "PEAKMEM_OPS",
     "PROFILE",
     "PROFILES",
+    "PYTHON_LARGE",
     "PYTHON_MAX_WORK",
     "QUICK_OPS",
+    "STUDY_GROUP_SIZES",
     "BackendBenchmark",
     "OpAccuracy",
     "OpBenchmark",
@@ -190,8 +196,15 @@ BACKENDS = grid_backends()
 JIT_BACKENDS = frozenset({"numba", "jax:cpu", "jax:gpu"})
 #: Sizes of the peak-memory cells (the full profile's largest, in every profile).
 MEMORY_SIZES = {"elements": 10_000_000, "matrix": 2048, "fft": 2**22}
-#: Pure Python runs a cell only below both limits: FLOPs, and elements read + written.
+#: Pure Python runs a cell only below both limits: FLOPs, and elements read + written ...
 PYTHON_MAX_WORK = (10_000_000, 200_000)
+#: ... or, for the ops of :data:`STUDY_GROUP_SIZES`, up to the largest of their sizes there.
+#: Why: the study group this project follows quotes speedups over its pure backend where
+#: backends differ (softmax of 1M elements, 500x500 sgemm), not at 1e4 where call overhead
+#: dominates; these cells make each of those figures comparable with a measured one here.
+#: One such call takes up to ~4 s (matmul 500 float64), so slow cells take fewer samples
+#: (:data:`SLOW_CALL_REPEAT`).
+PYTHON_LARGE_GROUPS = frozenset({"unary", "binary", "reduction", "fused"})
 
 #: Ops of the quick profile: at least one per timed benchmark class, the common workloads.
 QUICK_OPS = frozenset(
@@ -227,6 +240,35 @@ COMPILE_OPS = frozenset({"full", "exp", "add", "where", "sum", "window_max", "ta
 PEAKMEM_OPS = frozenset({"exp", "cumulative_sum", "concat", "matmul", "conv", "sort", "fft", "softmax"})
 #: Groups bound by arithmetic rather than memory traffic: timed in the profile's compute dtypes.
 COMPUTE_GROUPS = frozenset({"linalg", "fused"})
+#: A call longer than this (seconds) takes :data:`SLOW_CALL_REPEAT` samples: pure Python at the
+#: study group's sizes runs 0.2-4 s per call, and 5-10 samples of it would cost minutes per cell.
+SLOW_CALL_SECONDS = 0.1
+SLOW_CALL_REPEAT = (3, 5, 0.2)
+
+
+def _study_group_sizes() -> dict[str, tuple[int, ...]]:
+    """Extra sizes of the full profile, per op: where the study group's published speedups were measured.
+
+    Element-wise, reduction and fused row-wise ops at 1e5 elements (1e6 is in the grid),
+    ``multiply`` (our closest op to BLAS scale) at 1,000 as well, ``matmul`` at 10, 100,
+    256 and 500 (sgemm 10x10, 100x100, 500x500 in the seed). Every backend times them,
+    pure Python included (up to 1e6 elements and 500x500: see :data:`PYTHON_MAX_WORK`).
+    """
+    sizes: dict[str, tuple[int, ...]] = {
+        op: (100_000,) for op in CATALOG.ops_in_groups(*PYTHON_LARGE_GROUPS) if CATALOG.OPS[op].kind == "elements"
+    }
+    sizes["multiply"] = (1_000, 100_000)
+    sizes["matmul"] = (10, 100, 256, 500)
+    return sizes
+
+
+#: op -> sizes the full profile times beyond its size axes (the study group's table)
+STUDY_GROUP_SIZES = _study_group_sizes()
+#: op -> largest size pure Python runs at, beyond PYTHON_MAX_WORK
+PYTHON_LARGE = {
+    **{op: 1_000_000 for op in STUDY_GROUP_SIZES if CATALOG.OPS[op].kind == "elements"},
+    "matmul": 500,
+}
 
 
 def group_ops(group: str) -> tuple[str, ...]:
@@ -302,13 +344,15 @@ class Profile:
     repeat: tuple[int, int, float]  # asv's (min_repeat, max_repeat, max_time)
     sample_time: float  # seconds per sample; number is calibrated to it
     cpu_limits: Mapping[str, int] = field(default_factory=dict)
+    op_sizes: Mapping[str, tuple[int, ...]] = field(default_factory=dict)  # op -> sizes beyond its axis's
 
     def times(self, backend: str, op: str, size: int, dtype: str) -> bool:
         """Whether this profile times ``op`` at ``size`` in ``dtype`` on ``backend``."""
         if self.ops is not None and op not in self.ops:
             return False
         axis = size_axis(op)
-        if size not in self.sizes.get(axis, ()) or dtype not in self.dtypes.get(dtype_axis(op, dtype), ()):
+        sized = size in self.sizes.get(axis, ()) or size in self.op_sizes.get(op, ())
+        if not sized or dtype not in self.dtypes.get(dtype_axis(op, dtype), ()):
             return False
         limit = self.cpu_limits.get(axis)
         return limit is None or size <= limit or REGISTRY.is_gpu(backend)
@@ -369,6 +413,7 @@ PROFILES = {
         calibration={"array_mib": (256,), "gemm_n": (2048,), "gpu_array_mib": (1024,), "gpu_dtype": _FULL_COMPUTE},
         repeat=(5, 10, 0.2),
         sample_time=0.01,
+        op_sizes=STUDY_GROUP_SIZES,
     ),
     # A few minutes on a GPU machine (scripts/gpu_run.sh): GPU_OPS where a GPU shows its
     # bandwidth (add on 1e8 float32, 381 MiB per array, beyond any cache) and its FLOP/s
@@ -419,8 +464,12 @@ def _grid(profiles: Mapping[str, Profile]) -> Grid:
     def axes(attr: str) -> set[str]:
         return {axis for p in profiles.values() for axis in getattr(p, attr)}
 
+    def axis_sizes(p: Profile, axis: str) -> tuple[int, ...]:
+        extra = (size for op, sizes in p.op_sizes.items() if size_axis(op) == axis for size in sizes)
+        return (*p.sizes.get(axis, ()), *extra)
+
     return Grid(
-        sizes={a: _union((p.sizes.get(a, ()) for p in profiles.values()), ordered=True) for a in sorted(axes("sizes"))},
+        sizes={a: _union((axis_sizes(p, a) for p in profiles.values()), ordered=True) for a in sorted(axes("sizes"))},
         dtypes={a: _union((p.dtypes.get(a, ()) for p in profiles.values()), ordered=False) for a in sorted(axes("dtypes"))},
         calibration={a: _union((p.calibration.get(a, ()) for p in profiles.values()), ordered=False) for a in sorted(axes("calibration"))},
     )
@@ -770,8 +819,10 @@ def _input_infos(inputs: Any) -> list[Any]:
     return [i for t in inputs.tensors for i in ((t,) if hasattr(t, "dtype") else t)]
 
 
-def _too_big_for_python(op: str, inputs: Any) -> bool:
-    """Whether one call exceeds :data:`PYTHON_MAX_WORK` (FLOPs, or elements read + written)."""
+def _too_big_for_python(op: str, size: int, inputs: Any) -> bool:
+    """Whether one call exceeds :data:`PYTHON_MAX_WORK` (FLOPs, or elements read + written) and :data:`PYTHON_LARGE`."""
+    if size <= PYTHON_LARGE.get(op, 0):
+        return False
     flops = OPS[op].cost(*inputs.tensors, *inputs.args, **inputs.kwargs).flops
     outputs = _outputs_of(op, inputs.tensors, inputs.args, inputs.kwargs)
     elements = sum(math.prod(i.shape) for i in _input_infos(inputs)) + sum(math.prod(i.shape) for i in outputs)
@@ -916,9 +967,10 @@ class OpBenchmark(BackendBenchmark):
         if not be.supports(op):
             raise NotImplementedError(f"backend {backend!r} does not implement {op!r}")
         inputs = CATALOG.OPS[op].benchmark_inputs(size, dtype)
-        if backend == "python" and _too_big_for_python(op, inputs):
+        if backend == "python" and _too_big_for_python(op, size, inputs):
             raise NotImplementedError(
-                f"pure Python is not run above {PYTHON_MAX_WORK[0]:.0e} FLOPs or {PYTHON_MAX_WORK[1]:.0e} elements ({op} at size {size})"
+                f"pure Python is not run above {PYTHON_MAX_WORK[0]:.0e} FLOPs or {PYTHON_MAX_WORK[1]:.0e} elements ({op} at size {size};"
+                " the study group's sizes excepted)"
             )
         free = _available_memory()
         need = _needed_memory(op, inputs)
@@ -958,6 +1010,8 @@ class OpBenchmark(BackendBenchmark):
             if elapsed > self.sample_time / 4 or calls >= 1000:
                 break
         per_call = elapsed / calls
+        if per_call > SLOW_CALL_SECONDS:
+            self.repeat = SLOW_CALL_REPEAT
         return max(1, min(100_000, round(self.sample_time / per_call)))
 
 

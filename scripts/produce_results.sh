@@ -14,10 +14,12 @@
 #
 # Usage:
 #   scripts/produce_results.sh [--machine NAME] [--commits N | --hashfile FILE] [--existing] [--only quick|full]
-#                              [--threads all|N]
+#                              [--threads all|N] [--at COMMIT]
 #
 #   --existing   benchmark this checkout's .venv instead of building one virtualenv per
 #                commit (machines without registry access; quick then covers HEAD only)
+#   --at         the commit of steps 2 and 3 (default HEAD, resolved once at the start, so
+#                commits made while the script runs do not move it)
 #   --threads    threads per backend (tensorscope run --threads). Default: 1 on machines
 #                with 2 CPUs or fewer, 'all' elsewhere. Why: on 2 vCPUs torch's two-thread
 #                pool stalls a cell for a scheduler slice per call (25-275x its usual time)
@@ -39,6 +41,7 @@ HASHFILE=""
 EXISTING=()
 ONLY=""
 THREADS=""
+AT=HEAD
 while [ $# -gt 0 ]; do
     case "$1" in
         --machine) MACHINE="$2"; shift 2 ;;
@@ -47,6 +50,7 @@ while [ $# -gt 0 ]; do
         --existing) EXISTING=(--existing); shift ;;
         --only) ONLY="$2"; shift 2 ;;
         --threads) THREADS="$2"; shift 2 ;;
+        --at) AT="$2"; shift 2 ;;
         *) echo "unknown option: $1" >&2; exit 2 ;;
     esac
 done
@@ -59,6 +63,8 @@ if [ -z "$THREADS" ]; then
         THREADS=all
     fi
 fi
+AT="$(git rev-parse --verify "$AT^{commit}")"
+echo "single-commit steps at $AT" >&2
 TS=(.venv/bin/tensorscope run --machine "$MACHINE" --threads "$THREADS")
 if ! git diff --quiet HEAD -- backends benchmarks pyproject.toml asv.conf.json; then
     echo "warning: uncommitted changes in backends/, benchmarks/ or the configuration;" >&2
@@ -84,7 +90,7 @@ if [ "$ONLY" != "full" ]; then
     if [ ${#EXISTING[@]} -gt 0 ]; then
         step "${TS[@]}" "${EXISTING[@]}" --profile quick --simd off
     else
-        step "${TS[@]}" --profile quick --simd off "HEAD^!"
+        step "${TS[@]}" --profile quick --simd off "$AT^!"
     fi
 fi
 
@@ -93,7 +99,7 @@ if [ "$ONLY" != "quick" ]; then
     if [ ${#EXISTING[@]} -gt 0 ]; then
         step "${TS[@]}" "${EXISTING[@]}" --profile full --simd on
     else
-        step "${TS[@]}" --profile full --simd on "HEAD^!"
+        step "${TS[@]}" --profile full --simd on "$AT^!"
     fi
 fi
 

@@ -181,12 +181,17 @@ def test_params_are_plain_values() -> None:
 def test_numpy_cells_pass_the_reference_check(name: str, cls: type) -> None:
     _, ops, sizes, dtypes = cls.params
     full = common.PROFILES["full"]
-    cells = [(op, d) for op, d in itertools.product(ops, dtypes) if cls.selected(full, "numpy", op, sizes[0], d)]
+    # each (op, dtype) at the smallest size the full profile times it
+    cells = [
+        (op, d, next(s for s in sizes if cls.selected(full, "numpy", op, s, d)))
+        for op, d in itertools.product(ops, dtypes)
+        if any(cls.selected(full, "numpy", op, s, d) for s in sizes)
+    ]
     assert cells, name
-    for op, dtype in cells:
+    for op, dtype, size in cells:
         bench = cls()
-        bench.setup("numpy", op, sizes[0], dtype)
-        bench.time_op("numpy", op, sizes[0], dtype)
+        bench.setup("numpy", op, size, dtype)
+        bench.time_op("numpy", op, size, dtype)
         assert bench.error <= common.tolerance(op, dtype)
         assert bench.number >= 1
 
@@ -235,6 +240,34 @@ def test_cells_that_cannot_run_are_skipped(fake_backends: Any, monkeypatch: pyte
     monkeypatch.setattr(common, "_available_memory", lambda: 1000)
     with pytest.raises(NotImplementedError, match="GiB"):
         Unary().setup("numpy", "exp", 10_000, "float32")
+
+
+def test_pure_python_runs_at_the_study_groups_sizes_and_no_larger() -> None:
+    full = common.selected_cells("full")
+    fused, linalg = full["bench_fused.Fused.time_op"], full["bench_linalg.Linalg.time_op"]
+    assert ("python", "softmax", 1_000_000, "float32") in fused and ("numba", "softmax", 100_000, "float32") in fused
+    for size in (10, 100, 256, 500):
+        assert ("python", "matmul", size, "float32") in linalg and ("numpy", "matmul", size, "float32") in linalg
+    assert ("numpy", "cholesky", 500, "float32") not in linalg  # the extra sizes are matmul's, not every linalg op's
+    assert ("python", "multiply", 1_000, "float32") in full["bench_binary.Binary.time_op"]
+
+    def too_big(op: str, size: int) -> bool:
+        return common._too_big_for_python(op, size, common.CATALOG.OPS[op].benchmark_inputs(size, "float32"))
+
+    assert not too_big("softmax", 1_000_000) and not too_big("add", 1_000_000) and not too_big("matmul", 500)
+    assert too_big("add", 10_000_000) and too_big("matmul", 512) and too_big("sort", 1_000_000) and too_big("dense", 512)
+
+
+def test_a_slow_call_takes_fewer_samples(monkeypatch: pytest.MonkeyPatch) -> None:
+    from benchmarks.bench_unary import Unary
+
+    fast = Unary()
+    fast.setup("numpy", "exp", 100, "float32")
+    assert fast.repeat == common.PROFILE.repeat
+    monkeypatch.setattr(common, "SLOW_CALL_SECONDS", 0.0)  # every call counts as slow
+    slow = Unary()
+    slow.setup("numpy", "exp", 100, "float32")
+    assert slow.repeat == common.SLOW_CALL_REPEAT != common.PROFILE.repeat
 
 
 def test_missing_backend_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
