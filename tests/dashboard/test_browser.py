@@ -235,3 +235,53 @@ def test_every_hostile_case_at_once_in_chromium(served_hostile: str, browser: An
     assert not dialogs, dialogs
     assert not failures, failures
     assert not elsewhere, elsewhere
+
+
+# The documentation's screenshots: the dashboard over this repository's own results, one per page,
+# remade on request (TENSORSCOPE_DOCS_SCREENSHOTS=docs/_static/screenshots) and committed, never by hand.
+DOCS_SCREENSHOTS = os.environ.get("TENSORSCOPE_DOCS_SCREENSHOTS", "")
+SCREENSHOT_MAX_BYTES = 400_000  # a few hundred KB each, so the repository stays small
+
+
+def _small_png(path: Path) -> None:
+    """Rewrite a screenshot as a 256-colour PNG (a dashboard has few colours; a third of the bytes or less)."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        small = image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    small.save(path, optimize=True)
+
+
+@pytest.mark.skipif(
+    not DOCS_SCREENSHOTS, reason="set TENSORSCOPE_DOCS_SCREENSHOTS=docs/_static/screenshots to remake the docs' screenshots"
+)
+def test_documentation_screenshots() -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
+    out = Path(DOCS_SCREENSHOTS)
+    out = out if out.is_absolute() else REPO / out
+    out.mkdir(parents=True, exist_ok=True)
+    failures: list[str] = []
+    # relative to the checkout (the server's working directory), so the sidebar reads "results"
+    with _serve(Path("results")) as url, sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = chromium.new_page(viewport={"width": 1280, "height": 860})
+        for name, path in PAGES.items():
+            page.goto(f"{url}/{path}", wait_until="domcontentloaded")
+            try:
+                page.wait_for_selector(MAIN_CHART[name], timeout=90_000)
+            except Exception as exc:  # a page at its defaults may have no chart for these results: the picture shows why
+                failures.append(f"{name}: no chart ({type(exc).__name__})")
+            page.wait_for_function(IDLE, timeout=90_000)
+            page.wait_for_timeout(500)  # plotly's transitions end
+            if page.locator('[data-testid="stException"]').count():
+                failures.append(f"{name}: exception on the page")
+            shot = out / f"{name}.png"
+            page.screenshot(path=str(shot))
+            _small_png(shot)
+            if shot.stat().st_size > SCREENSHOT_MAX_BYTES:
+                failures.append(f"{name}: {shot.stat().st_size} bytes")
+        chromium.close()
+    assert {f"{n}.png" for n in PAGES} <= {p.name for p in out.glob("*.png")}
+    assert not failures, failures
