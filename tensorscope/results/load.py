@@ -115,13 +115,37 @@ def _load(
 
     machines = _machines_frame(tree.machines, metas, max_file_bytes, problems)
     provenance = _provenance_frame(tree.provenance, metas, max_file_bytes, problems)
+    holder = [raw_table]  # _derive takes it: its columns are freed as they are used
+    del raw_table
+    rs = assemble(holder, metas, store.sigs, benchmarks, machines, provenance, order_ref, order_source, problems, results_dir)
+    rs.stats = {"files": len(tree.results), "parsed": store.parsed_count, "rows": len(rs.results)}
+    if store.root is not None:
+        store.save_final(fingerprint, rs)
+    return rs
+
+
+def assemble(
+    holder: list[pa.Table],
+    metas: Mapping[int, dict[str, Any]],
+    sigs: Sequence[str],
+    benchmarks: dict[str, Any],
+    machines: pd.DataFrame,
+    provenance: pd.DataFrame,
+    order_ref: Mapping[str, int],
+    order_source: str,
+    problems: list[Problem],
+    results_dir: Path,
+) -> ResultSet:
+    """A :class:`ResultSet` from parsed rows (taken out of ``holder``: the raw table of
+    :class:`~tensorscope.results.parse.RawColumns`, ``file_id`` keying ``metas``), run metadata, the
+    parameter grids ``sig`` indexes, benchmarks.json, and the machines and provenance tables
+    (:func:`machines_frame`, :func:`provenance_frame`). The one way from parsed results to the tidy
+    table: a results directory and a results store both come through here."""
     machines = _attach_provenance(machines, provenance)
     commits = _commits_frame(metas, order_ref)
     envs = _envs_frame(metas, problems)
-    holder = [raw_table]  # _derive takes it: its columns are freed as they are used
-    del raw_table
-    results = _derive(holder, metas, store.sigs, benchmarks, commits, problems)
-    rs = ResultSet(
+    results = _derive(holder, metas, sigs, benchmarks, commits, problems)
+    return ResultSet(
         results=results,
         machines=machines,
         envs=envs,
@@ -131,11 +155,8 @@ def _load(
         benchmarks=benchmarks,
         results_dir=results_dir,
         order_source=order_source if order_ref else "date",
-        stats={"files": len(tree.results), "parsed": store.parsed_count, "rows": len(results)},
+        stats={"rows": len(results)},
     )
-    if store.root is not None:
-        store.save_final(fingerprint, rs)
-    return rs
 
 
 def _empty_set(results_dir: Path, problems: list[Problem]) -> ResultSet:
@@ -304,27 +325,43 @@ def _scalar(v: Any) -> Any:
     return v
 
 
+def read_json_object(e: FileEntry, max_bytes: int) -> dict[str, Any]:
+    """A machine.json or provenance file's JSON object; BadFile with the reason."""
+    if e.error:
+        raise BadFile(e.error)
+    data = read_json_file(e.path, max_bytes)
+    if not isinstance(data, dict):
+        raise BadFile(f"expected a JSON object, found {type(data).__name__}")
+    return data
+
+
 def _machines_frame(
     entries: Sequence[FileEntry], metas: Mapping[int, dict[str, Any]], max_bytes: int, problems: list[Problem]
 ) -> pd.DataFrame:
-    info: dict[str, dict[str, Any]] = {}
-    columns = _Columns(problems, "machine.json", ("machine", "machine_json_name"))
+    docs: list[tuple[str, dict[str, Any]]] = []
     for e in entries:
-        machine = e.rel.split("/", 1)[0]
         try:
-            if e.error:
-                raise BadFile(e.error)
-            data = read_json_file(e.path, max_bytes)
-            if not isinstance(data, dict):
-                raise BadFile(f"expected a JSON object, found {type(data).__name__}")
+            data = read_json_object(e, max_bytes)
         except BadFile as exc:
             problems.append(Problem(e.rel, str(exc), "warning"))
             data = {}
+        docs.append((e.rel, data))
+    return machines_frame(docs, metas, problems)
+
+
+def machines_frame(
+    docs: Sequence[tuple[str, dict[str, Any]]], metas: Mapping[int, dict[str, Any]], problems: list[Problem]
+) -> pd.DataFrame:
+    """The ``machines`` table from machine.json documents (``(path relative to results_dir, object)``) and run metadata."""
+    info: dict[str, dict[str, Any]] = {}
+    columns = _Columns(problems, "machine.json", ("machine", "machine_json_name"))
+    for rel, data in docs:
+        machine = rel.split("/", 1)[0]
         row = {k: json.dumps(v) if isinstance(v, dict | list) else _scalar(v) for k, v in data.items() if k not in ("machine", "version")}
         row["machine"] = machine
         if isinstance(data.get("machine"), str) and data["machine"] != machine:
             row["machine_json_name"] = data["machine"]
-        info[machine] = columns.keep(e.rel, row)
+        info[machine] = columns.keep(rel, row)
     # name-only machine.json (or none): fill in from the result files' own params
     latest: dict[str, dict[str, Any]] = {}
     for m in metas.values():
@@ -349,30 +386,35 @@ def _provenance_frame(
     entries: Sequence[FileEntry], metas: Mapping[int, dict[str, Any]], max_bytes: int, problems: list[Problem]
 ) -> pd.DataFrame:
     """tensorscope's provenance files, joined to runs by machine, commit (prefix) and env name."""
+    docs: list[tuple[str, dict[str, Any]]] = []
+    for e in entries:
+        try:
+            docs.append((e.rel, read_json_object(e, max_bytes)))
+        except BadFile as exc:
+            problems.append(Problem(e.rel, str(exc), "warning"))
+    return provenance_frame(docs, metas, problems)
+
+
+def provenance_frame(
+    docs: Sequence[tuple[str, dict[str, Any]]], metas: Mapping[int, dict[str, Any]], problems: list[Problem]
+) -> pd.DataFrame:
+    """The ``provenance`` table from provenance documents (``(path relative to results_dir, object)``) and run metadata."""
     runs: dict[str, list[tuple[str, str]]] = {}
     for m in metas.values():
         runs.setdefault(m["machine"], []).append((m["commit"], m["env"]))
     columns = _Columns(problems, "provenance", ("machine", "commit", "env"))
     rows = []
-    for e in entries:
-        machine = e.rel.split("/", 1)[0]
-        stem = e.path.name[: -len(".json")]
+    for rel, data in docs:
+        machine = rel.split("/", 1)[0]
+        name = rel.rsplit("/", 1)[-1]
+        stem = name[: -len(".json")] if name.endswith(".json") else name
         prefix, _, env = stem.partition("-")
         commit = next((c for c, en in runs.get(machine, []) if c.startswith(prefix) and (not env or en == env)), prefix)
-        try:
-            if e.error:
-                raise BadFile(e.error)
-            data = read_json_file(e.path, max_bytes)
-            if not isinstance(data, dict):
-                raise BadFile(f"expected a JSON object, found {type(data).__name__}")
-        except BadFile as exc:
-            problems.append(Problem(e.rel, str(exc), "warning"))
-            continue
         row = {"machine": machine, "commit": commit, "env": env}
         for k, v in _flatten(data).items():
             if k not in row:
                 row[k] = v
-        rows.append(columns.keep(e.rel, row))
+        rows.append(columns.keep(rel, row))
     if not rows:
         return pd.DataFrame({"machine": pd.Series(dtype="str"), "commit": pd.Series(dtype="str"), "env": pd.Series(dtype="str")})
     return pd.DataFrame(rows)

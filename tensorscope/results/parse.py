@@ -243,6 +243,7 @@ def parse_result_file(
         "python": data.get("python") if isinstance(data.get("python"), str) else None,
         "env_vars": _flat_mapping(data.get("env_vars"), "env_vars", notes),
         "requirements": _flat_mapping(data.get("requirements"), "requirements", notes),
+        "durations": _durations(data.get("durations"), sentinels),
     }
     idx = {c: i for i, c in enumerate(columns)}
     i_result, i_params, i_version = idx["result"], idx.get("params"), idx.get("version")
@@ -323,6 +324,25 @@ def parse_result_file(
         raw.status.append(status)
         raw.samples.append(sample_array)
     return meta, notes
+
+
+# asv's ``durations`` (build and setup_cache times, seconds) kept per file: at most this many
+MAX_DURATIONS = 10_000
+
+
+def _durations(value: Any, sentinels: bool) -> dict[str, float]:
+    """asv's ``durations`` object: names to finite seconds (kept so that a store can write the file back);
+    anything else is left out silently: no analysis reads it."""
+    if not isinstance(value, dict):
+        return {}
+    out: dict[str, float] = {}
+    for k, v in value.items():
+        if len(out) >= MAX_DURATIONS:
+            break
+        seconds = _seconds(scalar_unsentinel(v, sentinels))
+        if seconds == seconds:
+            out[str(k)] = seconds
+    return out
 
 
 def _seconds(x: Any) -> float:

@@ -1,0 +1,277 @@
+"""A :class:`~tensorscope.results.ResultSet` from a store, for the whole store or one query.
+
+The rows come back in the shape the results reader parses files into, and go through the same
+assembly (:func:`tensorscope.results.load.assemble`): the tidy table of a store is the tidy table of
+the same files read directly, so every analysis gives the same verdicts on either.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import sqlalchemy as sa
+
+from tensorscope.results.load import assemble, machines_frame, provenance_frame
+from tensorscope.results.model import Problem, ResultSet
+
+from . import schema as s
+from .engine import describe
+
+_SAMPLES = pa.list_(pa.float64())
+
+
+def _scan_order(path: str) -> tuple[str, ...]:
+    # the results reader lists machine folders, then each folder's files, both sorted by name
+    return tuple(path.split("/"))
+
+
+def _dictionary(values: Sequence[str | None], codes: np.ndarray) -> pa.DictionaryArray:
+    """A dictionary array of ``values[codes]`` (code -1 or a None value: null), its dictionary in order of
+    first appearance, as the results reader makes it (category order follows it)."""
+    index: dict[str, int] = {}
+    remap = np.array([-1 if v is None else index.setdefault(v, len(index)) for v in values] + [-1], dtype=np.int64)
+    rows = remap[codes]
+    first, uniq = pd.factorize(rows)  # first appearance; -1 (null) stays -1
+    names = list(index)
+    dictionary = [names[int(u)] for u in uniq]
+    return pa.DictionaryArray.from_arrays(pa.array(first.astype(np.int32), mask=first < 0, type=pa.int32()), pa.array(dictionary, type=pa.string()))
+
+
+def _floats(column: Sequence[Any]) -> np.ndarray:
+    return np.array(column, dtype=np.float64)  # None -> NaN
+
+
+def _samples(column: Sequence[bytes | None]) -> pa.Array:
+    """Little-endian float64 bytes per row (None: no samples) as an Arrow list array."""
+    if not column:
+        return pa.array([], type=_SAMPLES)
+    valid = np.array([b is not None for b in column], dtype=bool)
+    if not valid.any():
+        return pa.nulls(len(column), type=_SAMPLES)
+    lengths = np.array([0 if b is None else len(b) // 8 for b in column], dtype=np.int32)
+    offsets = np.zeros(len(column) + 1, dtype=np.int32)
+    np.cumsum(lengths, out=offsets[1:])
+    flat = np.frombuffer(b"".join(b for b in column if b is not None), dtype="<f8").astype(np.float64, copy=False)
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(flat, type=pa.float64()), mask=pa.array(~valid))
+
+
+def load_store(
+    engine: sa.Engine,
+    *,
+    machines: Sequence[str] | None = None,
+    benchmarks: Sequence[str] | None = None,
+    since_ms: float | None = None,
+    until_ms: float | None = None,
+) -> ResultSet:
+    """The results of the store (or of the given machines, benchmark names, and runs dated in
+    [``since_ms``, ``until_ms``]) as a :class:`ResultSet`, with the problems its files had."""
+    with engine.connect() as conn:
+        return _load(conn, engine, machines, benchmarks, since_ms, until_ms)
+
+
+def _load(
+    conn: sa.Connection,
+    engine: sa.Engine,
+    machine_names: Sequence[str] | None,
+    benchmark_names: Sequence[str] | None,
+    since_ms: float | None,
+    until_ms: float | None,
+) -> ResultSet:
+    m, e, c, r = s.machines, s.environments, s.commits, s.runs
+    q = (
+        sa.select(
+            r.c.id,
+            r.c.path,
+            m.c.name.label("machine"),
+            e.c.name.label("env"),
+            c.c.hash,
+            r.c.date_ms,
+            r.c.python,
+            r.c.params,
+            r.c.env_vars,
+            r.c.requirements,
+            r.c.durations,
+        )
+        .join(m, m.c.id == r.c.machine_id)
+        .join(e, e.c.id == r.c.environment_id)
+        .join(c, c.c.id == r.c.commit_id)
+    )
+    if machine_names is not None:
+        q = q.where(m.c.name.in_(list(machine_names)))
+    if since_ms is not None:
+        q = q.where(r.c.date_ms >= since_ms)
+    if until_ms is not None:
+        q = q.where(r.c.date_ms <= until_ms)
+    metas: dict[int, dict[str, Any]] = {}
+    for row in conn.execute(q):
+        metas[int(row.id)] = {
+            "commit": row.hash,
+            "env": row.env,
+            "date": row.date_ms,
+            "params": json.loads(row.params),
+            "python": row.python,
+            "env_vars": json.loads(row.env_vars),
+            "requirements": json.loads(row.requirements),
+            "durations": json.loads(row.durations),
+            "machine": row.machine,
+            "rel": row.path,
+        }
+    bench_ids: list[int] | None = None
+    bench_rows = list(conn.execute(sa.select(s.benchmarks.c.id, s.benchmarks.c.name, s.benchmarks.c.spec)))
+    names = {int(b.id): b.name for b in bench_rows}
+    if benchmark_names is not None:
+        wanted = set(benchmark_names)
+        bench_ids = [i for i, n in names.items() if n in wanted]
+    grids = {int(g.id): g.grid for g in conn.execute(sa.select(s.grids.c.id, s.grids.c.grid))}
+
+    # entries (one per run and benchmark), then the cells
+    eq = sa.select(
+        s.entries.c.run_id,
+        s.entries.c.position,
+        s.entries.c.benchmark_id,
+        s.entries.c.grid_id,
+        s.entries.c.version,
+        s.entries.c.started_at_ms,
+        s.entries.c.duration_s,
+    )
+    rq = sa.select(
+        s.results.c.run_id, s.results.c.position, s.results.c.combo, s.results.c.status,
+        s.results.c.value, s.results.c.ci_99_a, s.results.c.ci_99_b, s.results.c.q_25, s.results.c.q_75, s.results.c.number, s.results.c.repeat,
+        s.results.c.samples,
+    )  # fmt: skip
+    if machine_names is not None or since_ms is not None or until_ms is not None:
+        run_ids = list(metas)
+        eq = eq.where(s.entries.c.run_id.in_(run_ids))
+        rq = rq.where(s.results.c.run_id.in_(run_ids))
+    if bench_ids is not None:
+        eq = eq.where(s.entries.c.benchmark_id.in_(bench_ids))
+        rq = rq.join(s.entries, sa.and_(s.entries.c.run_id == s.results.c.run_id, s.entries.c.position == s.results.c.position)).where(
+            s.entries.c.benchmark_id.in_(bench_ids)
+        )
+    entries = conn.execute(eq).all()
+    cells = conn.execute(rq).all()
+    table, sigs = _raw_table(entries, cells, metas, names, grids)
+
+    problems = _problems(conn, set(metas), machine_names)
+    benchmarks = {b.name: json.loads(b.spec) for b in bench_rows if b.spec is not None}
+    machine_docs = [
+        (f"{row.name}/machine.json", json.loads(row.info))
+        for row in conn.execute(sa.select(m.c.name, m.c.info).where(m.c.info.is_not(None)).order_by(m.c.name))
+        if machine_names is None or row.name in machine_names
+    ]
+    prov_docs = [
+        (row.path, json.loads(row.doc))
+        for row in conn.execute(sa.select(s.provenance.c.path, s.provenance.c.doc))
+        if machine_names is None or row.path.split("/", 1)[0] in machine_names
+    ]
+    prov_docs.sort(key=lambda d: _scan_order(d[0]))
+    order_ref = {row.hash: int(row.position) for row in conn.execute(sa.select(c.c.hash, c.c.position).where(c.c.position.is_not(None)))}
+    order_source = conn.execute(sa.select(s.meta.c.value).where(s.meta.c.key == "order_source")).scalar() or "date"
+    machines_table = machines_frame(machine_docs, metas, problems)
+    provenance_table = provenance_frame(prov_docs, metas, problems)
+    rs = assemble(
+        [table],
+        metas,
+        sigs,
+        benchmarks,
+        machines_table,
+        provenance_table,
+        order_ref,
+        order_source,
+        problems,
+        Path(describe(str(engine.url))),
+    )
+    rs.stats = {"files": len(metas), "parsed": 0, "rows": len(rs.results), "store": describe(str(engine.url))}
+    return rs
+
+
+def _raw_table(
+    entries: Sequence[Any], cells: Sequence[Any], metas: dict[int, dict[str, Any]], names: dict[int, str], grids: dict[int, str]
+) -> tuple[pa.Table, list[str]]:
+    """The cells in the results reader's raw layout (tensorscope.results.parse.RawColumns), files in the reader's order."""
+    # file order as the reader scans a tree; within a file, benchmarks in file order, combinations ascending
+    rank = {rid: k for k, rid in enumerate(sorted(metas, key=lambda rid: _scan_order(metas[rid]["rel"])))}
+    if not cells:
+        from tensorscope.results.parse import RawColumns
+
+        return RawColumns().table(), []
+    run_e = np.array([x[0] for x in entries], dtype=np.int64)
+    pos_e = np.array([x[1] for x in entries], dtype=np.int64)
+    # one key per entry: (run rank, position) packed into one int64
+    width = int(pos_e.max(initial=0)) + 1
+    rank_of = np.vectorize(rank.__getitem__, otypes=[np.int64])
+    ekey = rank_of(run_e) * width + pos_e
+    eorder = np.argsort(ekey)
+    ekey_sorted = ekey[eorder]
+
+    cols = list(zip(*cells, strict=True))
+    run_c = np.array(cols[0], dtype=np.int64)
+    pos_c = np.array(cols[1], dtype=np.int64)
+    combo = np.array(cols[2], dtype=np.int64)
+    ckey = rank_of(run_c) * width + pos_c
+    order = np.lexsort((combo, ckey))
+    at = eorder[np.searchsorted(ekey_sorted, ckey[order])]  # each cell's entry
+
+    bench_e = np.array([x[2] for x in entries], dtype=np.int64)
+    grid_e = np.array([x[3] for x in entries], dtype=np.int64)
+    grid_ids = sorted(set(grid_e.tolist()))
+    sig_of = {g: i for i, g in enumerate(grid_ids)}
+    sigs = [grids[g] for g in grid_ids]
+    bench_ids = sorted(set(bench_e.tolist()))
+    bench_code = {b: i for i, b in enumerate(bench_ids)}
+    versions = [x[4] for x in entries]
+    vindex: dict[str, int] = {}
+    vcode_e = np.array([-1 if v is None else vindex.setdefault(v, len(vindex)) for v in versions], dtype=np.int64)
+    started_e = _floats([x[5] for x in entries])
+    duration_e = _floats([x[6] for x in entries])
+
+    def take(values: Sequence[Any]) -> np.ndarray:
+        return _floats(values)[order]
+
+    samples = [cols[11][i] for i in order.tolist()]
+    table = pa.table(
+        {
+            "file_id": pa.array(run_c[order].astype(np.int32)),
+            "benchmark": _dictionary(
+                [names[b] for b in bench_ids], np.array([bench_code[b] for b in bench_e.tolist()], dtype=np.int64)[at]
+            ),
+            "version": _dictionary(list(vindex), vcode_e[at]),
+            "sig": pa.array(np.array([sig_of[g] for g in grid_e.tolist()], dtype=np.int32)[at]),
+            "combo": pa.array(combo[order].astype(np.int32)),
+            "started_at": pa.array(started_e[at]),
+            "duration": pa.array(duration_e[at]),
+            "value": pa.array(take(cols[4])),
+            "ci_99_a": pa.array(take(cols[5])),
+            "ci_99_b": pa.array(take(cols[6])),
+            "q_25": pa.array(take(cols[7])),
+            "q_75": pa.array(take(cols[8])),
+            "number": pa.array(take(cols[9])),
+            "repeat": pa.array(take(cols[10])),
+            "status": pa.array(np.array(cols[3], dtype=np.int8)[order]),
+            "samples": _samples(samples),
+        }
+    )
+    return table, sigs
+
+
+def _problems(conn: sa.Connection, run_ids: set[int], machine_names: Sequence[str] | None) -> list[Problem]:
+    """The problems the reader found in the store's current files (those of the chosen machines)."""
+    out: list[Problem] = []
+    has_benchmarks = False
+    rows = conn.execute(sa.select(s.uploads.c.path, s.uploads.c.kind, s.uploads.c.problems).where(s.uploads.c.current.is_(True))).all()
+    for row in sorted(rows, key=lambda r: _scan_order(r.path)):
+        if row.kind == "benchmarks":
+            has_benchmarks = True
+        elif machine_names is not None and row.path.split("/", 1)[0] not in machine_names:
+            continue
+        for severity, message in json.loads(row.problems):
+            out.append(Problem(row.path, message, severity))
+    if not has_benchmarks:
+        out.insert(0, Problem("benchmarks.json", "missing: units and parameter names are guessed from the results", "warning"))
+    return out
