@@ -31,6 +31,7 @@ extensions = [
 ]
 source_suffix = {".md": "markdown"}
 root_doc = "index"
+smartquotes = False  # `--option` stays two hyphens, quotes stay straight: commands are copied from these pages
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
 
 myst_enable_extensions = ["colon_fence", "deflist"]

@@ -206,3 +206,15 @@ def test_compare_outputs_match_the_page(sandboxes: dict[str, Path]) -> None:
     assert _keys(doc["cells"]) == documented["compare.cells"]
     assert _keys([look for cell in doc["cells"] for look in cell["looks"]]) == documented["compare.cells.looks"]
     assert set(doc["summary"]) == {"slower", "faster", "undecided", "failed", "skipped", "same"}
+
+
+def test_readme_stays_short_and_its_links_resolve() -> None:
+    """The README is not part of the Sphinx build, so its links are checked here: each relative link
+    names a file of the checkout (the docs pages, the screenshot)."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert len(readme.splitlines()) <= 200
+    links = re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", readme)
+    local = [link for link in links if "://" not in link]
+    assert local, "the README links into the docs"
+    missing = [link for link in local if not (REPO / link).exists()]
+    assert not missing, missing
