@@ -30,6 +30,12 @@ SUBCOMMANDS = {
     "confirm": ("tensorscope.remeasure.confirm", "re-measure the regressions the history reports; mark confirmed/refuted"),
     "bisect": ("tensorscope.remeasure.bisect", "find the first commit where a benchmark got slower, A/B at each step"),
     "dashboard": ("tensorscope.serve", "serve the Streamlit dashboard on 127.0.0.1"),
+    "ingest": ("tensorscope.store.cmd_ingest", "store an asv results tree in a results store (incrementally, by content)"),
+    "export": ("tensorscope.store.cmd_export", "write a results store back as an asv results tree"),
+    "triage": ("tensorscope.store.cmd_triage", "record and list decisions about detected changes in a results store"),
+    "server": ("tensorscope.store.server", "serve a results store's upload API on 127.0.0.1"),
+    "token": ("tensorscope.store.cmd_token", "create, revoke and list upload tokens of a results store"),
+    "push": ("tensorscope.store.cmd_push", "send this machine's asv results to a store's upload API"),
 }
 
 

@@ -86,6 +86,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fail-on-environment", action="store_true", help="also exit 1 when an environment shift beyond --threshold is found"
     )
+    parser.add_argument(
+        "--store",
+        default=None,
+        metavar="URL",
+        help="read a results store (postgresql://…, sqlite:///path or a file path) instead of a results directory; "
+        "each change is listed with its id and triage state",
+    )
+    parser.add_argument(
+        "--include-triaged",
+        action="store_true",
+        help="with --store: count every regression in effect for the exit status (default: only untriaged ones)",
+    )
 
 
 def _cell(text: object) -> str:
@@ -354,7 +366,11 @@ def main(args: argparse.Namespace) -> int:
     from tensorscope.results import default_cache_dir, load_results
 
     results_dir = args.results_dir or Path("results")
-    if not results_dir.is_dir():
+    store = getattr(args, "store", None)
+    if store is not None and args.results_dir is not None:
+        print("tensorscope report: give a results directory or --store, not both", file=sys.stderr)
+        return 2
+    if store is None and not results_dir.is_dir():
         print(f"tensorscope report: no results directory at {results_dir}", file=sys.stderr)
         return 2
     if not (args.threshold >= 0 and math.isfinite(args.threshold)):
@@ -370,7 +386,18 @@ def main(args: argparse.Namespace) -> int:
         cache = None
     else:
         cache = Path(args.cache_dir)
-    rs = load_results(results_dir, cache_dir=cache, repo=args.repo, index_json=args.index_json)
+    engine = None
+    if store is not None:
+        from tensorscope.store import StoreError, load_store, open_store
+
+        try:
+            engine = open_store(store)
+        except StoreError as exc:
+            print(f"tensorscope report: {exc}", file=sys.stderr)
+            return 2
+        rs = load_store(engine)
+    else:
+        rs = load_results(results_dir, cache_dir=cache, repo=args.repo, index_json=args.index_json)
     for p in rs.problems:
         if p.severity == "error":
             print(f"tensorscope report: skipped {printable(str(p))}", file=sys.stderr)
@@ -383,44 +410,81 @@ def main(args: argparse.Namespace) -> int:
     if args.alpha is not None:
         kw["alpha"] = args.alpha
     # the whole directory, every machine: the selection only chooses what is printed
-    return write(args, rs, reg.analyse(rs, **kw), chosen)
+    try:
+        return write(args, rs, reg.analyse(rs, **kw), chosen, triage=engine)
+    finally:
+        if engine is not None:
+            engine.dispose()
 
 
-def write(args: argparse.Namespace, results: ResultSet, verdicts: Verdicts, chosen: Selection) -> int:
-    """Print the report of ``chosen`` from the analysis of all of ``results``; returns the exit code (0 or 1)."""
+def write(args: argparse.Namespace, results: ResultSet, verdicts: Verdicts, chosen: Selection, *, triage: Any = None) -> int:
+    """Print the report of ``chosen`` from the analysis of all of ``results``; returns the exit code (0 or 1).
+
+    ``triage``: the store (an engine) whose triage decisions are shown beside each change; then only
+    untriaged regressions in effect count for the exit code, unless ``args.include_triaged``.
+    """
     rows = printed_rows(verdicts, results.results, chosen, threshold=args.threshold, history=bool(args.all))
     worse, better, shifts, unstable = rows.regressions, rows.improvements, rows.environment_shifts, rows.unstable
-    failing = len(rows.in_effect_regressions) > 0 or (args.fail_on_environment and len(shifts) > 0)
+    counted = rows.in_effect_regressions
+    step_fields, shift_fields = STEP_FIELDS, SHIFT_FIELDS
+    if triage is not None:
+        from tensorscope.store.triage import UNTRIAGED, shift_change, states, step_change
+
+        def with_triage(frame: pd.DataFrame, change: Any) -> pd.DataFrame:
+            ids = [change(r).id for r in frame.to_dict("records")]
+            known = states(triage, ids)
+            return frame.assign(id=ids, triage=[known[i] for i in ids])
+
+        worse, better = with_triage(worse, step_change), with_triage(better, step_change)
+        shifts = with_triage(shifts, shift_change)
+        counted = with_triage(counted, step_change)
+        if not getattr(args, "include_triaged", False):
+            counted = counted[counted["triage"] == UNTRIAGED]
+        step_fields, shift_fields = [*STEP_FIELDS, "id", "triage"], [*SHIFT_FIELDS, "id", "triage"]
+    failing = len(counted) > 0 or (args.fail_on_environment and len(shifts) > 0)
     group_rows = rows.runner_groups
     if args.format == "json":
         doc = {
-            "results_dir": str(args.results_dir or Path("results")),
+            "results_dir": str(args.results_dir or Path("results")) if triage is None else None,
             "threshold": args.threshold,
             "since": args.since,
             "benchmark": args.benchmark,
             "machine": args.machine,
             "all": bool(args.all),
             "runner_groups": group_rows,
-            "regressions": _records(worse, STEP_FIELDS),
-            "improvements": _records(better, STEP_FIELDS),
-            "environment_shifts": _records(shifts, SHIFT_FIELDS),
+            "regressions": _records(worse, step_fields),
+            "improvements": _records(better, step_fields),
+            "environment_shifts": _records(shifts, shift_fields),
             "unstable": _records(unstable, UNSTABLE_FIELDS),
             "problems": [{"path": p.path, "message": p.message, "severity": p.severity} for p in results.problems],
         }
+        if triage is not None:
+            doc["store"] = str(results.results_dir)  # the store's URL, password hidden
         print(json.dumps(doc, indent=2, default=str, allow_nan=False) if _finite(doc) else json.dumps(doc, indent=2, default=str))
     else:
         what = "detected (history)" if args.all else "in effect"
         head = ["factor", "before", "after", "commits", "conf", "steps", "machine", "benchmark"]
+        step_cells, shift_cells = _step_cells, _shift_cells
+        shift_head = ["factor", "series", "runs", "commits", "evidence", "machine", "env"]
+        if triage is not None:  # the id first: `tensorscope triage set ID STATE` takes it
+            head, shift_head = ["id", "triage", *head], ["id", "triage", *shift_head]
+
+            def step_cells(r: Mapping[str, Any]) -> list[str]:
+                return [str(r["id"])[:12], str(r["triage"]), *_step_cells(r)]
+
+            def shift_cells(r: Mapping[str, Any]) -> list[str]:
+                return [str(r["id"])[:12], str(r["triage"]), *_shift_cells(r)]
+
         for g in group_rows:
             sys.stdout.write(f"Runner group {printable(str(g['group']))}: {len(g['machines'])} machines ({g['rule']})\n")
-        sys.stdout.write(_table(_records(worse, STEP_FIELDS), f"Regressions {what} beyond {args.threshold:.0%}", head, _step_cells))
-        sys.stdout.write(_table(_records(better, STEP_FIELDS), f"Improvements {what} beyond {args.threshold:.0%}", head, _step_cells))
+        sys.stdout.write(_table(_records(worse, step_fields), f"Regressions {what} beyond {args.threshold:.0%}", head, step_cells))
+        sys.stdout.write(_table(_records(better, step_fields), f"Improvements {what} beyond {args.threshold:.0%}", head, step_cells))
         sys.stdout.write(
             _table(
-                _records(shifts, SHIFT_FIELDS),
+                _records(shifts, shift_fields),
                 f"Environment shifts beyond {args.threshold:.0%} (the machine's, not the code's)",
-                ["factor", "series", "runs", "commits", "evidence", "machine", "env"],
-                _shift_cells,
+                shift_head,
+                shift_cells,
             )
         )
         shown = _records(unstable.head(UNSTABLE_SHOWN), UNSTABLE_FIELDS)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from . import schema
 
 ENV_VAR = "TENSORSCOPE_STORE"
 # The newest migration; a store at this revision is opened without loading Alembic (~0.2 s).
-HEAD = "0001"
+HEAD = "0002"
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -157,4 +158,44 @@ def dispose(engine: sa.Engine) -> None:
         engine.dispose()
 
 
-__all__ = ["ENV_VAR", "HEAD", "StoreError", "create_engine", "default_store_path", "describe", "dispose", "migrate", "schema", "store_url"]
+__all__ = [
+    "ENV_VAR",
+    "HEAD",
+    "StoreError",
+    "create_engine",
+    "default_store_path",
+    "describe",
+    "dispose",
+    "migrate",
+    "reading",
+    "schema",
+    "store_url",
+    "writing",
+]
+
+
+@contextlib.contextmanager
+def reading(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A connection whose every query sees one snapshot of the store (an ingest committing meanwhile
+    is seen whole or not at all): REPEATABLE READ on PostgreSQL, one read transaction on SQLite."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn, conn.begin():
+            yield conn
+        return
+    with engine.connect() as conn:
+        # Python's sqlite3 runs a SELECT outside any transaction (each its own snapshot) unless one is open
+        conn.exec_driver_sql("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.rollback()
+
+
+@contextlib.contextmanager
+def writing(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A write transaction. On SQLite it takes the write lock first (waiting its turn): a transaction
+    that read first and wrote later could otherwise fail when another process wrote in between."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.exec_driver_sql("UPDATE store_meta SET value = value WHERE 0")
+        yield conn

@@ -21,6 +21,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from . import schema as s
+from .engine import reading
 
 RESULT_COLUMNS = [
     "result",
@@ -77,7 +78,7 @@ def export(engine: sa.Engine, target: str | os.PathLike[str]) -> ExportReport:
     root = Path(target)
     root.mkdir(parents=True, exist_ok=True)
     report = ExportReport()
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         specs = {
             b.name: json.loads(b.spec) for b in conn.execute(sa.select(s.benchmarks.c.name, s.benchmarks.c.spec)) if b.spec is not None
         }

@@ -13,8 +13,10 @@ import hashlib
 import json
 import math
 import os
+import re
+import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -29,6 +31,7 @@ from tensorscope.results.load import read_json_object
 from tensorscope.results.model import DEFAULT_MAX_FILE_BYTES, DEFAULT_UNITS, benchmark_type
 
 from . import schema as s
+from .engine import reading, writing
 
 # Result files parsed together before they are stored (each still in its own transaction).
 BATCH_BYTES = 32 * 2**20
@@ -245,8 +248,10 @@ def _store_result_file(
     if meta is not None and rows is not None and rows.num_rows:
         names = bench.dictionary.to_pylist() + version.dictionary.to_pylist()
         if _has_nul(meta["commit"], meta["env"], entry.rel, *names):
-            meta = None
-            problems = [["error", "a name holds a NUL character, which a results store cannot keep: the file is not stored"]]
+            meta = record["meta"] = None
+            problems = record["problems"] = [
+                ["error", "a name holds a NUL character, which a results store cannot keep: the file is not stored"]
+            ]
     upload_id = _record_upload(conn, entry.rel, "result", record["digest"], entry.size, problems, source)
     _delete_run(conn, entry.rel)
     if meta is None:
@@ -434,12 +439,14 @@ def ingest(
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     follow_symlinks: bool = False,
     progress: TextIO | None = None,
-    order: dict[str, int] | None = None,
+    order: Mapping[str, int] | None = None,
+    order_source: str = "date",
     on_file: Callable[[str], None] | None = None,
 ) -> IngestReport:
     """Store what ``results_dir`` (an asv results tree) holds that the store does not have yet.
 
-    ``order``: {commit hash: position} from a git history or index.json, recorded for the commits.
+    ``order``: {commit hash: position} from a git history or index.json (``order_source``: 'git' or
+    'index.json'), recorded for the commits.
     ``progress``: a stream for the progress bar (shown only on a terminal).
     """
     started = time.perf_counter()
@@ -449,14 +456,14 @@ def ingest(
         raise FileNotFoundError(f"no results directory at {results_dir}")
     tree = scan_tree(results_dir, max_bytes=max_file_bytes, digests=True, follow_symlinks=follow_symlinks)
     report.problems += [(e.rel, "error", e.error or "") for e in tree.skipped]
-    with engine.begin() as conn:
+    with reading(engine) as conn:
         stored = _current_digests(conn)
         ids = _Ids(conn)
 
     def fresh(e: FileEntry) -> bool:
         return e.error is not None or stored.get(e.rel) != e.digest
 
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         if tree.benchmarks is not None and fresh(tree.benchmarks):
             _store_benchmarks(conn, ids, tree.benchmarks, max_file_bytes, source, report)
         for e in tree.machines:
@@ -486,7 +493,7 @@ def ingest(
                 e.digest = record["digest"]  # changed since the scan: what was parsed is what is stored
             if not record["digest"]:
                 record["digest"] = e.digest or ""
-            with engine.begin() as conn:
+            with writing(engine) as conn:
                 added = _store_result_file(conn, ids, e, record, per_file.get(i), sigs, source)
             report.results += added
             if record["meta"] is None:
@@ -499,12 +506,129 @@ def ingest(
                 on_file(e.rel)
     bar.close()
     if order:
-        with engine.begin() as conn:
+        with writing(engine) as conn:
             known = [h for h in conn.execute(sa.select(s.commits.c.hash)).scalars() if h in order]
             if known:
                 conn.execute(
                     sa.update(s.commits).where(s.commits.c.hash == sa.bindparam("h")).values(position=sa.bindparam("p")),
                     [{"h": h, "p": order[h]} for h in known],
                 )
+            _set_meta(conn, "order_source", order_source)
     report.seconds = time.perf_counter() - started
     return report
+
+
+# -- one upload (the HTTP API) ------------------------------------------------------------------
+
+_SAFE_NAME = re.compile(r"[^/\\\x00]{1,255}")  # used with fullmatch
+
+
+@dataclass
+class UploadOutcome:
+    """What storing one uploaded result file did: 201 stored, 200 the same content was already
+    stored (nothing added), 409 other content is stored under that name, 422 the reader refused it
+    (nothing stored); ``message`` is one line for the client."""
+
+    status: int
+    upload_id: int | None
+    message: str
+    results: int = 0
+
+
+def _existing(conn: sa.Connection, path: str, digest: str) -> UploadOutcome | None:
+    row = conn.execute(sa.select(s.uploads.c.id, s.uploads.c.digest).where(s.uploads.c.path == path, s.uploads.c.current.is_(True))).first()
+    if row is None:
+        return None
+    if row.digest == digest:
+        return UploadOutcome(200, int(row.id), "already stored (same content)")
+    return UploadOutcome(409, int(row.id), f"{path} is stored with other content: a result file is never replaced through an upload")
+
+
+def store_upload(
+    engine: sa.Engine,
+    machine: str,
+    file_name: str,
+    result: bytes,
+    *,
+    machine_json: bytes | None = None,
+    benchmarks_json: bytes | None = None,
+    source: str = "upload",
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+) -> UploadOutcome:
+    """Store one asv result file of ``machine`` (with its machine.json and benchmarks.json when given)
+    in one transaction, idempotently by content; everything is read by the results reader first, and
+    nothing of a file it refuses is stored."""
+    if not _SAFE_NAME.fullmatch(machine) or machine.startswith("."):
+        return UploadOutcome(422, None, "machine name must be a plain folder name (no '/', '\\\\' or NUL, not starting with '.')")
+    if not _SAFE_NAME.fullmatch(file_name) or file_name.startswith(".") or not file_name.endswith(".json") or file_name == "machine.json":
+        return UploadOutcome(422, None, "file_name must be an asv result file name such as <commit>-<env>.json")
+    path = f"{machine}/{file_name}"
+    digest = hashlib.sha256(result).hexdigest()
+    with engine.connect() as conn:
+        known = _existing(conn, path, digest)
+    if known is not None:
+        return known
+    with tempfile.TemporaryDirectory(prefix="tensorscope-upload-") as tmp:
+        root = Path(tmp)
+        (root / machine).mkdir()
+        (root / machine / file_name).write_bytes(result)
+        extra: list[tuple[str, FileEntry]] = []
+        for kind, rel, content in (
+            ("machine", f"{machine}/machine.json", machine_json),
+            ("benchmarks", "benchmarks.json", benchmarks_json),
+        ):
+            if content is None:
+                continue
+            (root / rel).write_bytes(content)
+            e = FileEntry(rel, root / rel, size=len(content), digest=hashlib.sha256(content).hexdigest())
+            try:
+                doc = read_json_file(e.path, max_file_bytes)
+                if not isinstance(doc, dict):
+                    raise BadFile(f"expected a JSON object, found {type(doc).__name__}")
+            except BadFile as exc:
+                return UploadOutcome(422, None, f"{'machine.json' if kind == 'machine' else 'benchmarks.json'}: {exc}")
+            extra.append((kind, e))
+        table, records, sigs = parse_files([(path, str(root / machine / file_name), len(result), 0)], max_file_bytes)
+        record = records[path]
+        if record["meta"] is None:
+            return UploadOutcome(422, None, f"{file_name}: {record['problems'][0][1] if record['problems'] else 'not readable'}")
+        entry = FileEntry(path, root / machine / file_name, size=len(result), digest=digest)
+        report = IngestReport()
+        try:
+            with writing(engine) as conn:
+                if conn.dialect.name == "postgresql":
+                    # one upload of a path at a time; the check is repeated under the lock
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:p))"), {"p": path})
+                known = _existing(conn, path, digest)
+                if known is not None:
+                    return known
+                ids = _Ids(conn)
+                stored = _current_digests(conn)
+                for kind, e in extra:
+                    if stored.get(e.rel) == e.digest:
+                        continue
+                    if kind == "machine":
+                        _store_machine(conn, ids, e, max_file_bytes, source, report)
+                    else:
+                        _store_benchmarks(conn, ids, e, max_file_bytes, source, report)
+                added = _store_result_file(conn, ids, entry, record, table if table.num_rows else None, sigs, source)
+                if record["meta"] is None:  # refused while storing (a NUL in a name): roll everything back
+                    raise _Refused(record["problems"][0][1])
+                upload_id = conn.execute(
+                    sa.select(s.uploads.c.id).where(s.uploads.c.path == path, s.uploads.c.current.is_(True))
+                ).scalar_one()
+        except _Refused as exc:
+            return UploadOutcome(422, None, f"{file_name}: {exc}")
+        except sa.exc.IntegrityError:
+            # the same path stored by a concurrent upload between the check and the write
+            with engine.connect() as conn:
+                known = _existing(conn, path, digest)
+            if known is None:
+                raise
+            return known
+    warnings = "; ".join(m for _, m in record["problems"])
+    return UploadOutcome(201, int(upload_id), f"stored {added} results" + (f" ({warnings})" if warnings else ""), added)
+
+
+class _Refused(Exception):
+    pass

@@ -21,7 +21,7 @@ from tensorscope.results.load import assemble, machines_frame, provenance_frame
 from tensorscope.results.model import Problem, ResultSet
 
 from . import schema as s
-from .engine import describe
+from .engine import describe, reading
 
 _SAMPLES = pa.list_(pa.float64())
 
@@ -40,7 +40,9 @@ def _dictionary(values: Sequence[str | None], codes: np.ndarray) -> pa.Dictionar
     first, uniq = pd.factorize(rows)  # first appearance; -1 (null) stays -1
     names = list(index)
     dictionary = [names[int(u)] for u in uniq]
-    return pa.DictionaryArray.from_arrays(pa.array(first.astype(np.int32), mask=first < 0, type=pa.int32()), pa.array(dictionary, type=pa.string()))
+    return pa.DictionaryArray.from_arrays(
+        pa.array(first.astype(np.int32), mask=first < 0, type=pa.int32()), pa.array(dictionary, type=pa.string())
+    )
 
 
 def _floats(column: Sequence[Any]) -> np.ndarray:
@@ -71,7 +73,7 @@ def load_store(
 ) -> ResultSet:
     """The results of the store (or of the given machines, benchmark names, and runs dated in
     [``since_ms``, ``until_ms``]) as a :class:`ResultSet`, with the problems its files had."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return _load(conn, engine, machines, benchmarks, since_ms, until_ms)
 
 
@@ -210,6 +212,11 @@ def _raw_table(
     eorder = np.argsort(ekey)
     ekey_sorted = ekey[eorder]
 
+    cells = [c for c in cells if c[0] in rank]  # (one snapshot: always all of them)
+    if not cells:
+        from tensorscope.results.parse import RawColumns
+
+        return RawColumns().table(), []
     cols = list(zip(*cells, strict=True))
     run_c = np.array(cols[0], dtype=np.int64)
     pos_c = np.array(cols[1], dtype=np.int64)

@@ -209,3 +209,14 @@ triage_history = sa.Table(
     sa.Column("at_ms", sa.Float, nullable=False),
 )
 sa.Index("ix_triage_history_triage", triage_history.c.triage_id)
+
+tokens = sa.Table(
+    "tokens",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("digest", sa.String(64), nullable=False, unique=True),  # SHA-256 of the token: the token itself is never stored
+    sa.Column("machine", sa.String(NAME), nullable=False),  # the one machine whose results it may upload
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("created_ms", sa.Float, nullable=False),
+    sa.Column("revoked_ms", sa.Float),  # NULL while the token is valid
+)
