@@ -246,7 +246,9 @@ def _store_result_file(
         bench = rows.column("benchmark").combine_chunks()
         version = rows.column("version").combine_chunks()
     if meta is not None and rows is not None and rows.num_rows:
-        names = bench.dictionary.to_pylist() + version.dictionary.to_pylist()
+        # a batch's rows share one dictionary: only the names this file uses count
+        names = [bench.dictionary[int(i)].as_py() for i in np.unique(bench.indices.to_numpy(zero_copy_only=False))]
+        names += [version.dictionary[int(i)].as_py() for i in np.unique(version.indices.drop_null().to_numpy(zero_copy_only=False))]
         if _has_nul(meta["commit"], meta["env"], entry.rel, *names):
             meta = record["meta"] = None
             problems = record["problems"] = [

@@ -10,7 +10,7 @@ Thin by design: it parses and authenticates a request, calls :func:`tensorscope.
                              id, no new rows), 409 other content under that name, 422 refused by the results
                              reader (one line saying why; nothing stored), 400 a malformed request, 401 no valid
                              token, 403 a token of another machine, 413 over the size limit.
-``GET /api/v1/uploads``      ``{"uploads": {file name: sha256}}`` of the token's machine (what ``push`` skips).
+``GET /api/v1/uploads``      ``{"uploads": {file name: sha256}}``: the token's machine's result files (what ``push`` skips).
 ``GET /api/v1/health``       ``{"status": "ok"}``
 ``GET /openapi.json``        this API's OpenAPI description.
 ==========================  ==========================================================================
@@ -207,7 +207,9 @@ def create_app(engine: sa.Engine, *, max_body: int = DEFAULT_MAX_BODY) -> Starle
             with engine.connect() as conn:
                 rows = conn.execute(
                     sa.select(s.uploads.c.path, s.uploads.c.digest).where(
-                        s.uploads.c.current.is_(True), s.uploads.c.path.startswith(prefix, autoescape=True)
+                        s.uploads.c.current.is_(True),
+                        s.uploads.c.kind == "result",
+                        s.uploads.c.path.startswith(prefix, autoescape=True),
                     )
                 )
                 return {r.path[len(prefix) :]: r.digest for r in rows}

@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,10 +29,20 @@ def pg_cluster() -> Iterator[Cluster]:
     if find_bindir() is None:
         pytest.skip("no PostgreSQL binaries (initdb, pg_ctl) on this machine: install PostgreSQL (Debian: postgresql) or set PG_BINDIR")
     cluster = Cluster().start()
+    # a run stopped with SIGTERM still stops the cluster (pytest runs teardowns on KeyboardInterrupt)
+    previous = signal.getsignal(signal.SIGTERM)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)
     try:
         yield cluster
     finally:
         cluster.stop()
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 @pytest.fixture(params=ENGINES)
