@@ -28,7 +28,7 @@ import pandas as pd
 import streamlit as st
 
 from tensorscope.analysis import machines as machines_analysis
-from tensorscope.analysis import regressions, roofline, speedups
+from tensorscope.analysis import regressions, roofline, speedups, study_group
 from tensorscope.analysis.verdicts.effect import in_effect
 from tensorscope.remeasure.confirm import load_confirmations
 from tensorscope.results import ResultSet, load_results
@@ -157,7 +157,14 @@ def _summary(results_dir: str, cache_dir: str | None, repo: str | None, stamp_: 
         newest = newest.astype({"machine": str, "commit": str}).set_index("machine")
         per_machine.index = per_machine.index.astype(str)
         per_machine = per_machine.join(newest.rename(columns={"commit": "newest_commit", "commit_order": "newest_order"}))
+        # how complete each machine's newest commit is: its ok results there (the Overview's default machine)
+        at_newest = t["commit_order"].to_numpy() == t.groupby("machine", observed=True)["commit_order"].transform("max").to_numpy()
+        ok_newest = t[at_newest & (t["status"] == "ok").to_numpy()].groupby("machine", observed=True).size()
+        ok_newest.index = ok_newest.index.astype(str)
+        per_machine["newest_ok"] = ok_newest.reindex(per_machine.index).fillna(0).astype(int)
         out["per_machine"] = per_machine.reset_index()
+        per_env = t.groupby(["machine", "env"], observed=True).agg(newest_order=("commit_order", "max"), results=("value", "size"))
+        out["per_env"] = per_env.reset_index().astype({"machine": str, "env": str})
         started = t["started_at"].max() if "started_at" in t.columns else pd.NaT
         out["latest_run"] = started if not pd.isna(started) else t["commit_date"].max()
         out["units"] = sorted(t["unit"].dropna().astype(str).unique().tolist())
@@ -166,6 +173,7 @@ def _summary(results_dir: str, cache_dir: str | None, repo: str | None, stamp_: 
     else:
         out["commits"] = pd.DataFrame(columns=["commit", "commit_date", "commit_order", "machines", "results"])
         out["per_machine"] = pd.DataFrame()
+        out["per_env"] = pd.DataFrame(columns=["machine", "env", "newest_order", "results"])
         out["units"] = []
         out["param_columns"] = []
         out["latest_run"] = None
@@ -406,17 +414,65 @@ def roofline_points(machine: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     return _roofline(*_key(), _filters({"machine": machine}))
 
 
+@st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner=False)
+def _calibrated_runs(results_dir: str, cache_dir: str | None, repo: str | None, stamp_: str) -> pd.DataFrame:
+    return roofline.calibrated_runs(_load(results_dir, cache_dir, repo, stamp_).table)
+
+
+def calibrated_runs() -> pd.DataFrame:
+    """Runs (machine, commit, env) whose calibration measured roofs, newest first (:func:`roofline.calibrated_runs`)."""
+    return _calibrated_runs(*_key())
+
+
+@st.cache_data(ttl=TTL, max_entries=MAX_SELECTIONS, show_spinner=False)
+def _roofs_at(results_dir: str, cache_dir: str | None, repo: str | None, stamp_: str, filters: Filters) -> pd.DataFrame:
+    return roofline.roofs(_subset(results_dir, cache_dir, repo, stamp_, filters))
+
+
+def roofs_at(machine: str, commit: str, env: str) -> pd.DataFrame:
+    """The roofs measured by one run's calibration (:func:`roofline.roofs` of that machine, commit and env)."""
+    return _roofs_at(*_key(), _filters({"machine": machine, "commit": commit, "env": env}))
+
+
 @st.cache_data(ttl=TTL, max_entries=MAX_SELECTIONS, show_spinner="Analysing…")
 def _compare_machines(
     results_dir: str, cache_dir: str | None, repo: str | None, stamp_: str, reference: str, across_python: bool
 ) -> pd.DataFrame:
-    table = _load(results_dir, cache_dir, repo, stamp_).table
-    return machines_analysis.compare_machines(table, reference=reference, across_python=across_python)
+    rs = _load(results_dir, cache_dir, repo, stamp_)
+    pythons = machines_analysis.env_pythons(rs.provenance)  # an `existing` env's Python, from its provenance
+    return machines_analysis.compare_machines(rs.table, reference=reference, across_python=across_python, pythons=pythons)
 
 
 def compare_machines(reference: str, across_python: bool = False) -> pd.DataFrame:
     """Every machine's newest values as ratios to ``reference`` (like with like; ``across_python``: Python versions may differ)."""
     return _compare_machines(*_key(), reference, across_python)
+
+
+@st.cache_data(ttl=TTL, max_entries=MAX_SELECTIONS, show_spinner=False)
+def _machine_facts(
+    results_dir: str, cache_dir: str | None, repo: str | None, stamp_: str, runs: tuple[tuple[str, str, str], ...]
+) -> pd.DataFrame:
+    rs = _load(results_dir, cache_dir, repo, stamp_)
+    rows = [study_group.machine_facts(rs.provenance, rs.machines, m, c or None, e or None) for m, c, e in runs]
+    return pd.DataFrame(rows, columns=["machine", "cpu", "cores", "gpu", "python", "blas", "settings", "source"])
+
+
+def machine_facts(runs: list[tuple[str, str, str]]) -> pd.DataFrame:
+    """Hardware and key settings (CPU, GPU, Python, BLAS, thread counts...) of each (machine, commit, env)
+    as its provenance recorded ('' commit/env: the machine's newest provenance)."""
+    return _machine_facts(*_key(), tuple(runs))
+
+
+@st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner="Analysing…")
+def _study_group(results_dir: str, cache_dir: str | None, repo: str | None, stamp_: str) -> tuple[pd.DataFrame, dict[str, str]]:
+    rs = _load(results_dir, cache_dir, repo, stamp_)
+    study = study_group.study_group_table(rs.table)
+    return study, study_group.hardware_lines(study, rs.provenance, rs.machines)
+
+
+def study_group_table() -> tuple[pd.DataFrame, dict[str, str]]:
+    """(the study group's table, machine -> hardware line): :mod:`tensorscope.analysis.study_group`."""
+    return _study_group(*_key())
 
 
 @st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner=False)

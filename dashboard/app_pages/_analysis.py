@@ -83,14 +83,16 @@ def measure_name(benchmarks: pd.Series) -> pd.Series:
 
 
 def main_envs() -> dict[str, str]:
-    """Each machine's main environment: the one with the most results (e.g. SIMD on, all threads)."""
-    combos = state.combos()
-    if combos.empty:
+    """Each machine's main environment: the one that measured its newest commit (the current grid), an
+    environment with SIMD switched off (the ablation) only where no other did, then the one with the most results."""
+    per_env = state.summary().get("per_env")
+    if per_env is None or per_env.empty:
         return {}
-    named = combos.assign(machine=combos["machine"].astype(str), env=combos["env"].astype(str))
-    counts = named.groupby(["machine", "env"], as_index=False).agg(points=("points", "sum"))
-    counts = counts.sort_values(["machine", "points", "env"], ascending=[True, False, True]).drop_duplicates("machine")
-    return {str(m): str(e) for m, e in zip(counts["machine"], counts["env"], strict=True)}
+    ranked = per_env.assign(ablation=per_env["env"].str.contains("SIMDoff", regex=False))
+    ranked = ranked[ranked["newest_order"] == ranked.groupby("machine")["newest_order"].transform("max")]
+    ranked = ranked.sort_values(["machine", "ablation", "results", "env"], ascending=[True, True, False, True], kind="stable")
+    ranked = ranked.drop_duplicates("machine")
+    return {str(m): str(e) for m, e in zip(ranked["machine"], ranked["env"], strict=True)}
 
 
 def op_label(rows: pd.DataFrame) -> pd.Series:
@@ -270,9 +272,10 @@ def fastest_table(machines: list[str], envs: list[str]) -> tuple[pd.DataFrame, d
     out[f"x {BASELINE}"] = found["speedup"].astype(float)
     out[f"{BASELINE} size"] = found["baseline_size"].fillna("").astype(str)
     out["commit"] = found["commit"].astype(str).str[:8]
-    for column in ("env", "machine"):
-        if found[column].nunique() > 1:
-            out[column] = found[column].astype(str)
+    if found["env"].nunique() > 1:
+        out["env"] = found["env"].astype(str)
+    if found["machine"].nunique() > 1:  # first: a row never speaks for a machine it does not name
+        out.insert(0, "machine", found["machine"].astype(str))
     return out.reset_index(drop=True), shown
 
 
@@ -367,6 +370,86 @@ def machine_ratios(
     if benchmarks:
         found = found[found["benchmark"].astype(str).isin(benchmarks)]
     return found.reset_index(drop=True)
+
+
+#: the Hardware page's "Python versions" choices (query parameter ``hpy``)
+AUTO = "like with like, else across Python"
+LIKE_ONLY = "only like with like"
+ACROSS = "across Python versions too"
+PYTHON_MODES = (AUTO, LIKE_ONLY, ACROSS)
+#: how a ratio across Python versions is marked (chart labels, the table's comparison column)
+ACROSS_LABEL = "across Python versions"
+_UNLIKE_PYTHON = ("different Python", "Python unknown")
+
+
+def _comparison(frame: pd.DataFrame) -> pd.DataFrame:
+    envs = frame["env_match"].astype(str) if "env_match" in frame.columns else pd.Series("", index=frame.index)
+    return frame.assign(comparison=np.where(envs.isin(_UNLIKE_PYTHON), ACROSS_LABEL, "like with like"))
+
+
+def pairs(
+    reference: str | None, machines: list[str], envs: list[str], benchmarks: list[str], mode: str = AUTO
+) -> tuple[pd.DataFrame | None, list[str]]:
+    """The Hardware page's pairs and the machines shown across Python versions only because they had
+    nothing like with like (``mode`` AUTO). Every row has a ``comparison`` column: like with like, or
+    across Python versions."""
+    like = machine_ratios(reference, machines, envs, benchmarks, across_python=mode == ACROSS)
+    if like is None:
+        return None, []
+    like = _comparison(like)
+    if mode != AUTO or like.empty:
+        return like, []
+    compared = like["ratio"].notna()
+    alike = set(like.loc[compared, "machine"].astype(str))
+    python_only = like["match"].astype(str).str.startswith("excluded: Python") & ~like["match"].astype(str).str.contains("years apart")
+    lacking = sorted(set(like.loc[python_only, "machine"].astype(str)) - alike)
+    if not lacking:
+        return like, []
+    across = machine_ratios(reference, lacking, envs, benchmarks, across_python=True)
+    if across is None or across.empty:
+        return like, []
+    across = _comparison(across)
+    found = sorted(set(across.loc[across["ratio"].notna(), "machine"].astype(str)))
+    if not found:
+        return like, []
+    merged = pd.concat([like[~like["machine"].astype(str).isin(found)], across], ignore_index=True)
+    return merged, found
+
+
+def python_reasons(frame: pd.DataFrame) -> str:
+    """``Python 3.12 vs 3.11`` for the pairs of ``frame`` that differ in Python (from the env names or provenance)."""
+    if frame.empty or "python" not in frame.columns:
+        return "Python versions unknown"
+    seen = dict.fromkeys(
+        f"Python {p or 'unknown'} on {m} vs {q or 'unknown'}"
+        for m, p, q in zip(frame["machine"].astype(str), frame["python"].astype(str), frame["reference_python"].astype(str), strict=True)
+        if p != q or not p
+    )
+    return "; ".join(seen) or "Python versions unknown"
+
+
+def provenance_of(ratios: pd.DataFrame, reference: str) -> pd.DataFrame | None:
+    """The reference and each compared machine: the commit and env its ratios come from (the most used)
+    and its hardware and key settings as provenance recorded there (:func:`state.machine_facts`)."""
+    runs: list[tuple[str, str, str]] = []
+    roles: list[tuple[str, str]] = []
+    if len(ratios):
+        ref = ratios.groupby(["reference_commit", "reference_env"]).size().sort_values(ascending=False).index[0]
+        runs.append((reference, str(ref[0]), str(ref[1])))
+        roles.append(("reference", "reference"))
+        for machine, mine in ratios.groupby(ratios["machine"].astype(str), sort=True):
+            commit, env = mine.groupby(["commit", "env"]).size().sort_values(ascending=False).index[0]
+            runs.append((str(machine), str(commit), str(env)))
+            roles.append(("compared", str(mine["comparison"].iloc[0]) if "comparison" in mine.columns else ""))
+    found = guarded("machine provenance", state.machine_facts, runs)
+    if found is None:
+        return None
+    out = found.copy()
+    out.insert(1, "role", [r for r, _ in roles])
+    out.insert(2, "comparison", [c for _, c in roles])
+    out.insert(3, "commit", [c[:8] for _, c, _ in runs])
+    out.insert(4, "env", [e for _, _, e in runs])
+    return out
 
 
 def machine_details(machines: list[str]) -> pd.DataFrame | None:

@@ -8,15 +8,26 @@ import streamlit as st
 
 from dashboard import charts, state
 from dashboard.app_pages import _ui
-from dashboard.app_pages._analysis import machine_details, machine_ratios, short_name
+from dashboard.app_pages._analysis import (
+    ACROSS,
+    ACROSS_LABEL,
+    AUTO,
+    LIKE_ONLY,
+    PYTHON_MODES,
+    machine_details,
+    pairs,
+    provenance_of,
+    python_reasons,
+    short_name,
+)
 from tensorscope.analysis.machines import comparison_summary
 
 st.title("Hardware")
 st.caption(
     "The same benchmark on different machines against a reference machine, like with like: the same environment (or the "
     "same Python version) and the newest commit both measured, or else the nearest commits both measured (said below). "
-    "Pairs across Python versions or more than a year apart are left out and listed; 'Across Python versions' compares "
-    "the former anyway, marked in the table's env_match column. "
+    "Pairs more than a year apart are left out and listed. Where a machine has nothing like with like (its Python version "
+    "differs), its nearest pairs across Python versions are shown instead, marked (the 'Python versions' choice). "
     "'x faster' accounts for direction (times and memory: lower is better; rates: higher is better)."
 )
 
@@ -31,15 +42,18 @@ if _ui.require_results():
     benchmarks = sorted(state.latest()["benchmark"].astype(str).unique())
     chosen = _ui.multiselect("Benchmarks", benchmarks, "hbench", where=c[1], placeholder="all")
     log_y = _ui.toggle("Log scale", "hlog", default=True, where=c[2])
-    across_python = _ui.toggle(
-        "Across Python versions",
+    mode = _ui.select(
+        "Python versions",
+        list(PYTHON_MODES),
         "hpy",
-        default=False,
+        default=AUTO,
         where=c[3],
-        help="Also compare results whose environments run different (or unnamed) Python versions, e.g. a GPU "
-        "machine's own interpreter against a VM's virtualenv. Each such pair says so in env_match.",
+        help="Like with like: the same environment or Python version on both machines. Where a machine has no benchmark "
+        "measured like with like (a GPU machine's own Python 3.12 against a VM's 3.11 virtualenv, say), the default shows its "
+        "nearest comparable pairs across Python versions instead, marked. 'Only like with like' never does; 'Across Python "
+        "versions too' compares across versions everywhere.",
     )
-    paired = machine_ratios(reference, machines, envs_sel, chosen, across_python) if len(machines) > 1 else None
+    paired, fallback = pairs(reference, machines, envs_sel, chosen, str(mode)) if len(machines) > 1 else (None, [])
     ratios = None
     if paired is not None and "match" in paired.columns:
         unlike = paired["match"].astype(str).str.startswith("excluded")
@@ -50,12 +64,21 @@ if _ui.require_results():
             else ""
         )
         left_out = "; ".join(f"{n} left out ({reason.removeprefix('excluded: ')})" for reason, n in counts["excluded"].items())
-        across = f"; {counts['across Python']} of them across Python versions (env_match)" if counts["across Python"] else ""
+        across = f"; {counts['across Python']} of them across Python versions (comparison)" if counts["across Python"] else ""
         st.caption(f"{counts['same commit']} ratios from the same commit{nearest}{across}" + (f"; {left_out}" if left_out else "") + ".")
-        if counts["python_excluded"] and not across_python:
+        if fallback:
+            why = python_reasons(paired[paired["machine"].isin(fallback)])
+            st.warning(
+                f"No benchmark was measured like with like on {_ui.md(reference)} and {_ui.md(', '.join(fallback))}: their "
+                f"environments run different Python versions ({_ui.md(why)}). Shown instead: the nearest comparable pairs "
+                "**across Python versions**, marked in the chart and in the table's comparison column. They measure the "
+                "hardware and the interpreter together, not the hardware alone. 'Python versions: only like with like' hides them.",
+                icon=":material/compare_arrows:",
+            )
+        elif counts["python_excluded"] and mode == LIKE_ONLY:
             st.info(
                 f"{counts['python_excluded']} pairs were left out because their Python versions differ or are unnamed: "
-                "turn on 'Across Python versions' to compare them anyway, marked."
+                f"choose '{AUTO}' or '{ACROSS}' under Python versions to compare them anyway, marked."
             )
         ratios = paired[~unlike].reset_index(drop=True)
         if unlike.any():
@@ -80,11 +103,18 @@ if _ui.require_results():
             benchmarks=("faster", "size"), log_faster=("log_faster", "mean")
         )
         summary["geomean_faster"] = np.exp(summary["log_faster"])
+        across_machines = set(ratios.loc[ratios["comparison"] == ACROSS_LABEL, "machine"].astype(str))
+        summary["machine"] = [f"{m} ({ACROSS_LABEL})" if m in across_machines else m for m in summary["machine"].astype(str)]
         st.subheader(f"How many times faster than {_ui.md(reference)} (geometric mean)")
         fig = charts.bar_figure(summary, x="machine", y="geomean_faster", log_y=log_y, y_title=f"x faster than {reference}")
         _ui.chart(fig, key="hardware_ratios")
+        st.markdown("**Each machine as measured** (the commit and environment its ratios come from, and what its provenance recorded)")
+        facts = provenance_of(ratios, reference)
+        if facts is not None:
+            _ui.table(facts, "machines-as-measured", key="hardware_facts")
         st.subheader("Per benchmark")
         per = ratios.assign(label=short_name(ratios["benchmark"]) + " " + ratios["params"].astype(str))
+        per["machine"] = [f"{m} ({ACROSS_LABEL})" if m in across_machines else m for m in per["machine"].astype(str)]
         top = per.sort_values("faster", key=lambda r: np.abs(np.log(r.clip(lower=1e-12))), ascending=False).head(60)
         st.caption(f"The {len(top)} largest differences of {len(per)} (all in the table below).")
         _ui.chart(
@@ -97,6 +127,7 @@ if _ui.require_results():
             c
             for c in [
                 "machine",
+                "comparison",
                 "benchmark",
                 "params",
                 "env",

@@ -15,10 +15,32 @@ st.title("tensorscope")
 st.caption("How fast is each operation of each tensor backend, on this hardware, at this commit — and did it just get slower?")
 
 
-def fastest_section(machines_sel: list[str], envs_sel: list[str]) -> None:
-    """Per op, the fastest backend at the largest size measured and by how much it beats python."""
+ALL_MACHINES = "all machines (a column each)"
+
+
+def default_machine(per_machine: pd.DataFrame) -> str | None:
+    """The newest and most complete machine: the most ok results at its newest commit, then the newest commit."""
+    if per_machine.empty or "newest_ok" not in per_machine.columns:
+        return None
+    ranked = per_machine.sort_values(["newest_ok", "newest_order", "machine"], ascending=[False, False, True])
+    return str(ranked["machine"].iloc[0])
+
+
+def fastest_section(machines_sel: list[str], envs_sel: list[str], per_machine: pd.DataFrame) -> None:
+    """Per op, the fastest backend at the largest size measured and by how much it beats python, one machine at a time."""
     st.subheader("Fastest backend per op")
-    found = fastest_table(machines_sel, envs_sel)
+    names = per_machine["machine"].astype(str).tolist() if "machine" in per_machine.columns else []
+    options = [*names, ALL_MACHINES] if len(names) > 1 else names
+    chosen = _ui.select(
+        "Machine",
+        options,
+        "omachine",
+        default=default_machine(per_machine),
+        help="One machine at a time (default: the one whose newest commit has the most results), or every machine with a "
+        "machine column: each row speaks for one machine's hardware.",
+    )
+    machines = machines_sel if chosen in (None, ALL_MACHINES) else [str(chosen)]
+    found = fastest_table(machines, envs_sel)
     if found is None:
         _ui.no_data("The fastest-backend analysis could not run on these results (the error is shown above).")
         return
@@ -28,7 +50,8 @@ def fastest_section(machines_sel: list[str], envs_sel: list[str]) -> None:
         return
     where = "; ".join(f"{_ui.md(m)}: `{_ui.code(e)}`" for m, e in envs_shown.items())
     st.caption(
-        f"At each op's largest measured size, from the newest commit that timed it ({where}; other environments: sidebar). "
+        f"At each op's largest measured size on {'each machine (its own column)' if 'machine' in table.columns else 'this machine'}, "
+        f"from the newest commit that timed it ({where}; other environments: sidebar). "
         f"**ahead by**: how many times faster than the runner-up. **x {BASELINE}**: how many times faster the fastest backend is "
         f"than the pure-Python `{BASELINE}` backend at the largest size both ran (`{BASELINE}` size; it is too slow for the largest)."
     )
@@ -92,7 +115,7 @@ if _ui.require_results():
     c[3].metric("Results", f"{sum(counts.values()):,}")
     c[4].metric("Latest run", latest.strftime("%Y-%m-%d") if latest is not None and not pd.isna(latest) else "n/a")
 
-    fastest_section(machines_sel, envs_sel)
+    fastest_section(machines_sel, envs_sel, per_machine)
     changes_section(machines_sel, envs_sel, per_machine)
 
     left, right = st.columns([2, 3])
@@ -105,7 +128,7 @@ if _ui.require_results():
         hardware = state.machines()
         if not hardware.empty:
             hardware = hardware.merge(per_machine, on="machine", how="inner") if not per_machine.empty else hardware
-        keep = [c for c in hardware.columns if not str(c).startswith("provenance.") and c != "newest_order"]
+        keep = [c for c in hardware.columns if not str(c).startswith("provenance.") and c not in ("newest_order", "newest_ok")]
         _ui.table(hardware[keep], "machines", key="overview_machines")
 
     st.subheader("Commits covered")

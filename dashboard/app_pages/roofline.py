@@ -8,7 +8,7 @@ import streamlit as st
 
 from dashboard import charts, state
 from dashboard.app_pages import _ui
-from dashboard.app_pages._analysis import main_envs, number_formats, roofline, roofs_for
+from dashboard.app_pages._analysis import guarded, main_envs, number_formats, roofline, roofs_for
 from tensorscope.units import format_value
 
 # analysis column -> what the table calls it, in table order (the answer first, the workings after)
@@ -79,7 +79,11 @@ if _ui.require_results():
     machines_sel, _ = _ui.shared_filters()
     machines = [m for m in state.summary()["machines"] if not machines_sel or m in machines_sel]
     c = st.columns(5)
-    machine = str(_ui.select("Machine", machines, "rmachine", default=_ui.busiest_machine(machines), where=c[0]))
+    # the first view draws roofs: the busiest machine among those whose calibration measured them, at such a run
+    calibrated = state.calibrated_runs()
+    with_roofs = [m for m in machines if m in set(calibrated["machine"])]
+    machine = str(_ui.select("Machine", machines, "rmachine", default=_ui.busiest_machine(with_roofs or machines), where=c[0]))
+    runs = calibrated[calibrated["machine"] == machine]
     found = roofline(machine)
     if found is None:
         _ui.no_data("Roofline analysis could not run on these results (the error is shown above).")
@@ -96,14 +100,38 @@ if _ui.require_results():
             _ui.chart(charts.empty_figure("No op with a cost model in these results"), key="roofline_chart")
         else:
             envs = sorted(points["env"].astype(str).unique())
-            env = _ui.select("Environment", envs, "renv", default=main_envs().get(machine), where=c[1])
+            measured = runs[runs["env"].isin(envs)]
+            env = _ui.select(
+                "Environment", envs, "renv", default=measured["env"].iloc[0] if len(measured) else main_envs().get(machine), where=c[1]
+            )
             points = points[points["env"].astype(str) == env]
             orders = points.groupby("commit", observed=True)["commit_order"].max().sort_values(ascending=False)
-            commit = _ui.select("Commit", [str(h)[:8] for h in orders.index], "rcommit", where=c[2])
+            labels = [str(h)[:8] for h in orders.index]
+            roof_commits = [str(h)[:8] for h in runs.loc[runs["env"] == env, "commit"]]
+            default_commit = next((h for h in roof_commits if h in labels), None)
+            commit = _ui.select(
+                "Commit",
+                labels,
+                "rcommit",
+                default=default_commit,
+                where=c[2],
+                help="Default: the newest commit whose calibration measured this machine's roofs",
+            )
             points = points[points["commit"].astype(str).str[:8] == commit]
+            here = runs[(runs["env"] == env) & (runs["commit"].str[:8] == commit)]
+            if len(here):  # the roofs this very run measured
+                roofs = guarded("roofs", state.roofs_at, machine, str(here["commit"].iloc[0]), str(env))
+                roofs = roofs if roofs is not None else pd.DataFrame()
+            elif len(runs):
+                st.caption(
+                    f"This commit ran no calibration: the roofs drawn are the newest this machine measured "
+                    f"(commit `{_ui.short(runs['commit'].iloc[0])}`, {_ui.md(runs['env'].iloc[0])})."
+                )
             counts = points["param_dtype"].astype(str).value_counts()
             dtypes = charts.ordered(counts.index.tolist())
-            dtype = str(_ui.select("dtype", dtypes, "rdtype", default=counts.index[0] if len(counts) else None, where=c[3]))
+            roofed = [d for d in counts.index if roofs_for(roofs, machine, str(d)) or roofs_for(roofs, machine, str(d), gpu=True)]
+            default_dtype = roofed[0] if roofed else (counts.index[0] if len(counts) else None)
+            dtype = str(_ui.select("dtype", dtypes, "rdtype", default=default_dtype, where=c[3]))
             points = points[points["param_dtype"].astype(str) == dtype]
             backends = sorted(points["param_backend"].dropna().astype(str).unique()) if "param_backend" in points.columns else []
             chosen = _ui.multiselect("Backends", backends, "rbackend", where=c[4])

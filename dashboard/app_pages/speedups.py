@@ -9,7 +9,17 @@ import streamlit as st
 
 from dashboard import charts, state
 from dashboard.app_pages import _ui
-from dashboard.app_pages._analysis import BASELINE, crossovers, gpu_speedups, main_envs, number_formats, simd_ratios, speedups_at
+from dashboard.app_pages._analysis import (
+    BASELINE,
+    crossovers,
+    gpu_speedups,
+    guarded,
+    main_envs,
+    number_formats,
+    simd_ratios,
+    speedups_at,
+)
+from tensorscope.analysis import study_group as study_group_analysis
 
 st.title("Speedups over Python")
 st.caption(
@@ -41,6 +51,54 @@ def best_cell(table: pd.DataFrame) -> tuple[str | None, dict[str, str]]:
     return str(counts["dtype"].iloc[0]), per_dtype
 
 
+def study_group_section(machines_sel: list[str]) -> None:
+    """The seed's published speedups over pure Nx beside ours over pure Python, machine by machine."""
+    found = guarded("study group", state.study_group_table)
+    if found is None:
+        return
+    study, hardware = found
+    if machines_sel:
+        study = study[study["machine"].isin(machines_sel)]
+    if study.empty:
+        return  # not tensorscope's suite (no backend/op/size/dtype parameters): nothing to set beside the seed
+    st.subheader("The study group's table: our speedups over Python beside theirs over pure Nx")
+    st.caption(
+        "The study group's published speedups of a fast backend over the pure Nx backend, at their ops and sizes, beside how "
+        f"many times faster each of our backends runs the same op at the same size (float32) than the pure-Python `{BASELINE}` "
+        "backend: python's median time / the backend's, same machine, commit (the newest where both ran), environment, op, size "
+        "and dtype; in brackets the range from both 99% confidence intervals. SIMD-off environments (the ablation) are left out."
+    )
+    st.info(study_group_analysis.BASELINES_DIFFER, icon=":material/balance:")
+    notes = sorted({str(n) for n in study["note"] if n})
+    if notes:
+        st.caption(" ".join(f"Note: {_ui.md(n)}." for n in notes))
+    for machine in dict.fromkeys(study["machine"].astype(str)):
+        mine = study[study["machine"] == machine]
+        commits = sorted({_ui.short(c) for c in mine["commit"] if c})
+        where = f"commit {', '.join(commits)}" if commits else "nothing measured at these sizes yet"
+        st.markdown(f"**{_ui.md(machine)}**: {_ui.md(hardware.get(machine, 'hardware not recorded'))} ({where})")
+        wide = study_group_analysis.wide(study, machine).rename(
+            columns={
+                "figure": "our op and size",
+                "seed_backend": "seed: backend over pure Nx",
+                "seed_speedup": "seed speedup",
+                "seed_hardware": "seed hardware",
+            }
+        )
+        wide = wide.rename(columns={b: f"{b} over python" for b in mine["backend"].unique()})
+        _ui.table(wide, f"study-group-{machine}", key=f"study_group_{machine}")
+        missing = mine[mine["speedup"].isna() & (mine["reason"] != "")]
+        if len(missing):
+            reasons = [f"{f}: {'; '.join(dict.fromkeys(r))}" for f, r in missing.groupby("figure", sort=False)["reason"]]
+            st.caption("Not measured: " + " · ".join(_ui.md(r) for r in reasons))
+    with st.expander("Every cell: times, commit and environment"):
+        cells = study[["machine", "figure", "backend", "speedup", "speedup_low", "speedup_high", "value", "baseline_value"]].assign(
+            commit=study["commit"].str[:8], env=study["env"], seed=study["seed_speedup"], reason=study["reason"]
+        )
+        cells = cells.rename(columns={"value": "backend time (s)", "baseline_value": "python time (s)"})
+        _ui.table(cells, "study-group-cells", key="study_group_cells", column_config=number_formats(cells, {"speedup": "%.4gx"}))
+
+
 def _at(frame: pd.DataFrame, size: str | None, dtype: str | None) -> pd.DataFrame:
     if dtype:
         frame = frame[frame["dtype"] == dtype]
@@ -50,6 +108,7 @@ def _at(frame: pd.DataFrame, size: str | None, dtype: str | None) -> pd.DataFram
 
 
 if _ui.require_results():
+    study_group_section(_ui.shared_filters()[0])
     newest = _ui.filtered(state.latest())
     has_backend = "param_backend" in newest.columns
     base_rows = newest[newest["param_backend"].astype(str) == BASELINE] if has_backend else newest.iloc[0:0]

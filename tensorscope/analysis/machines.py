@@ -19,11 +19,16 @@ Public API
     name tells no Python version and the names differ). ``across_python=True`` compares those
     last two kinds anyway (an H200 with its image's Python 3.12 against a VM's 3.11, say): their
     ``env_match`` stays ``'different Python'`` or ``'Python unknown'`` so a page can say so.
+    ``pythons`` ({(machine, env): '3.12'}, see :func:`env_pythons`) names the Python of envs whose
+    name tells none (asv's ``existing`` envs), so such a pair reads ``Python 3.12 vs 3.11``.
     ``latest=False``: one row per commit both measured in the same env (same-commit pairs only).
 
     ``ratio`` = value on the machine / value on ``reference``, with ``ratio_low``/``ratio_high`` from
     the two 99% CIs; ``faster`` = how many times faster the machine is (1/ratio for lower-is-better,
     ratio for higher-is-better units per :class:`~tensorscope.analysis.regressions.Direction`).
+
+``env_pythons(provenance) -> dict``
+    (machine, env) -> the ``major.minor`` Python version its provenance recorded.
 
 ``machine_details(result_set, machines=None) -> DataFrame``
     ``ResultSet.machines`` transposed for reading side by side: one row per field (machine.json and
@@ -33,6 +38,7 @@ Public API
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -41,7 +47,7 @@ import pandas as pd
 from .speedups import _ratio_interval
 from .verdicts.direction import DEFAULT_DIRECTION
 
-__all__ = ["compare_machines", "comparison_summary", "machine_details", "python_of"]
+__all__ = ["compare_machines", "comparison_summary", "env_pythons", "machine_details", "python_of"]
 
 _PYTHON = re.compile(r"py(?:thon)?-?(\d+)\.(\d+)", re.IGNORECASE)
 _DAY = 86400.0
@@ -53,6 +59,18 @@ def python_of(env: str) -> str:
     return f"{m.group(1)}.{m.group(2)}" if m else ""
 
 
+def env_pythons(provenance: pd.DataFrame | None) -> dict[tuple[str, str], str]:
+    """(machine, env) -> ``3.12`` from each provenance file's ``platform.python_version`` (newest file wins)."""
+    if provenance is None or provenance.empty or "platform.python_version" not in provenance.columns:
+        return {}
+    out: dict[tuple[str, str], str] = {}
+    for machine, env, version in zip(provenance["machine"], provenance["env"], provenance["platform.python_version"], strict=True):
+        m = re.match(r"(\d+)\.(\d+)", str(version))
+        if m:
+            out[(str(machine), str(env))] = f"{m.group(1)}.{m.group(2)}"
+    return out
+
+
 def _days(a: pd.Series, b: pd.Series) -> np.ndarray:
     da = pd.to_datetime(a, utc=True, errors="coerce")
     db = pd.to_datetime(b, utc=True, errors="coerce")
@@ -60,7 +78,13 @@ def _days(a: pd.Series, b: pd.Series) -> np.ndarray:
 
 
 def compare_machines(
-    table: pd.DataFrame, *, reference: str | None = None, latest: bool = True, max_days: float = 365.0, across_python: bool = False
+    table: pd.DataFrame,
+    *,
+    reference: str | None = None,
+    latest: bool = True,
+    max_days: float = 365.0,
+    across_python: bool = False,
+    pythons: Mapping[tuple[str, str], str] | None = None,
 ) -> pd.DataFrame:
     """Ratios of every machine to ``reference`` per benchmark, like with like; see the module docstring."""
     t = table[(table["status"] == "ok") & (table["value"] > 0)]
@@ -75,6 +99,10 @@ def compare_machines(
     if "commit_date" not in t.columns:
         t["commit_date"] = pd.NaT
     t["python"] = t["env"].map(python_of)
+    if pythons:  # envs whose name tells no version: the one their provenance recorded
+        unnamed = t["python"] == ""
+        recorded = [pythons.get((m, e), "") for m, e in zip(t.loc[unnamed, "machine"], t.loc[unnamed, "env"], strict=True)]
+        t.loc[unnamed, "python"] = recorded
     if reference is None:
         reference = str(t["machine"].value_counts().idxmax())
     ref = t[t["machine"] == reference].rename(

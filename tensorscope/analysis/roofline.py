@@ -28,6 +28,12 @@ Public API
     ``peak_gflops_<dtype>`` (best ``track_gemm_flops``), and ``gpu_peak_gbs``/``gpu_peak_gflops_<dtype>``
     from the GPU calibration benchmarks (``bench_calibration``).
 
+``calibrated_runs(table) -> DataFrame``
+    One row per machine, commit and env whose calibration measured a roof: ``commit_order``,
+    ``cpu_roofs`` (DRAM bandwidth and a gemm peak of a named dtype both measured), ``gpu_roofs``
+    (the same on the GPU) and ``dtypes`` (the gemm dtypes measured, comma-separated), newest first.
+    A page defaults to such a run, so its first view draws roofs.
+
 ``cache_sizes(provenance) -> DataFrame``
     Per machine, from tensorscope's provenance (``ResultSet.provenance``, the CPU's caches as
     ``lscpu`` reports them, e.g. ``2 MiB (2 instances)``): ``l1d_bytes``, ``l2_bytes``,
@@ -55,7 +61,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["cache_sizes", "catalog_cost", "efficiency", "is_gpu_backend", "recorded_costs", "roofs", "throughput"]
+__all__ = ["cache_sizes", "calibrated_runs", "catalog_cost", "efficiency", "is_gpu_backend", "recorded_costs", "roofs", "throughput"]
 
 
 def is_gpu_backend(name: str) -> bool:
@@ -160,6 +166,46 @@ def roofs(table: pd.DataFrame) -> pd.DataFrame:
         row = rows.setdefault(str(r.machine), {"machine": str(r.machine)})
         row[key] = max(float(r.value), row.get(key, 0.0))  # type: ignore[arg-type]  # itertuples cells are untyped in pandas-stubs
     return pd.DataFrame(list(rows.values()))
+
+
+def calibrated_runs(table: pd.DataFrame) -> pd.DataFrame:
+    """The runs whose calibration measured roofs, newest first; see the module docstring."""
+    columns = ["machine", "commit", "env", "commit_order", "cpu_roofs", "gpu_roofs", "dtypes"]
+    if table.empty or "benchmark" not in table.columns:
+        return pd.DataFrame(columns=columns)
+    names = table["benchmark"].astype(str)
+    t = table[(table["status"] == "ok") & names.str.contains("track_(?:gpu_)?(?:bandwidth|gemm_flops)", regex=True)]
+    if t.empty:
+        return pd.DataFrame(columns=columns)
+    name = t["benchmark"].astype(str)
+    raw = t["param_dtype"] if "param_dtype" in t.columns else pd.Series(None, index=t.index, dtype=object)
+    dtype = raw.astype(str).where(raw.notna(), "")  # a categorical's missing values stay NaN through astype(str)
+    named = ~dtype.isin(["nan", "", "None", "<NA>"])
+    frame = pd.DataFrame(
+        {
+            "machine": t["machine"].astype(str),
+            "commit": t["commit"].astype(str),
+            "env": t["env"].astype(str),
+            "commit_order": t["commit_order"].astype(int),
+            "bw": name.str.contains("track_bandwidth"),
+            "gemm": name.str.contains("track_gemm_flops") & named,
+            "gpu_bw": name.str.contains("track_gpu_bandwidth"),
+            "gpu_gemm": name.str.contains("track_gpu_gemm_flops") & named,
+            "dtype": dtype.where(named & name.str.contains("gemm"), ""),
+        }
+    )
+    runs = frame.groupby(["machine", "commit", "env"], as_index=False).agg(
+        commit_order=("commit_order", "max"),
+        bw=("bw", "any"),
+        gemm=("gemm", "any"),
+        gpu_bw=("gpu_bw", "any"),
+        gpu_gemm=("gpu_gemm", "any"),
+        dtypes=("dtype", lambda d: ",".join(sorted({x for x in d if x}))),
+    )
+    runs["cpu_roofs"] = runs["bw"] & runs["gemm"]
+    runs["gpu_roofs"] = runs["gpu_bw"] & runs["gpu_gemm"]
+    runs = runs[runs["cpu_roofs"] | runs["gpu_roofs"]]
+    return runs[columns].sort_values(["commit_order", "machine", "env"], ascending=[False, True, True]).reset_index(drop=True)
 
 
 #: provenance field (lscpu's name) -> column of :func:`cache_sizes`, smallest level first

@@ -200,8 +200,9 @@ def _frame_with(at: AppTest, *columns: str) -> Any:
 
 
 def test_overview_names_the_fastest_backend_per_op_and_its_speedup_over_python(suite_tree: Path) -> None:
-    at = run_page("overview")
+    at = run_page("overview", {"omachine": "all machines (a column each)"})
     fastest = _frame_with(at, "op", "fastest", "x python")
+    assert fastest.columns[0] == "machine"  # every row names the machine it speaks for
     # one row per machine, op and dtype: the main environment (SIMD on, the most results) only
     assert len(fastest) == 2 * (len(OPS) * len(DTYPES) + 1)  # and matmul float64
     assert not fastest.duplicated(["machine", "op", "dtype"]).any()
@@ -217,6 +218,25 @@ def test_overview_names_the_fastest_backend_per_op_and_its_speedup_over_python(s
     assert row["size"] == str(max(SIZES)) and row["python size"] == str(min(SIZES))
     t = {b: elementwise_time(b, "add", min(SIZES), "float32", commit=N_COMMITS - 1, simd=True, machine="box") for b in BACKENDS}
     assert row["x python"] == pytest.approx(t["python"] / t[row["fastest"]], rel=1e-6)
+
+
+def test_overview_shows_one_machine_at_a_time_the_most_complete_first(results_tree: ResultsTree, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ "big" ran the whole grid at its newest commit, "gpu" a later, smaller run at 1e8: the default
+    table is big's alone (no row of gpu's 1e8 cells), and gpu's is one choice away."""
+    grid = [_q(["python", "numpy"]), _q(["add"]), _q([1000, 10_000_000, 100_000_000]), _q(["float32"])]
+    results_tree.add_benchmark(ELEMENTWISE, params=grid, param_names=["backend", "op", "size", "dtype"])
+    results_tree.add_machine("big", cpu="EPYC")
+    results_tree.add_machine("gpu", cpu="Xeon")
+    results_tree.add_run("big", commit_hash(0), {ELEMENTWISE: [2e-4, NAN, NAN, 1e-6, 1e-2, NAN]}, date=commit_date(0))
+    results_tree.add_run("gpu", commit_hash(1), {ELEMENTWISE: [1e-4, NAN, NAN, NAN, NAN, 5e-3]}, date=commit_date(1))
+    monkeypatch.setenv("TENSORSCOPE_RESULTS_DIR", str(results_tree.root))
+    at = run_page("overview")
+    assert at.selectbox(key="omachine").value == "big"
+    fastest = _frame_with(at, "op", "fastest")
+    assert "machine" not in fastest.columns and list(fastest["size"]) == ["10000000"]
+    at = run_page("overview", {"omachine": "gpu"})
+    fastest = _frame_with(at, "op", "fastest")
+    assert list(fastest["size"]) == ["100000000"] and list(fastest["fastest"]) == ["numpy"]
 
 
 def test_overview_lists_changes_with_one_column_per_parameter(suite_tree: Path) -> None:
@@ -369,6 +389,48 @@ def test_speedups_heatmap_curves_and_simd(suite_tree: Path) -> None:
     assert any("No GPU results" in i.value for i in at.info)
 
 
+def test_speedups_page_sets_the_study_groups_figures_beside_ours(results_tree: ResultsTree, monkeypatch: pytest.MonkeyPatch) -> None:
+    results_tree.add_benchmark(
+        "bench_fused.Fused.time_op",
+        params=[_q(["python", "numpy", "numba"]), _q(["softmax"]), _q([10_000, 1_000_000]), _q(["float32"])],
+        param_names=["backend", "op", "size", "dtype"],
+    )
+    results_tree.add_machine("vm", cpu="AMD EPYC (avx2)", num_cpu="2")
+    # python at 1e6: 2 s; numpy 0.01 s; numba 0.004 s; at 1e4 python 20 ms
+    results_tree.add_run("vm", commit_hash(0), {"bench_fused.Fused.time_op": [0.02, 2.0, 1e-4, 0.01, 5e-5, 0.004]}, date=commit_date(0))
+    results_tree.add_provenance("vm", commit_hash(0), "virtualenv-py3.11", {"platform": {"python_version": "3.11.7"}})
+    monkeypatch.setenv("TENSORSCOPE_RESULTS_DIR", str(results_tree.root))
+    at = run_page("speedups")
+    table = _frame_with(at, "our op and size", "seed speedup", "numba over python")
+    softmax = table[table["our op and size"] == "softmax, 1,000,000 elements"].iloc[0]
+    assert softmax["seed speedup"] == "85.7x" and softmax["numba over python"].startswith("500x")
+    assert softmax["numpy over python"].startswith("200x")
+    matmul = table[table["our op and size"] == "matmul 500x500"].iloc[0]
+    assert matmul["numpy over python"] == "not measured" and matmul["seed speedup"] == "2,290-2,865x"
+    assert any("pure-Python interpreter loop" in i.value for i in at.info)
+    assert any("Python 3.11.7" in m.value for m in at.markdown)
+    assert any("matmul 500x500" in c.value and "python not timed at this size here" in c.value for c in at.caption)
+
+
+def test_pages_default_to_the_environment_of_the_newest_commit(results_tree: ResultsTree, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An old grid with many results in one env, the current one (fewer commits so far) in another: the
+    pages open on the current one, and on SIMD on where SIMD off ran at the same newest commit."""
+    grid = [_q(["python", "numpy"]), _q(["add"]), _q([1000]), _q(["float32"])]
+    results_tree.add_benchmark(ELEMENTWISE, params=grid, param_names=["backend", "op", "size", "dtype"])
+    results_tree.add_machine("vm")
+    for i in range(6):
+        results_tree.add_run("vm", commit_hash(i), {ELEMENTWISE: [1e-4, 1e-6]}, date=commit_date(i), env="virtualenv-py3.11-old")
+    for simd in ("on", "off"):
+        env = f"virtualenv-py3.11-TENSORSCOPE_SIMD{simd}-TENSORSCOPE_THREADS1"
+        results_tree.add_run("vm", commit_hash(6), {ELEMENTWISE: [1e-4, 2e-6]}, date=commit_date(6), env=env)
+    monkeypatch.setenv("TENSORSCOPE_RESULTS_DIR", str(results_tree.root))
+    at = run_page("speedups")
+    assert at.selectbox(key="senv").value == "virtualenv-py3.11-TENSORSCOPE_SIMDon-TENSORSCOPE_THREADS1"
+    at = run_page("overview")
+    fastest = _frame_with(at, "op", "fastest", "x python")
+    assert list(fastest["x python"]) == [pytest.approx(50.0)]  # 1e-4 / 2e-6 at the newest commit, not the old env's 100x
+
+
 def test_speedups_default_view_is_the_fullest_heatmap(results_tree: ResultsTree, monkeypatch: pytest.MonkeyPatch) -> None:
     """python is too slow for the largest size and float64 is timed for one op only: the first view
     is float32 at the largest size python ran (every op), not an empty float64 / largest-size cell."""
@@ -416,27 +478,91 @@ def test_hardware_compares_machines_and_provenance(suite_tree: Path) -> None:
     assert "cpu.model" in set(provenance["field"])
 
 
-def test_hardware_compares_across_python_versions_only_when_asked(results_tree: ResultsTree, monkeypatch: pytest.MonkeyPatch) -> None:
-    # The H200's results come from its image's interpreter (asv env "existing-py_opt_..._python3",
-    # no version in the name), the VM's from a py3.11 virtualenv: unlike, so left out by default.
+def two_pythons_tree(results_tree: ResultsTree) -> Path:
+    """vm (a py3.11 virtualenv) and gpu (its image's Python 3.12, an `existing` env), each with provenance."""
     results_tree.add_benchmark(ELEMENTWISE, params=[_q(["numpy"]), _q(["add"])], param_names=["backend", "op"])
     for machine, env, value in (("vm", "virtualenv-py3.11", 4e-3), ("gpu", "existing-py_opt_torch_.venv_bin_python3", 1e-3)):
         results_tree.add_machine(machine, cpu="Xeon", arch="x86_64", num_cpu="2", ram="16000000000")
         results_tree.add_run(machine, commit_hash(0), {ELEMENTWISE: [value]}, date=commit_date(0), env=env)
         results_tree.add_run(machine, commit_hash(1), {ELEMENTWISE: [value]}, date=commit_date(1), env=env)
+    results_tree.add_provenance(
+        "gpu",
+        commit_hash(1),
+        "existing-py_opt_torch_.venv_bin_python3",
+        {
+            "cpu": {"model": "Intel Xeon Platinum", "logical_cores": 16},
+            "platform": {"python_version": "3.12.3"},
+            "gpus": [{"name": "NVIDIA H200"}],
+            "thread_setting": "all",
+            "env": {"OPENBLAS_CORETYPE": "SAPPHIRERAPIDS"},
+        },
+    )
+    results_tree.add_provenance(
+        "vm",
+        commit_hash(1),
+        "virtualenv-py3.11",
+        {"cpu": {"model": "AMD EPYC 9B14"}, "platform": {"python_version": "3.11.7"}, "env": {"OMP_NUM_THREADS": "1"}},
+    )
+    return results_tree.root
+
+
+def test_hardware_falls_back_to_pairs_across_python_versions_marked(results_tree: ResultsTree, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The H200's results come from its image's interpreter (asv env "existing-py_opt_..._python3",
+    # no version in the name; provenance says 3.12), the VM's from a py3.11 virtualenv: nothing like
+    # with like, so the page shows the pairs across Python versions, marked, with the reason.
+    two_pythons_tree(results_tree)
     monkeypatch.setenv("TENSORSCOPE_RESULTS_DIR", str(results_tree.root))
     monkeypatch.delenv("TENSORSCOPE_CACHE_DIR", raising=False)
 
     at = run_page("hardware", {"ref": "vm"})
-    assert any("Across Python versions" in i.value for i in at.info)
+    (warning,) = [w.value for w in at.warning if "like with like" in w.value]
+    assert "across Python versions" in warning and "Python 3.12 on gpu vs 3.11" in warning
+    bars = charts_of(at)[0]["data"][0]
+    assert list(bars["x"]) == ["gpu (across Python versions)"] and _values(bars["y"])[0] == pytest.approx(4.0)
+    table = _frame_with(at, "comparison", "faster")
+    assert set(table["comparison"]) == {"across Python versions"} and set(table["env_match"]) == {"different Python"}
+    # each machine's provenance beside its ratios, at the run compared
+    facts = _frame_with(at, "role", "cpu", "python", "settings").set_index("machine")
+    assert facts.loc["vm", "role"] == "reference" and facts.loc["vm", "python"] == "3.11.7"
+    assert facts.loc["gpu", "gpu"] == "NVIDIA H200" and facts.loc["gpu", "cpu"] == "Intel Xeon Platinum"
+    assert "OPENBLAS_CORETYPE=SAPPHIRERAPIDS" in facts.loc["gpu", "settings"] and "OMP_NUM_THREADS=1" in facts.loc["vm", "settings"]
+    assert facts.loc["gpu", "comparison"] == "across Python versions"
+
+    at = run_page("hardware", {"ref": "vm", "hpy": "only like with like"})
+    assert any("Python versions differ" in i.value for i in at.info)
     assert "No benchmark in common" in json.dumps(charts_of(at)[0])
 
-    at = run_page("hardware", {"ref": "vm", "hpy": "true"})
-    bars = charts_of(at)[0]["data"][0]
-    assert list(bars["x"]) == ["gpu"] and _values(bars["y"])[0] == pytest.approx(4.0)
-    table = _frame_with(at, "env_match", "faster")
-    assert set(table["env_match"]) == {"Python unknown"}
-    assert any("across Python versions" in c.value for c in at.caption)
+
+def test_hardware_prefers_like_with_like_where_there_is_some(suite_tree: Path) -> None:
+    at = run_page("hardware", {"ref": "box"})
+    assert not [w for w in at.warning if "like with like" in w.value]
+    table = _frame_with(at, "comparison", "faster")
+    assert set(table["comparison"]) == {"like with like"}
+
+
+def test_roofline_defaults_to_a_machine_and_commit_with_measured_roofs(results_tree: ResultsTree, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ "busy" has the most results but never calibrated; "calib" calibrated at commit 1, not at its newest (2)."""
+    grid = [_q(["numpy"]), _q(["add"]), _q([100_000]), _q(["float32"])]
+    results_tree.add_benchmark(ELEMENTWISE, params=grid, param_names=["backend", "op", "size", "dtype"])
+    results_tree.add_benchmark(BANDWIDTH, params=[_q(["triad"]), _q(["1"])], param_names=["kernel", "threads"], unit="GB/s")
+    results_tree.add_benchmark(GEMM, params=[_q(["float32"]), _q(["1"])], param_names=["dtype", "threads"], unit="GFLOP/s")
+    results_tree.add_machine("busy")
+    results_tree.add_machine("calib")
+    for i in range(6):
+        results_tree.add_run("busy", commit_hash(i), {ELEMENTWISE: [1e-4]}, date=commit_date(i))
+    for i in range(3):
+        calibration = {BANDWIDTH: [20.0 + i], GEMM: [300.0 + i]} if i == 1 else {}
+        results_tree.add_run("calib", commit_hash(i), {ELEMENTWISE: [2e-4], **calibration}, date=commit_date(i))
+    monkeypatch.setenv("TENSORSCOPE_RESULTS_DIR", str(results_tree.root))
+    at = run_page("roofline")
+    assert at.selectbox(key="rmachine").value == "calib" and at.selectbox(key="rcommit").value == commit_hash(1)[:8]
+    fig = charts_of(at)[0]
+    (roof,) = [t for t in fig["data"] if t.get("name") == "roof: calib CPU (DRAM)"]
+    assert max(_values(roof["y"])) == pytest.approx(301e9)  # that run's own gemm peak
+    # at a commit without calibration, the machine's newest roofs, said so
+    at = run_page("roofline", {"rmachine": "calib", "rcommit": commit_hash(2)[:8]})
+    assert any("ran no calibration" in c.value and commit_hash(1)[:8] in c.value for c in at.caption)
+    assert any(t.get("name") == "roof: calib CPU (DRAM)" for t in charts_of(at)[0]["data"])
 
 
 def test_roofline_says_which_memory_level_holds_each_op(suite_tree: Path) -> None:

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from asv_builder import ResultsTree, commit_hash
 from hostile_corpus import STEP_COMMITS, URL_NAME, all_cases
-from test_app import EVIL, build_tree
+from test_app import EVIL, build_tree, two_pythons_tree
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -235,6 +235,25 @@ def test_every_hostile_case_at_once_in_chromium(served_hostile: str, browser: An
     assert not dialogs, dialogs
     assert not failures, failures
     assert not elsewhere, elsewhere
+
+
+def test_hardware_across_python_versions_is_marked_in_chromium(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> None:
+    """A VM's py3.11 virtualenv against a GPU machine's own Python 3.12: at its defaults the page draws
+    the ratio, its bar labelled across Python versions, with the reason."""
+    root = two_pythons_tree(ResultsTree(tmp_path_factory.mktemp("pythons") / "results"))
+    ARTIFACTS.mkdir(exist_ok=True)
+    with _serve(root) as url:
+        page = browser.new_page(viewport={"width": 1400, "height": 2200})
+        page.goto(f"{url}/hardware?ref=vm", wait_until="domcontentloaded")
+        page.wait_for_selector(CHART, timeout=45_000)
+        page.wait_for_function(IDLE, timeout=45_000)
+        page.screenshot(path=str(ARTIFACTS / "dashboard-hardware-across-python.png"), full_page=True)
+        ticks = [t.text_content() for t in page.locator(f"{CHART} .xtick text").all()]
+        assert "gpu (across Python versions)" in ticks
+        warning = page.locator('[data-testid="stAlertContentWarning"]').first.inner_text()
+        assert "Python 3.12 on gpu vs 3.11" in warning
+        assert page.locator('[data-testid="stException"]').count() == 0
+        page.close()
 
 
 # The documentation's screenshots: the dashboard over this repository's own results, one per page,
