@@ -35,6 +35,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from tensorscope.units import printable
+
 from . import schema as s
 from .cmd_ingest import add_store_argument
 from .ingest import store_upload
@@ -195,7 +197,9 @@ def create_app(engine: sa.Engine, *, max_body: int = DEFAULT_MAX_BODY) -> Starle
                 source=f"token:{token.id}",
             )
         )
-        return JSONResponse({"id": outcome.upload_id, "message": outcome.message, "results": outcome.results}, status_code=outcome.status)
+        # names from the files are shown inert: one line, no character a terminal would act on
+        message = printable(outcome.message)
+        return JSONResponse({"id": outcome.upload_id, "message": message, "results": outcome.results}, status_code=outcome.status)
 
     async def uploads(request: Request) -> JSONResponse:
         token = await token_of(request)
