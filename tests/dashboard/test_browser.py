@@ -285,7 +285,7 @@ def test_documentation_screenshots() -> None:
     # relative to the checkout (the server's working directory), so the sidebar reads "results"
     with _serve(Path("results")) as url, sync_api.sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        page = chromium.new_page(viewport={"width": 1280, "height": 860})
+        page = chromium.new_page(viewport={"width": 1280, "height": 1100})
         for name, path in PAGES.items():
             page.goto(f"{url}/{path}", wait_until="domcontentloaded")
             try:
