@@ -15,6 +15,7 @@ import pytest
 from asv_builder import ResultsTree, commit_date, commit_hash
 
 from tensorscope.analysis import regressions as reg
+from tensorscope.analysis.verdicts.series import SeriesInput, analyse_series
 from tensorscope.cli import main
 from tensorscope.results import load_results
 
@@ -197,3 +198,51 @@ def test_the_history_report_says_when_a_transient_was_undone(results_tree: Resul
     main(["report", str(results_tree.root), "--all", "--cache-dir", "none"])
     assert f"undone at {commit_hash(7)[:8]} after 4 commits" in capsys.readouterr().out
     assert code == 1  # the net 1.08x (42 us against 39 us) is in effect: a regression, not the 15x
+
+
+def test_a_code_step_three_commits_after_a_hardware_change_is_not_taken_for_a_return(results_tree: ResultsTree) -> None:
+    """The machine's benchmarks all got 30-45% faster at commit 10, each by its own amount (new hardware); bench_a
+    only 0.87x there (nearer none than the machine: nothing of the shift removed from it), and 1.12x by its code
+    three commits later. The three commits between are the new hardware's level, not a short visit of the
+    code's that its second step undid."""
+    own = [0.87, 0.55, 0.58, 0.60, 0.62, 0.65, 0.68, 0.70]
+    for name in CLASSES:
+        results_tree.add_benchmark(name)
+    rng = np.random.default_rng(11)
+    for i in range(24):
+        results = {}
+        for k, name in enumerate(CLASSES):
+            level = 1e-3 * (k + 1) * (own[k] if i >= 10 else 1.0) * (1.12 if k == 0 and i >= 13 else 1.0)
+            results[name] = [_noisy(rng, level)]
+        results_tree.add_run("m", commit_hash(i), results, date=commit_date(i), started_at=_day(i))
+    verdicts = reg.analyse(load_results(results_tree.root).results)
+    (shift,) = verdicts.environment_shifts.itertuples()
+    assert shift.commit_after == commit_hash(10)
+    (step,) = verdicts.steps.itertuples()
+    assert (step.benchmark, step.commit_before, step.commit_after) == (CLASSES[0], commit_hash(12), commit_hash(13))
+    assert step.factor == pytest.approx(1.12, rel=0.02)
+
+
+def test_regimes_that_part_next_to_an_environment_shift_are_not_a_code_step() -> None:
+    """A series of the nightly scenario (scripts/measure_detector.py, seed 1; log values x 100, the machine's shifts
+    at points 8 and 27 removed where they applied). It moved 1.07x at the shift of point 8, within what that shift
+    explains, but three points before it and two points after it sit between its levels: it switches between two
+    levels, so it is cut into regimes where it separates cleanly, three points before the shift. The shift
+    explains the move between the regimes: no code step."""
+    logy = np.array(
+        [0, 1, 1, -1, -1, 2, 3, 2, 8, 6, 5, 7, 10, 7, 7, 7, 8, 7, 8, 7, 8, 7, 5, 12, 7, 7, 7, 7, 7, 7, 8, 6, 3, 7, 7, 5, 5, 3, 6, 7]
+    )
+    n = len(logy)
+    band_lo, band_hi = np.full(n, np.nan), np.full(n, np.nan)
+    band_lo[[8, 27]], band_hi[[8, 27]] = [-0.191, -0.364], [0.287, 0.243]
+    verdict = analyse_series(
+        SeriesInput(
+            logy=logy / 100.0,
+            rel_ci=np.full(n, np.nan),
+            commit=np.arange(n),
+            run=np.arange(n),
+            run_time=np.arange(n) * 86400.0,
+            band=(band_lo, band_hi),
+        )
+    )
+    assert verdict.steps == []

@@ -14,7 +14,8 @@ price is that a step at the newest commits is reported once it has held for thre
 the series leaves again in the other direction (an excursion and a return) for :data:`RETURN_HOLD`
 commits, or :data:`CLEAN_HOLD` when it is clean (every point of it beyond nearly all points of the
 levels on either side: a 15x slowdown for four commits and its fix are two steps, a run day's busy
-host is not). Where run times are known, a new level run in one sitting (within 12 hours, at least an
+host is not); a level that an environment shift begins or ends is no excursion (after a hardware
+change, a code step three commits later is not a return). Where run times are known, a new level run in one sitting (within 12 hours, at least an
 hour away from every run of the level before) holds only once it holds beyond that sitting; a step
 whose *old* level was run in one sitting (a backfill, then nightly runs) stands, flagged
 :data:`CONFOUNDED`: the history cannot tell that sitting's environment from the code, and nightly
@@ -48,6 +49,7 @@ __all__ = [
     "median",
     "robust_noise",
     "segment",
+    "shift_explains",
     "steps_of",
     "time_local",
 ]
@@ -199,9 +201,43 @@ def _plausible_cuts(seg: np.ndarray, sigma: float, cut: int, cut_ok: np.ndarray)
     (in sigma^2) are kept, so a step whose position the noise cannot tell is reported over the
     commits it may have happened in (as a range to bisect), never at one arbitrary commit.
     """
+    first, last, _ = _cut_range(seg, sigma, cut_ok)
+    return min(first, cut), max(last, cut)
+
+
+def _cut_range(seg: np.ndarray, sigma: float, cut_ok: np.ndarray) -> tuple[int, int, int]:
+    """(first, last, best): the cuts of ``seg`` within the location's 99% confidence of the best two-level cut, and that one."""
     gain = np.where(cut_ok[1:], _gains(seg), -np.inf)
     ok = np.flatnonzero(gain.max() - gain <= _LOCATION_CHI2 * sigma * sigma)
-    return min(int(ok[0]) + 1, cut), max(int(ok[-1]) + 1, cut)
+    return int(ok[0]) + 1, int(ok[-1]) + 1, int(np.argmax(gain)) + 1
+
+
+def shift_explains(
+    logy: np.ndarray,
+    sigma: float,
+    cut_ok: np.ndarray,
+    band: tuple[np.ndarray, np.ndarray],
+    shift_cuts: np.ndarray,
+    lo: int,
+    mid: int,
+    hi: int,
+    change: float,
+) -> bool:
+    """Does an environment shift explain the level change ``change`` (log) at ``mid`` between levels [lo, mid) and [mid, hi)?
+
+    ``band``: per point, the range of log changes from the point before that a shift between them
+    explains (NaN where none; ``shift_cuts`` = where it is finite). One shift does when it lies where
+    the step may be (its plausible cuts), next to the step's cut or to the best two-level cut (a
+    level's outliers can widen the plausible range a lot, and a cut chosen otherwise, such as a
+    regime cut that tolerates outliers, can lie a few points away), and its band holds the change.
+    """
+    inside = shift_cuts[(shift_cuts > lo) & (shift_cuts < hi)]
+    if len(inside) == 0:
+        return False
+    first, last, best = _cut_range(logy[lo:hi], sigma, cut_ok[lo:hi])
+    first, last = min(first, mid - lo), max(last, mid - lo)
+    near = inside[(inside >= lo + first) & (inside <= lo + last)]
+    return any((abs(k - mid) <= _SHIFT_NEAR or abs(k - lo - best) <= _SHIFT_NEAR) and band[0][k] <= change <= band[1][k] for k in near)
 
 
 def _conservative(seg: np.ndarray, other: float) -> tuple[float, float]:
@@ -294,12 +330,7 @@ def segment(
 
     def explained(lo: int, mid: int, hi: int, change: float) -> bool:
         """Is the change at ``mid`` an environment shift's: one lies where the step may be, and explains that much?"""
-        inside = shift_cuts[(shift_cuts > lo) & (shift_cuts < hi)]
-        if band is None or len(inside) == 0:
-            return False
-        first, last = _plausible_cuts(logy[lo:hi], sigma, mid - lo, ok_cut[lo:hi])
-        # where the step may be (a level's outliers can widen that a lot: then next to its best cut only)
-        return any(lo + first <= k <= lo + last and abs(k - mid) <= _SHIFT_NEAR and band[0][k] <= change <= band[1][k] for k in inside)
+        return band is not None and shift_explains(logy, sigma, ok_cut, band, shift_cuts, lo, mid, hi, change)
 
     def test(lo: int, mid: int, hi: int) -> tuple[float, float]:
         """(p, |log ratio|) of the boundary ``mid`` between levels [lo, mid) and [mid, hi)."""
@@ -365,12 +396,24 @@ def segment(
             return bool(visit.min() > np.quantile(around, _CLEAN_QUANTILE))
         return bool(visit.max() < np.quantile(around, 1.0 - _CLEAN_QUANTILE))
 
+    def at_shift(i: int) -> bool:
+        """Is boundary edges[i] a level change that an environment shift explains?"""
+        lo, mid, hi = edges[i - 1], edges[i], edges[i + 1]
+        return explained(lo, mid, hi, median(logy[mid:hi]) - median(logy[lo:mid]))
+
     def excursion(i: int) -> bool:
-        """Is level i (edges[i]:edges[i + 1]) a short visit between two steps of opposite direction (and not a clean one)?"""
+        """Is level i (edges[i]:edges[i + 1]) a short visit between two steps of opposite direction (and not a clean one)?
+
+        A level that an environment shift begins or ends is no visit: the series went there with its
+        machine (by its own amount, as after a hardware change), and a code step a few commits later
+        is the code's, not a return.
+        """
         if i < 1 or i > len(edges) - 3 or not hold_rules:
             return False
         visit = commits(edges[i], edges[i + 1])
         if visit >= RETURN_HOLD or up(edges[i - 1], edges[i], edges[i + 1]) * up(edges[i], edges[i + 1], edges[i + 2]) >= 0:
+            return False
+        if len(shift_cuts) and (at_shift(i) or at_shift(i + 1)):
             return False
         return visit < CLEAN_HOLD or not clean(i)
 
