@@ -246,3 +246,48 @@ def test_regimes_that_part_next_to_an_environment_shift_are_not_a_code_step() ->
         )
     )
     assert verdict.steps == []
+
+
+def _uniform_shift(tree: ResultsTree, own: dict[tuple[int, int], float], moved: float, seed: int, unmoved: int = 0) -> None:
+    """Eight classes of three cells each, one run per commit; from commit 10 on every cell is ``moved`` times slower
+    (give or take 1.5%), but the first ``unmoved`` cells, which the shift passes by. ``own``: (class, cell) -> a code
+    step of its own at commit 10."""
+    grid = [["1", "2", "3"]]
+    for name in CLASSES:
+        tree.add_benchmark(name, params=grid, param_names=["n"])
+    rng = np.random.default_rng(seed)
+    env = moved * np.exp(rng.permutation(np.linspace(-0.015, 0.015, 3 * len(CLASSES)))).reshape(len(CLASSES), 3)
+    for i in range(24):
+        results = {}
+        for k, name in enumerate(CLASSES):
+            cells = []
+            for c in range(3):
+                after = (1.0 if 3 * k + c < unmoved else env[k, c]) * own.get((k, c), 1.0)
+                cells.append(_noisy(rng, 1e-3 * (k + 1) * (c + 1) * (after if i >= 10 else 1.0)))
+            results[name] = cells
+        tree.add_run("m", commit_hash(i), results, date=commit_date(i), started_at=_day(i))
+
+
+def test_a_code_step_at_a_shift_that_moved_every_series_alike_is_reported(results_tree: ResultsTree) -> None:
+    """Every one of 24 cells moved 1.10x at commit 10 (a nightly machine's new environment); at the same commit
+    bench_a's first cell got a further 1.12x from its code, and bench_b's first cell 1/1.10 (so it seems not to
+    move). Where nearly every series moved by nearly one factor, what a series moved beyond their spread is its own."""
+    _uniform_shift(results_tree, {(0, 0): 1.12, (1, 0): 1 / 1.10}, 1.10, seed=13)
+    verdicts = reg.analyse(load_results(results_tree.root).results)
+    (shift,) = verdicts.environment_shifts.itertuples()
+    assert shift.commit_after == commit_hash(10) and shift.factor == pytest.approx(1.10, rel=0.02)
+    steps = verdicts.steps.sort_values("benchmark")
+    assert steps["benchmark"].tolist() == CLASSES[:2]
+    assert (steps["commit_after"] == commit_hash(10)).all()
+    assert steps["factor"].tolist() == [pytest.approx(1.12, rel=0.03), pytest.approx(1 / 1.10, rel=0.03)]
+    assert steps["evidence"].str.contains("environment shift").all()
+
+
+def test_a_shift_that_passed_many_series_by_still_explains_no_change(results_tree: ResultsTree) -> None:
+    """The same 1.10x shift, but it passed the first ten of the 24 cells by (a library that only some
+    benchmarks use): a cell that did not move is not a code step, nor one that moved 1.2x."""
+    _uniform_shift(results_tree, {(7, 2): 1.09}, 1.10, seed=14, unmoved=10)
+    verdicts = reg.analyse(load_results(results_tree.root).results)
+    (shift,) = verdicts.environment_shifts.itertuples()
+    assert shift.commit_after == commit_hash(10)
+    assert verdicts.steps.empty

@@ -36,13 +36,17 @@ history. It explains a series' change across it anywhere between none and the sh
 widened on both sides by its **allowance** (:data:`ALLOWANCE` times the spread of the moved series'
 changes around the factor, at least ``OWN_CHANGE - 1`` times the factor in log, and at least
 :data:`MIN_SHIFT`): series of one machine move by different amounts when its environment changes. A
-shift found in one kind of figure (times, memory, tracked figures) explains as much in either
+**uniform** shift, one that moved nearly every series counted across it by nearly its factor (at
+most :data:`UNIFORM_NONE` of at least :data:`UNIFORM_SERIES` of them nearer none than its factor: a
+nightly machine's new environment), explains only its factor widened by :data:`ALLOWANCE` times
+the spread of all their changes around it: a series that moved much more or less than every other
+there (or not at all) has a code step of its own at that boundary. A shift found in one kind of figure (times, memory, tracked figures) explains as much in either
 direction of the other kinds. What :func:`machine_shifts` returns for every point
 (:class:`Explained`):
 
 * the **offset** that removes the shift's factor from the series' points before it (expressed in the
   environment after it), or nothing where the series' own change (the same window medians) is
-  nearer none than the factor: a shift that passed that series by. Never the few points' own
+  nearer none than the factor: a shift that passed that series by (never a uniform one). Never the few points' own
   estimate of the change, whose noise would be left behind as a step;
 * the **band** of what is left of the series' change across the shift that is still the shift's
   (the explained range less what was removed; none where the series' runs on both sides of the
@@ -83,6 +87,11 @@ BENCHMARK_SHARE = 0.5
 SERIES_SHARE = 0.4
 # or: the same way (by any amount) in this share of the series counted and of the classes' series
 AGREE_SHARE = 0.8
+# a shift is uniform when at least this many series were counted across it and at most this share of
+# them moved nearer none than its factor (synthetic machine-wide shifts: 1-18%; the shifts of the
+# shared real sets, partial: 33-86%)
+UNIFORM_SERIES = 20
+UNIFORM_NONE = 0.25
 # a shift explains a series' change within this many robust sds of the moved series' changes around
 # its factor, and anything between no change and OWN_CHANGE times its factor (log): series of one
 # machine move by very different amounts when its hardware or libraries change (an import time
@@ -104,6 +113,7 @@ class MachineShift:
     benchmarks_tested: int
     measure: int = 0  # what moved: MEASURES[measure]
     allowance: float = MIN_SHIFT  # log: how far beyond [0, factor] a series' change is still the shift's
+    uniform: bool = False  # nearly every series moved by nearly its factor: it explains its factor +- allowance only
 
 
 def _window_medians(y: np.ndarray, series: np.ndarray, forward: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -254,6 +264,13 @@ def machine_shifts(p: Points) -> tuple[list[MachineShift], Explained]:
                 if not _confirmed_elsewhere(p, shift, series[g][hit], d[hit]):
                     spread = float(np.median(np.abs(d[hit] - factor))) / _MAD_SIGMA if hit.sum() >= 3 else abs(factor)
                     shift.allowance = max(ALLOWANCE * spread, (OWN_CHANGE - 1.0) * abs(factor), MIN_SHIFT)
+                    counted = d[at]
+                    if len(counted) >= UNIFORM_SERIES and np.mean(np.abs(counted) < np.abs(counted - factor)) <= UNIFORM_NONE:
+                        # nearly every series moved, by nearly one factor: what a series moved beyond the
+                        # spread of all of theirs is its own (a code step there), and none is not the shift's
+                        shift.uniform = True
+                        spread = float(np.median(np.abs(counted - factor))) / _MAD_SIGMA
+                        shift.allowance = max(ALLOWANCE * spread, MIN_SHIFT)
                     shifts.append(shift)
     if shifts:
         cuts = np.array(sorted({s.run for s in shifts}))
@@ -275,8 +292,9 @@ def machine_shifts(p: Points) -> tuple[list[MachineShift], Explained]:
             # an amount it cannot tell), as much either way
             same = point_measure[across] == sh.measure
             reach = abs(sh.log_factor) + sh.allowance
-            lo = np.where(same, min(0.0, sh.log_factor) - sh.allowance, -reach)
-            hi = np.where(same, max(0.0, sh.log_factor) + sh.allowance, reach)
+            near = sh.log_factor if sh.uniform else 0.0  # the end of the explained range next to no change
+            lo = np.where(same, min(near, sh.log_factor) - sh.allowance, -reach)
+            hi = np.where(same, max(near, sh.log_factor) + sh.allowance, reach)
             f = np.where(same, sh.log_factor, 0.0)
             # removed: the shift's factor, or nothing where the series' own change is nearer none (a
             # shift that passed some series by); never a few points' noisy estimate of its change
@@ -288,6 +306,8 @@ def machine_shifts(p: Points) -> tuple[list[MachineShift], Explained]:
                 removed = np.zeros(len(across))
             else:
                 removed = np.where(enough[across] & (np.abs(d) < np.abs(d - f)) & (d >= lo) & (d <= hi), 0.0, f)
+                if sh.uniform:
+                    removed = np.where(same, f, removed)  # every series moved with its machine
             per_series = np.zeros(p.n_series)
             per_series[series[across]] = removed
             band_lo_s = np.full(p.n_series, np.nan)
