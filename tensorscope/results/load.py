@@ -35,6 +35,10 @@ from .model import (
 # Columns the machines, envs and provenance tables may get from names in the files, all files together
 # (each name is a column of every row: a few files could otherwise make a table of millions of cells).
 MAX_INFO_COLUMNS = 1000
+# The provenance table's own bound: tensorscope's suite records one op_costs field per timed
+# (op, dtype, size) cell of its grid (842 in the 2026-12-07 grid), so its files name more than
+# machines and envs do; a few thousand columns over one row per result file stays small.
+MAX_PROVENANCE_COLUMNS = 4000
 # param_<name> columns of the results table: each is a column of every row, so their number is
 # bounded by cells (at least MAX_PARAM_DIMENSIONS, at most MAX_INFO_COLUMNS); the names with the
 # most rows keep theirs, the rest stay readable in ``params``. Real sets name up to ~120.
@@ -249,9 +253,10 @@ class _Columns:
     """Names that become columns of an info table (machines, envs, provenance), MAX_INFO_COLUMNS at most
     over all files; a file whose names go beyond is told so (as a warning: its other fields are kept)."""
 
-    def __init__(self, problems: list[Problem], what: str, fixed: Sequence[str] = ()) -> None:
+    def __init__(self, problems: list[Problem], what: str, fixed: Sequence[str] = (), limit: int = MAX_INFO_COLUMNS) -> None:
         self.names: set[str] = set(fixed)
-        self.limit = MAX_INFO_COLUMNS + len(self.names)
+        self.limit = limit + len(self.names)
+        self.bound = limit
         self.problems = problems
         self.what = what
 
@@ -266,7 +271,7 @@ class _Columns:
                 dropped += 1
         if dropped:
             self.problems.append(
-                Problem(rel, f"{dropped} {self.what} fields ignored: all files together may name {MAX_INFO_COLUMNS} at most", "warning")
+                Problem(rel, f"{dropped} {self.what} fields ignored: all files together may name {self.bound} at most", "warning")
             )
         return out
 
@@ -402,7 +407,7 @@ def provenance_frame(
     runs: dict[str, list[tuple[str, str]]] = {}
     for m in metas.values():
         runs.setdefault(m["machine"], []).append((m["commit"], m["env"]))
-    columns = _Columns(problems, "provenance", ("machine", "commit", "env"))
+    columns = _Columns(problems, "provenance", ("machine", "commit", "env"), MAX_PROVENANCE_COLUMNS)
     rows = []
     for rel, data in docs:
         machine = rel.split("/", 1)[0]

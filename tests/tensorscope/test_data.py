@@ -145,6 +145,24 @@ def test_provenance_joined_by_machine_and_run(results_tree: ResultsTree) -> None
     assert rs.machines.iloc[0]["provenance.cpu.simd"] == "avx2, avx512f"
 
 
+def test_provenance_of_a_large_grid_keeps_every_field_and_a_hostile_one_is_bounded(results_tree: ResultsTree) -> None:
+    """The suite's op_costs name one field per grid cell (842 on 2026-12-07): two runs' worth loads whole."""
+    results_tree.add_benchmark("b.time_x")
+    results_tree.add_machine("m")
+    costs = {f"op{i}": {"float32": {str(size): [1, 2, 3] for size in (100, 1000, 10_000)}} for i in range(400)}
+    for k in range(2):
+        results_tree.add_run("m", commit_hash(k), {"b.time_x": [1.0]}, date=commit_date(k))
+        results_tree.add_provenance("m", commit_hash(k), "virtualenv-py3.11", {"op_costs": costs, "cpu": {"model": f"cpu{k}"}})
+    rs = load_results(results_tree.root)
+    assert not [p for p in rs.problems if "fields ignored" in p.message]
+    assert "op_costs.op399.float32.10000" in rs.provenance.columns and set(rs.provenance["cpu.model"]) == {"cpu0", "cpu1"}
+    results_tree.add_run("m", commit_hash(2), {"b.time_x": [1.0]}, date=commit_date(2))
+    results_tree.add_provenance("m", commit_hash(2), "virtualenv-py3.11", {"junk": {f"k{i}": i for i in range(5000)}})
+    rs = load_results(results_tree.root)
+    assert any("provenance fields ignored" in p.message for p in rs.problems)
+    assert len(rs.provenance.columns) < 5000
+
+
 # --------------------------------------------------------------------------------------
 # The bad-file corpus
 
