@@ -50,7 +50,7 @@ def test_report_on_a_store_gives_the_verdicts_of_the_files(store_url: str, tmp_p
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["uxarray-asv", "scipy-bench"])
+@pytest.mark.parametrize("name", ["uxarray-asv"])
 def test_report_on_a_store_gives_the_verdicts_of_a_real_history(name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     if not SHARED_SETS.is_dir():
         pytest.skip(f"shared asv result sets not present at {SHARED_SETS}")
