@@ -200,29 +200,6 @@ def test_the_history_report_says_when_a_transient_was_undone(results_tree: Resul
     assert code == 1  # the net 1.08x (42 us against 39 us) is in effect: a regression, not the 15x
 
 
-def test_a_code_step_three_commits_after_a_hardware_change_is_not_taken_for_a_return(results_tree: ResultsTree) -> None:
-    """The machine's benchmarks all got 30-45% faster at commit 10, each by its own amount (new hardware); bench_a
-    only 0.87x there (nearer none than the machine: nothing of the shift removed from it), and 1.12x by its code
-    three commits later. The three commits between are the new hardware's level, not a short visit of the
-    code's that its second step undid."""
-    own = [0.87, 0.55, 0.58, 0.60, 0.62, 0.65, 0.68, 0.70]
-    for name in CLASSES:
-        results_tree.add_benchmark(name)
-    rng = np.random.default_rng(11)
-    for i in range(24):
-        results = {}
-        for k, name in enumerate(CLASSES):
-            level = 1e-3 * (k + 1) * (own[k] if i >= 10 else 1.0) * (1.12 if k == 0 and i >= 13 else 1.0)
-            results[name] = [_noisy(rng, level)]
-        results_tree.add_run("m", commit_hash(i), results, date=commit_date(i), started_at=_day(i))
-    verdicts = reg.analyse(load_results(results_tree.root).results)
-    (shift,) = verdicts.environment_shifts.itertuples()
-    assert shift.commit_after == commit_hash(10)
-    (step,) = verdicts.steps.itertuples()
-    assert (step.benchmark, step.commit_before, step.commit_after) == (CLASSES[0], commit_hash(12), commit_hash(13))
-    assert step.factor == pytest.approx(1.12, rel=0.02)
-
-
 def test_regimes_that_part_next_to_an_environment_shift_are_not_a_code_step() -> None:
     """A series of the nightly scenario (scripts/measure_detector.py, seed 1; log values x 100, the machine's shifts
     at points 8 and 27 removed where they applied). It moved 1.07x at the shift of point 8, within what that shift

@@ -266,7 +266,7 @@ def analyse_series(
         out.env_steps += [_moved(s, lo) for s in part.env_steps]
         out.modes = part.modes or out.modes  # the newest unstable regime's band
     if inp.band is not None and shift_explains(
-        inp.logy, out.noise, cut_c, inp.band, np.flatnonzero(np.isfinite(inp.band[0])), 0, cut, n, sides[1] - sides[0]
+        inp.logy, out.noise, cut_c, inp.band, np.flatnonzero(np.isfinite(inp.band[0])), 0, cut, n, sides[1] - sides[0], near_best=True
     ):
         return out  # the regimes are the environment's: a shift where they part explains the move
     sigma, z = _regimes_z(inp.logy[:cut], inp.logy[cut:])

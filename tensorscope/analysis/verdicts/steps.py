@@ -14,8 +14,7 @@ price is that a step at the newest commits is reported once it has held for thre
 the series leaves again in the other direction (an excursion and a return) for :data:`RETURN_HOLD`
 commits, or :data:`CLEAN_HOLD` when it is clean (every point of it beyond nearly all points of the
 levels on either side: a 15x slowdown for four commits and its fix are two steps, a run day's busy
-host is not); a level that an environment shift begins or ends is no excursion (after a hardware
-change, a code step three commits later is not a return). Where run times are known, a new level run in one sitting (within 12 hours, at least an
+host is not). Where run times are known, a new level run in one sitting (within 12 hours, at least an
 hour away from every run of the level before) holds only once it holds beyond that sitting; a step
 whose *old* level was run in one sitting (a backfill, then nightly runs) stands, flagged
 :data:`CONFOUNDED`: the history cannot tell that sitting's environment from the code, and nightly
@@ -222,14 +221,17 @@ def shift_explains(
     mid: int,
     hi: int,
     change: float,
+    near_best: bool = False,
 ) -> bool:
     """Does an environment shift explain the level change ``change`` (log) at ``mid`` between levels [lo, mid) and [mid, hi)?
 
     ``band``: per point, the range of log changes from the point before that a shift between them
     explains (NaN where none; ``shift_cuts`` = where it is finite). One shift does when it lies where
-    the step may be (its plausible cuts), next to the step's cut or to the best two-level cut (a
-    level's outliers can widen the plausible range a lot, and a cut chosen otherwise, such as a
-    regime cut that tolerates outliers, can lie a few points away), and its band holds the change.
+    the step may be (its plausible cuts), next to the step's cut (a level's outliers can widen the
+    plausible range a lot), and its band holds the change. ``near_best``: next to the best two-level
+    cut will do too (for a cut not chosen by least squares, such as a regime cut that tolerates
+    outliers, which can lie a few points from the shift; not for a segmentation's own cuts, where a
+    far outlier can pull the best cut onto a shift that a real step lies three commits from).
     """
     inside = shift_cuts[(shift_cuts > lo) & (shift_cuts < hi)]
     if len(inside) == 0:
@@ -237,7 +239,10 @@ def shift_explains(
     first, last, best = _cut_range(logy[lo:hi], sigma, cut_ok[lo:hi])
     first, last = min(first, mid - lo), max(last, mid - lo)
     near = inside[(inside >= lo + first) & (inside <= lo + last)]
-    return any((abs(k - mid) <= _SHIFT_NEAR or abs(k - lo - best) <= _SHIFT_NEAR) and band[0][k] <= change <= band[1][k] for k in near)
+    return any(
+        (abs(k - mid) <= _SHIFT_NEAR or (near_best and abs(k - lo - best) <= _SHIFT_NEAR)) and band[0][k] <= change <= band[1][k]
+        for k in near
+    )
 
 
 def _conservative(seg: np.ndarray, other: float) -> tuple[float, float]:
@@ -396,24 +401,12 @@ def segment(
             return bool(visit.min() > np.quantile(around, _CLEAN_QUANTILE))
         return bool(visit.max() < np.quantile(around, 1.0 - _CLEAN_QUANTILE))
 
-    def at_shift(i: int) -> bool:
-        """Is boundary edges[i] a level change that an environment shift explains?"""
-        lo, mid, hi = edges[i - 1], edges[i], edges[i + 1]
-        return explained(lo, mid, hi, median(logy[mid:hi]) - median(logy[lo:mid]))
-
     def excursion(i: int) -> bool:
-        """Is level i (edges[i]:edges[i + 1]) a short visit between two steps of opposite direction (and not a clean one)?
-
-        A level that an environment shift begins or ends is no visit: the series went there with its
-        machine (by its own amount, as after a hardware change), and a code step a few commits later
-        is the code's, not a return.
-        """
+        """Is level i (edges[i]:edges[i + 1]) a short visit between two steps of opposite direction (and not a clean one)?"""
         if i < 1 or i > len(edges) - 3 or not hold_rules:
             return False
         visit = commits(edges[i], edges[i + 1])
         if visit >= RETURN_HOLD or up(edges[i - 1], edges[i], edges[i + 1]) * up(edges[i], edges[i + 1], edges[i + 2]) >= 0:
-            return False
-        if len(shift_cuts) and (at_shift(i) or at_shift(i + 1)):
             return False
         return visit < CLEAN_HOLD or not clean(i)
 
