@@ -63,8 +63,10 @@ if [ -z "$THREADS" ]; then
         THREADS=all
     fi
 fi
-AT="$(git rev-parse --verify "$AT^{commit}")"
-echo "single-commit steps at $AT" >&2
+if [ ${#EXISTING[@]} -eq 0 ]; then  # --existing benchmarks the installed code: no commit to pin
+    AT="$(git rev-parse --verify "$AT^{commit}")" || { echo "--at: '$AT' is not a commit of this repository" >&2; exit 2; }
+    echo "single-commit steps at $AT" >&2
+fi
 TS=(.venv/bin/tensorscope run --machine "$MACHINE" --threads "$THREADS")
 if ! git diff --quiet HEAD -- backends benchmarks pyproject.toml asv.conf.json; then
     echo "warning: uncommitted changes in backends/, benchmarks/ or the configuration;" >&2
