@@ -124,16 +124,30 @@ def test_the_documentation_marks_commands_to_run() -> None:
     assert all(commands for *_, commands in BLOCKS)
 
 
+def _pages() -> dict[str, list[tuple[str, int, list[str]]]]:
+    """page -> its blocks in page order: (sandbox, exit code, commands)."""
+    pages: dict[str, list[tuple[str, int, list[str]]]] = {}
+    for page, sandbox, code, commands in BLOCKS:
+        pages.setdefault(page, []).append((sandbox, code, commands))
+    return pages
+
+
+PAGES = _pages()
+
+
+# One test per page, its blocks in page order: they build on each other (ingest, then report from the
+# store), so a block alone, or on another pytest-xdist worker's sandbox, would not say what the page says.
 @pytest.mark.slow
-@pytest.mark.parametrize(("page", "sandbox", "code", "commands"), BLOCKS, ids=[f"{b[0]}:{b[1]}" for b in BLOCKS])
-def test_documented_command_runs(page: str, sandbox: str, code: int, commands: list[str], sandboxes: dict[str, Path]) -> None:
-    for command in commands:
-        done = _run(command, sandboxes[sandbox])
-        assert done.returncode == code, (
-            f"{page}: `{command}` exited {done.returncode}, the page says {code}\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
-        )
-        assert done.stdout.strip(), f"{page}: `{command}` printed nothing"
-        assert "Traceback" not in done.stderr, done.stderr
+@pytest.mark.parametrize("page", list(PAGES))
+def test_documented_command_runs(page: str, sandboxes: dict[str, Path]) -> None:
+    for sandbox, code, commands in PAGES[page]:
+        for command in commands:
+            done = _run(command, sandboxes[sandbox])
+            assert done.returncode == code, (
+                f"{page}: `{command}` exited {done.returncode}, the page says {code}\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
+            )
+            assert done.stdout.strip(), f"{page}: `{command}` printed nothing"
+            assert "Traceback" not in done.stderr, done.stderr
 
 
 def documented_fields() -> dict[str, set[str]]:
