@@ -20,24 +20,13 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 
+from ..results.model import STAT_COLUMNS
 from . import schema as s
 from .engine import reading
 
-RESULT_COLUMNS = [
-    "result",
-    "params",
-    "version",
-    "started_at",
-    "duration",
-    "stats_ci_99_a",
-    "stats_ci_99_b",
-    "stats_q_25",
-    "stats_q_75",
-    "stats_number",
-    "stats_repeat",
-    "samples",
-]
-_STATS = ("ci_99_a", "ci_99_b", "q_25", "q_75", "number", "repeat")
+# asv's row columns as the reader knows them (results/model.py), in asv's order, without ``profile``
+_STATS = tuple(name for name, _column in STAT_COLUMNS)
+RESULT_COLUMNS = ["result", "params", "version", "started_at", "duration", *(column for _name, column in STAT_COLUMNS), "samples"]
 # a stored path is written only when it is one of asv's own shapes, inside the target folder
 _SAFE_PART = re.compile(r"^[^/\\\x00]+$")
 
