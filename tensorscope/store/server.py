@@ -31,6 +31,7 @@ from typing import Any
 import anyio
 import sqlalchemy as sa
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -226,13 +227,24 @@ def create_app(engine: sa.Engine, *, max_body: int = DEFAULT_MAX_BODY) -> Starle
     async def openapi(request: Request) -> JSONResponse:
         return JSONResponse(OPENAPI)
 
+    async def uploads_route(request: Request) -> JSONResponse:
+        # one route for both methods, so that a 405 lists both in its Allow header
+        return await (upload(request) if request.method == "POST" else uploads(request))
+
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
+        # 404 and 405 answer JSON with one line, like every other refusal (Starlette's default is plain text)
+        assert isinstance(exc, HTTPException)
+        return JSONResponse(
+            {"error": f"{exc.status_code} {exc.detail}: see /openapi.json"}, status_code=exc.status_code, headers=exc.headers
+        )
+
     return Starlette(
         routes=[
-            Route("/api/v1/uploads", upload, methods=["POST"]),
-            Route("/api/v1/uploads", uploads, methods=["GET"]),
+            Route("/api/v1/uploads", uploads_route, methods=["GET", "POST"]),
             Route("/api/v1/health", health, methods=["GET"]),
             Route("/openapi.json", openapi, methods=["GET"]),
-        ]
+        ],
+        exception_handlers={HTTPException: http_error},
     )
 
 
