@@ -1,7 +1,8 @@
 """The documentation's commands run, and its JSON reference matches what the commands print.
 
-Every fenced block under a ``% doc-test: SANDBOX exit N`` comment in ``docs/**/*.md`` is run, line by
-line (a trailing backslash joins lines), with ``bash`` in a sandbox, and each command must exit N:
+Every fenced block under a ``% doc-test: SANDBOX exit N`` comment in ``docs/**/*.md`` is run in a
+sandbox: a ``bash`` block line by line (a trailing backslash joins lines), each command exiting N; a
+``python`` block as one script, exiting N:
 
 * ``results``: a directory holding ``results/``, a small asv results tree made here with one code
   regression in effect, one machine-wide environment shift, one unstable series, a runner group of
@@ -20,6 +21,7 @@ import json
 import os
 import random
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -52,7 +54,11 @@ def doc_blocks() -> list[tuple[str, str, int, list[str]]]:
                 if text.startswith("```"):
                     break
                 body.append(text)
-            commands = [c.strip() for c in "\n".join(body).replace("\\\n", " ").splitlines() if c.strip() and not c.startswith("#")]
+            if lines[i + 1].removeprefix("```").strip() == "python":
+                script = "\n".join(body)  # one script: its lines build on each other
+                commands = [f"python -c {shlex.quote(script)}"]
+            else:
+                commands = [c.strip() for c in "\n".join(body).replace("\\\n", " ").splitlines() if c.strip() and not c.startswith("#")]
             found.append((str(page.relative_to(DOCS)), mark["sandbox"], int(mark["code"]), commands))
     return found
 
@@ -146,7 +152,8 @@ def test_documented_command_runs(page: str, sandboxes: dict[str, Path]) -> None:
             assert done.returncode == code, (
                 f"{page}: `{command}` exited {done.returncode}, the page says {code}\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
             )
-            assert done.stdout.strip(), f"{page}: `{command}` printed nothing"
+            if not command.startswith("python -c "):  # a script's lines are expressions, shown, not printed
+                assert done.stdout.strip(), f"{page}: `{command}` printed nothing"
             assert "Traceback" not in done.stderr, done.stderr
 
 
