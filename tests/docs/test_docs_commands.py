@@ -8,7 +8,9 @@ sandbox: a ``bash`` block line by line (a trailing backslash joins lines), each 
   regression in effect, one machine-wide environment shift, one unstable series, a runner group of
   three ephemeral machines and one unreadable file;
 * ``toy-project``: a throwaway asv project (tests/remeasure/toy_project.py) whose tag ``v1`` and branch
-  ``feature`` differ in the time of ``work(n)`` (twice as slow).
+  ``feature`` differ in the time of ``work(n)`` (twice as slow);
+* ``checkout``: this repository, for commands that only read it (``--print-command``, ``--help``, reports
+  on ``results/``); the derived-data cache goes to a temporary folder.
 
 The tables of ``docs/reference/json-output.md`` (each under a ``% fields: NAME`` comment) must list
 exactly the fields that ``report --format json`` (in effect and ``--all``) and ``compare --json`` write.
@@ -113,20 +115,23 @@ def sandboxes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     _results_tree(results / "results")
     toy = tmp_path_factory.mktemp("toy") / "project"
     _toy_project(toy)
-    return {"results": results, "toy-project": toy}
+    return {"results": results, "toy-project": toy, "checkout": REPO}
 
 
-def _run(command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+READ_ONLY = {"checkout"}
+
+
+def _run(command: str, cwd: Path, cache: Path | None = None) -> subprocess.CompletedProcess[str]:
     """``command`` as a user types it, with this interpreter's environment first on PATH."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TENSORSCOPE_")}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env["XDG_CACHE_HOME"] = str(cwd / ".cache")  # the derived cache stays in the sandbox
+    env["XDG_CACHE_HOME"] = str(cache or cwd / ".cache")  # the derived cache stays in the sandbox
     return subprocess.run(["bash", "-c", command], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
 
 def test_the_documentation_marks_commands_to_run() -> None:
     sandboxes = {sandbox for _, sandbox, _, _ in BLOCKS}
-    assert {"results", "toy-project"} <= sandboxes, BLOCKS
+    assert {"results", "toy-project", "checkout"} <= sandboxes, BLOCKS
     assert all(commands for *_, commands in BLOCKS)
 
 
@@ -145,10 +150,10 @@ PAGES = _pages()
 # store), so a block alone, or on another pytest-xdist worker's sandbox, would not say what the page says.
 @pytest.mark.slow
 @pytest.mark.parametrize("page", list(PAGES))
-def test_documented_command_runs(page: str, sandboxes: dict[str, Path]) -> None:
+def test_documented_command_runs(page: str, sandboxes: dict[str, Path], tmp_path: Path) -> None:
     for sandbox, code, commands in PAGES[page]:
         for command in commands:
-            done = _run(command, sandboxes[sandbox])
+            done = _run(command, sandboxes[sandbox], tmp_path / "cache" if sandbox in READ_ONLY else None)
             assert done.returncode == code, (
                 f"{page}: `{command}` exited {done.returncode}, the page says {code}\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
             )

@@ -174,3 +174,18 @@ def test_common_questions_link_to_their_answers() -> None:
         landed = _section(target).lower().replace("*", "")
         missing = [text for text in must_say if text.lower() not in landed]
         assert not missing, f"{target} (the answer to {words!r}) does not say {missing}"
+
+
+def test_the_api_page_documents_the_public_surface() -> None:
+    """The page names its members by hand (module by module), so a name added to ``__all__`` must be added there."""
+    import tensorscope
+    import tensorscope.analysis
+
+    page = (DOCS / "reference" / "api.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"\.\. automodule:: ([\w.]+)", page))
+    members = {name.strip() for line in re.findall(r":members: (.+)", page) for name in line.split(",")}
+    for name in tensorscope.__all__:
+        module = f"tensorscope.{name}"
+        assert module in documented or name in members, f"docs/reference/api.md does not document tensorscope.{name}"
+    for name in tensorscope.analysis.__all__:
+        assert f"tensorscope.analysis.{name}" in documented, f"docs/reference/api.md does not document tensorscope.analysis.{name}"
