@@ -1,6 +1,7 @@
 """tensorscope dashboard entry point: ``streamlit run dashboard/app.py -- --results-dir DIR``.
 
-Usually started by ``tensorscope dashboard [RESULTS_DIR]`` (see tensorscope/serve.py).
+Usually started by ``tensorscope dashboard [RESULTS_DIR]`` or ``tensorscope dashboard --store URL``
+(see tensorscope/serve.py).
 Page config, navigation, the shared sidebar (machines, environments, reload) and the
 list of files that could not be read; then the chosen page runs.
 """
@@ -16,6 +17,7 @@ import streamlit as st
 # whatever folder `streamlit run` puts on sys.path.
 from dashboard import state
 from dashboard.app_pages import _ui
+from tensorscope.store import describe
 
 PAGES_DIR = Path(__file__).resolve().parent / "app_pages"
 
@@ -52,7 +54,10 @@ def sidebar() -> None:
     with st.sidebar:
         # inline code, not st.code: a code block makes every new browser fetch and compile
         # Streamlit's 1.5 MB syntax highlighter before anything below it renders
-        st.caption(f"Results directory: `{_ui.code(cfg.results_dir)}`")
+        if cfg.store is not None:
+            st.caption(f"Results store: `{_ui.code(describe(cfg.store))}`")
+        else:
+            st.caption(f"Results directory: `{_ui.code(cfg.results_dir)}`")
         try:
             summary = state.summary()
         except Exception as exc:  # the data layer failing must not take the app down
@@ -63,7 +68,7 @@ def sidebar() -> None:
             "Environments", summary["envs"], _ui.ENV_KEY, where=st, help="asv environments (Python, matrix variables such as SIMD on/off)"
         )
         st.caption(f"{summary['rows']:,} results · {len(summary['machines'])} machines · {len(summary['commits'])} commits")
-        if st.button("Reload results", icon=":material/refresh:", help="Read the results directory again"):
+        if st.button("Reload results", icon=":material/refresh:", help="Read the results again"):
             state.reload()
             st.rerun()
 

@@ -11,7 +11,12 @@ The results directory, the derived-data cache and the git repository come from t
 command line (``tensorscope dashboard RESULTS_DIR`` passes them as script arguments
 ``--results-dir``, ``--cache-dir``, ``--repo``) or from the environment
 (``TENSORSCOPE_RESULTS_DIR``, ``TENSORSCOPE_CACHE_DIR``, ``TENSORSCOPE_REPO``), never
-from anything typed into a page.
+from anything typed into a page. A results store (``tensorscope dashboard --store URL``) comes
+as ``TENSORSCOPE_STORE`` (an environment variable, so a password in the URL is not on the
+process's command line) when no results directory is given; its stamp is a query of what the
+store last received. Triage decisions are read from and written to that store, or, when the
+dashboard reads a results directory, to the embedded store (``$TENSORSCOPE_STORE``, else the file
+in the user's data folder; created only by the first decision).
 """
 
 from __future__ import annotations
@@ -25,12 +30,13 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import sqlalchemy as sa
 import streamlit as st
 
 from tensorscope.analysis import machines as machines_analysis
 from tensorscope.analysis import regressions, roofline, speedups, study_group
 from tensorscope.analysis.verdicts.effect import in_effect
-from tensorscope.remeasure.confirm import load_confirmations
+from tensorscope.remeasure.confirm import CONFIRMATION_COLUMNS, load_confirmations
 from tensorscope.results import ResultSet, load_results
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -42,13 +48,29 @@ MAX_ENTRIES = 8
 MAX_SELECTIONS = 64
 
 
+# The source key of a store starts with this (a results directory's is an absolute path).
+STORE_SOURCE = "store:"
+
+
 @dataclass(frozen=True)
 class Config:
-    """Where the dashboard reads from; fixed for the life of the server process."""
+    """Where the dashboard reads from; fixed for the life of the server process.
+
+    ``store``: the results store's URL when the results come from a store (then ``results_dir`` is
+    unused); ``triage_store``: the store that keeps triage decisions (None: the embedded file in the
+    user's data folder). Both are URLs as given (see :func:`tensorscope.store.store_url`).
+    """
 
     results_dir: Path
     cache_dir: Path | None
     repo: Path | None
+    store: str | None = None
+    triage_store: str | None = None
+
+    @property
+    def source(self) -> str:
+        """The key of the results' origin in every cache: ``store:URL`` or the results directory."""
+        return STORE_SOURCE + self.store if self.store is not None else str(self.results_dir)
 
 
 def _parse_argv(argv: list[str]) -> argparse.Namespace:
@@ -61,16 +83,34 @@ def _parse_argv(argv: list[str]) -> argparse.Namespace:
 
 
 def config() -> Config:
-    """The configuration from the script arguments, then the environment, then defaults."""
+    """The configuration from the script arguments, then the environment, then defaults.
+
+    A results directory (``--results-dir``, ``TENSORSCOPE_RESULTS_DIR``) comes first; without one,
+    ``TENSORSCOPE_STORE`` names the store to read; without either, this checkout's ``results/``.
+    """
+    from tensorscope.store import ENV_VAR
+
     args = _parse_argv(sys.argv[1:])
-    results = args.results_dir or os.environ.get("TENSORSCOPE_RESULTS_DIR") or str(REPO_ROOT / "results")
+    store_env = os.environ.get(ENV_VAR) or None  # checked when opened: a bad URL is the sidebar's one-line error
+    results = args.results_dir or os.environ.get("TENSORSCOPE_RESULTS_DIR")
+    store = store_env if results is None else None
+    results = results or str(REPO_ROOT / "results")
     cache = args.cache_dir or os.environ.get("TENSORSCOPE_CACHE_DIR")
     if cache is not None and cache.strip().lower() == "none":  # as `tensorscope dashboard --cache-dir none`: no cache
         cache = None
     repo = args.repo or os.environ.get("TENSORSCOPE_REPO")
     results_dir = Path(results).expanduser().resolve()
-    repo_dir = Path(repo).expanduser().resolve() if repo else _guess_repo(results_dir)
-    return Config(results_dir, Path(cache).expanduser().resolve() if cache else None, repo_dir)
+    repo_dir = Path(repo).expanduser().resolve() if repo else (None if store else _guess_repo(results_dir))
+    cache_dir = Path(cache).expanduser().resolve() if cache else None
+    return Config(results_dir, cache_dir, repo_dir, store, store_env)
+
+
+def source_label(cfg: Config | None = None) -> str:
+    """Where the results come from, for people: ``results directory PATH`` or ``results store URL`` (password hidden)."""
+    from tensorscope.store import describe
+
+    cfg = cfg or config()
+    return f"results store {describe(cfg.store)}" if cfg.store is not None else f"results directory {cfg.results_dir}"
 
 
 def _guess_repo(results_dir: Path) -> Path | None:
@@ -101,18 +141,43 @@ def stamp(results_dir: Path) -> str:
 # small answers are copied per hit, so a page can never change what another one sees.
 
 
+@st.cache_resource(ttl=TTL, max_entries=4, show_spinner=False)
+def engine(url: str) -> sa.Engine:
+    """The store at ``url`` opened once per server process (its connection pool is shared by every session)."""
+    from tensorscope.store import open_store
+
+    return open_store(url)
+
+
+def store_stamp(url: str) -> str:
+    """A cheap fingerprint of a store's results: what it last received (every ingest or upload adds an upload row)."""
+    from tensorscope.store import schema as store_schema
+
+    uploads = store_schema.uploads
+    try:
+        with engine(url).connect() as conn:
+            last, count = conn.execute(sa.select(sa.func.max(uploads.c.id), sa.func.count(uploads.c.id))).one()
+    except sa.exc.SQLAlchemyError as exc:  # a store that went away: the next rerun tries again
+        return f"unreachable: {type(exc).__name__}"
+    return f"{last}:{count}"
+
+
 @st.cache_resource(ttl=TTL, max_entries=2, show_spinner="Reading asv results…")
 def _load(results_dir: str, cache_dir: str | None, repo: str | None, stamp_: str) -> ResultSet:
+    if results_dir.startswith(STORE_SOURCE):
+        from tensorscope.store import load_store
+
+        return load_store(engine(results_dir[len(STORE_SOURCE) :]))
     return load_results(Path(results_dir), cache_dir=Path(cache_dir) if cache_dir else None, repo=Path(repo) if repo else None)
 
 
 def _key(cfg: Config | None = None) -> tuple[str, str | None, str | None, str]:
     cfg = cfg or config()
     return (
-        str(cfg.results_dir),
+        cfg.source,
         str(cfg.cache_dir) if cfg.cache_dir else None,
         str(cfg.repo) if cfg.repo else None,
-        stamp(cfg.results_dir),
+        store_stamp(cfg.store) if cfg.store is not None else stamp(cfg.results_dir),
     )
 
 
@@ -487,12 +552,70 @@ def machine_details() -> pd.DataFrame:
 
 @st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner=False)
 def _confirmations(results_dir: str, cache_dir: str | None, repo: str | None, stamp_: str) -> pd.DataFrame:
+    if results_dir.startswith(STORE_SOURCE):
+        return pd.DataFrame(columns=CONFIRMATION_COLUMNS)  # confirm writes its marks beside result files, not into a store
     return load_confirmations(results_dir)
 
 
 def confirmations() -> pd.DataFrame:
     """The marks ``tensorscope confirm`` left under the results directory (confirmed / refuted / undecided)."""
     return _confirmations(*_key())
+
+
+# --------------------------------------------------------------------------------------
+# Triage (decisions about detected changes, kept in a store; never cached across a decision)
+
+
+def _triage_engine(*, create: bool) -> sa.Engine | None:
+    """The store that keeps triage decisions; None when it is the embedded file and that does not
+    exist yet and ``create`` is False (reading a folder writes nothing until someone decides)."""
+    from tensorscope.store import store_url
+
+    url = store_url(config().triage_store)
+    if not create and url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).exists():
+        return None
+    return engine(url)
+
+
+def triage_store_label() -> str:
+    """Where triage decisions are kept, for people (password hidden)."""
+    from tensorscope.store import describe, store_url
+
+    return describe(store_url(config().triage_store))
+
+
+TRIAGE_COLUMNS = ["id", "state", "note", "link", "who", "at"]
+
+
+def triage_decisions() -> pd.DataFrame:
+    """Every recorded triage decision (columns :data:`TRIAGE_COLUMNS`; ``at`` a UTC timestamp): a few
+    rows per person-decision, read anew on each rerun so another person's decision shows at once."""
+    from tensorscope.store.triage import decisions
+
+    eng = _triage_engine(create=False)
+    rows = decisions(eng) if eng is not None else []
+    frame = pd.DataFrame([(d.id, d.state, d.note, d.link, d.who, d.at_ms) for d in rows], columns=TRIAGE_COLUMNS)
+    frame["at"] = pd.to_datetime(frame["at"].astype(float), unit="ms", utc=True)
+    return frame
+
+
+def triage_history(change_id: str) -> pd.DataFrame:
+    """Every decision recorded about one change, oldest first (columns ``state, note, link, who, at``)."""
+    from tensorscope.store.triage import history
+
+    eng = _triage_engine(create=False)
+    frame = pd.DataFrame(history(eng, change_id) if eng is not None else [], columns=["state", "note", "link", "who", "at_ms"])
+    frame["at"] = pd.to_datetime(frame.pop("at_ms").astype(float), unit="ms", utc=True)
+    return frame
+
+
+def set_triage(change: Any, state_: str, *, note: str | None, link: str | None, who: str | None) -> Any:
+    """Record a decision (:func:`tensorscope.store.triage.set_state`) about ``change`` (a triage ``Change``)."""
+    from tensorscope.store.triage import set_state
+
+    eng = _triage_engine(create=True)
+    assert eng is not None  # create=True always opens (and makes) the store
+    return set_state(eng, change, state_, note=note, link=link, who=who)
 
 
 # --------------------------------------------------------------------------------------

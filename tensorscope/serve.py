@@ -1,13 +1,16 @@
-"""``tensorscope dashboard``: serve the Streamlit dashboard over an asv results directory.
+"""``tensorscope dashboard``: serve the Streamlit dashboard over an asv results directory or a results store.
 
-The server binds 127.0.0.1 unless ``--host`` says otherwise; the results directory,
-the derived-data cache and the git repository (for commit messages) come only from
-this command line and reach the app as script arguments, never from the page.
+The server binds 127.0.0.1 unless ``--host`` says otherwise; the results directory (or the
+store), the derived-data cache and the git repository (for commit messages) come only from
+this command line and reach the app as script arguments, never from the page. A store's URL
+reaches the app as ``TENSORSCOPE_STORE`` in its environment, not as an argument, so a password in
+it is not shown by ``ps``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import subprocess
 import sys
@@ -46,11 +49,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--repo", type=Path, default=None, help="git repository the commits belong to, for commit messages (default: guessed)"
     )
     parser.add_argument("--open-browser", action="store_true", help="open a web browser on the dashboard once it is up")
+    parser.add_argument(
+        "--store",
+        default=None,
+        metavar="URL",
+        help="read a results store (postgresql://…, sqlite:///path or a file path) instead of a results directory "
+        "(default without RESULTS_DIR: $TENSORSCOPE_STORE when set); triage decisions are kept there",
+    )
+
+
+def store_of(args: argparse.Namespace) -> str | None:
+    """The store the dashboard reads: ``--store``, else ``$TENSORSCOPE_STORE`` when no results directory is given."""
+    from tensorscope.store import ENV_VAR
+
+    if getattr(args, "store", None):
+        return str(args.store)
+    if args.results_dir is None:
+        return os.environ.get(ENV_VAR) or None
+    return None
 
 
 def streamlit_command(args: argparse.Namespace) -> list[str]:
-    """The ``streamlit run`` command line for ``args`` (exposed for tests)."""
-    results = (args.results_dir or default_results_dir()).expanduser().resolve()
+    """The ``streamlit run`` command line for ``args`` (exposed for tests); a store's URL goes in
+    the environment (:func:`app_environment`), not here."""
     cmd = [
         sys.executable,
         "-m",
@@ -75,9 +96,9 @@ def streamlit_command(args: argparse.Namespace) -> list[str]:
         "--browser.serverAddress",
         str(args.host),
         "--",
-        "--results-dir",
-        str(results),
     ]
+    if store_of(args) is None:
+        cmd += ["--results-dir", str((args.results_dir or default_results_dir()).expanduser().resolve())]
     cache = args.cache_dir
     if cache is None:
         cache = REPO_ROOT / ".tensorscope-cache"
@@ -88,15 +109,43 @@ def streamlit_command(args: argparse.Namespace) -> list[str]:
     return cmd
 
 
+def app_environment(args: argparse.Namespace) -> dict[str, str]:
+    """The app's environment: this one, with the store to read as ``TENSORSCOPE_STORE`` (and no results
+    directory from the environment, which would come first), or as it is when a results directory is read."""
+    from tensorscope.store import ENV_VAR
+
+    env = dict(os.environ)
+    store = store_of(args)
+    if store is not None:
+        env[ENV_VAR] = store
+        env.pop("TENSORSCOPE_RESULTS_DIR", None)
+    return env
+
+
 def main(args: argparse.Namespace) -> int:
-    """Run the dashboard server until interrupted; returns its exit code."""
-    results = (args.results_dir or default_results_dir()).expanduser()
-    if not results.is_dir():
-        print(f"tensorscope dashboard: no results directory at {results}; the dashboard will say so.", file=sys.stderr)
+    """Run the dashboard server until interrupted; returns its exit code (2: usage error)."""
+    store = store_of(args)
+    if getattr(args, "store", None) and args.results_dir is not None:
+        print("tensorscope dashboard: give a results directory or --store, not both", file=sys.stderr)
+        return 2
+    if store is not None:
+        from tensorscope.store import StoreError, describe, open_store
+
+        try:  # a store that cannot be opened is a usage error here, not a page of errors later
+            open_store(store).dispose()
+        except StoreError as exc:
+            print(f"tensorscope dashboard: {exc}", file=sys.stderr)
+            return 2
+        source = f"store: {describe(store)}"
+    else:
+        results = (args.results_dir or default_results_dir()).expanduser()
+        if not results.is_dir():
+            print(f"tensorscope dashboard: no results directory at {results}; the dashboard will say so.", file=sys.stderr)
+        source = f"results: {results.resolve()}"
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"tensorscope dashboard: binding {args.host}: anyone who can reach it can read these results.", file=sys.stderr)
-    print(f"tensorscope dashboard: http://{args.host}:{args.port}  (results: {results.resolve()})", flush=True)
-    proc = subprocess.Popen(streamlit_command(args))
+    print(f"tensorscope dashboard: http://{args.host}:{args.port}  ({source})", flush=True)
+    proc = subprocess.Popen(streamlit_command(args), env=app_environment(args))
 
     def stop(signum: int, _frame: object) -> None:
         proc.send_signal(signum)  # the server goes down with this command, never orphaned

@@ -188,7 +188,8 @@ def require_results() -> bool:
     summary = state.summary()
     if summary["rows"] == 0:
         no_data(
-            f"No benchmark results were read from {md(state.config().results_dir)} (start the dashboard with another results directory: tensorscope dashboard RESULTS_DIR)."
+            f"No benchmark results were read from the {md(state.source_label())} (start the dashboard with another results directory "
+            "or store: tensorscope dashboard RESULTS_DIR, or tensorscope dashboard --store URL)."
         )
         return False
     return True

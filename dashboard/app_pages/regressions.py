@@ -1,11 +1,15 @@
 """Regressions: the code changes in effect (or every step of the history), sortable by size and
-confidence; for the selected one its series over commits (CI band, step marked), the commit range
-and its commits, and the raw sample distribution on both sides of the step. Below: the environment
-shifts (the machines', not the code's) and the unstable series (values switching between two levels).
-When nothing is in effect, the page says what the whole history holds and switches to it in one click."""
+confidence, each with its triage state; or grouped by commit range across benchmarks and machines
+("this range: 12 regressions on 3 machines"). For the selected change its series over commits (CI
+band, step marked), the commit range and its commits, the raw sample distribution on both sides of
+the step, and its triage: the decision, a form to record a new one (state, who, note, link) and the
+history of decisions. Below: the environment shifts (the machines', not the code's; triaged the same
+way) and the unstable series (values switching between two levels). When nothing is in effect, the
+page says what the whole history holds and switches to it in one click."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -14,6 +18,9 @@ import streamlit as st
 from dashboard import charts, state
 from dashboard.app_pages import _ui
 from dashboard.app_pages._analysis import _restrict, changes, changes_in_effect, guarded, with_confirmations
+from tensorscope.analysis.commit_ranges import by_commit_range, summary_line
+from tensorscope.store.schema import TRIAGE_STATES
+from tensorscope.store.triage import UNTRIAGED, Change, shift_change, step_change
 
 SORTS = {
     "size": (["factor_size", "confidence"], [False, False]),
@@ -24,6 +31,11 @@ KINDS = ["regressions", "improvements", "both"]
 SCOPES = ["in effect", "every step"]
 MIN_CHANGES = [0, 1, 2, 5, 10, 20, 50, 100]
 CONFIDENCES = ["0.9", "0.99", "0.999", "0.9999"]
+VIEWS = ["each change", "by commit range"]
+TRIAGE_FILTERS = ["any", *TRIAGE_STATES]
+# what a triage form accepts (the store keeps text; these only keep a slip of the keyboard out)
+MAX_NOTE = 4000
+MAX_FIELD = 500
 
 
 def _pick_row(shown: pd.DataFrame, table_key: str) -> None:
@@ -188,6 +200,105 @@ def _nothing_in_effect(machines: list[str], envs: list[str], kind: str, min_chan
         )
 
 
+# --------------------------------------------------------------------------------------
+# Triage
+
+
+def _with_triage(frame: pd.DataFrame, change: Callable[[Any], Change], decided: pd.DataFrame | None) -> pd.DataFrame:
+    """``frame`` with ``triage_id`` (the change's id in the store, as ``report --store`` prints it) and
+    ``triage`` (its state; '?' when the decisions could not be read)."""
+    out = frame.copy()
+    out["triage_id"] = [change(r).id for r in out.to_dict("records")]
+    if decided is None:
+        out["triage"] = "?"
+    else:
+        known = dict(zip(decided["id"], decided["state"], strict=True))
+        out["triage"] = [known.get(i, UNTRIAGED) for i in out["triage_id"]]
+    return out
+
+
+def _record(change: Change, key: str) -> None:
+    """The triage form's callback (run before the script, so the whole page shows the new state)."""
+    who = str(st.session_state.get(f"triage_{key}_who") or "").strip()
+    note = str(st.session_state.get(f"triage_{key}_note") or "").strip()
+    link = str(st.session_state.get(f"triage_{key}_link") or "").strip()
+    chosen = str(st.session_state.get(f"triage_{key}_state") or "")
+    problem = None
+    if not who:
+        problem = "Say who decided (your name or handle): the history keeps who decided what."
+    elif len(who) > MAX_FIELD or len(link) > MAX_FIELD or len(note) > MAX_NOTE:
+        problem = f"Too long: a name or link holds at most {MAX_FIELD} characters, a note {MAX_NOTE}."
+    elif chosen not in TRIAGE_STATES:
+        problem = f"Choose a state: one of {', '.join(TRIAGE_STATES)}."
+    if problem is None:
+        try:
+            # an empty note or link keeps the previous decision's (as `tensorscope triage set` does)
+            state.set_triage(change, chosen, note=note or None, link=link or None, who=who)
+        except Exception as exc:  # the store went away or refused: say so, keep the page
+            problem = f"The decision could not be recorded: {type(exc).__name__}: {exc}"
+    st.session_state[f"triage_{key}_outcome"] = ("error", problem) if problem else ("ok", f"Recorded: {chosen} by {who}.")
+
+
+def _triage_panel(change: Change, key: str, decided: pd.DataFrame | None) -> None:
+    """A change's decision, a form to record a new one, and its history."""
+    st.markdown("**Triage**")
+    if decided is None:
+        return  # the error is shown
+    mine = decided[decided["id"] == change.id]
+    current = str(mine["state"].iloc[0]) if len(mine) else UNTRIAGED
+    if len(mine):
+        d = mine.iloc[0]
+        extra = (f" · {_ui.md(d['note'])}" if d["note"] else "") + (f" · link: {_ui.md(d['link'])}" if d["link"] else "")
+        st.markdown(f"**{_ui.md(current)}**, decided by {_ui.md(d['who'])} on {d['at']:%Y-%m-%d %H:%M} UTC{extra}")
+    else:
+        st.markdown(f"**{UNTRIAGED}**: nobody has decided about this change yet.")
+    st.caption(
+        f"Change id `{change.id[:12]}` (`tensorscope triage set {change.id[:12]} STATE`); kept in `{_ui.code(state.triage_store_label())}`."
+    )
+    with st.form(f"triage_{key}_form", clear_on_submit=True):
+        c = st.columns(2)
+        c[0].selectbox("State", TRIAGE_STATES, index=TRIAGE_STATES.index(current), key=f"triage_{key}_state")
+        c[1].text_input("Who decided", key=f"triage_{key}_who", max_chars=MAX_FIELD, placeholder="your name (required)")
+        st.text_input("Note", key=f"triage_{key}_note", max_chars=MAX_NOTE, placeholder="why (empty: keep the last note)")
+        st.text_input(
+            "Link", key=f"triage_{key}_link", max_chars=MAX_FIELD, placeholder="issue or pull request (empty: keep the last link)"
+        )
+        st.form_submit_button("Record decision", on_click=_record, args=(change, key), key=f"triage_{key}_submit", icon=":material/gavel:")
+    outcome = st.session_state.pop(f"triage_{key}_outcome", None)
+    if outcome is not None:
+        (st.success if outcome[0] == "ok" else st.error)(_ui.md(outcome[1]))
+    past = guarded("triage history", state.triage_history, change.id)
+    if past is not None and len(past):
+        _ui.table(past.iloc[::-1], "triage-history", key=f"triage_{key}_history")
+
+
+def _by_commit_range(view: pd.DataFrame) -> pd.DataFrame:
+    """The changes grouped by commit range (a table, newest range first); returns the chosen range's changes."""
+    groups = by_commit_range(view)
+    labels = [f"{str(b)[:8]}..{str(a)[:8]}" for b, a in zip(groups["commit_before"], groups["commit_after"], strict=True)]
+    untriaged = [int((view.iloc[m]["triage"] == UNTRIAGED).sum()) for m in groups["members"]]
+    shown = groups.drop(columns=["group", "members", "order_before", "order_after"]).assign(range=labels, untriaged=untriaged)
+    shown["commit_before"] = shown["commit_before"].str[:8]
+    shown["commit_after"] = shown["commit_after"].str[:8]
+    order = ["range", "regressions", "improvements", "untriaged", "machines", "benchmarks", "worst_factor", "machine_names"]
+    st.caption(
+        "Changes grouped by a commit that all their ranges hold (the culprit can be one commit for the whole group): "
+        "each range is the narrowest one its changes share, newest first."
+    )
+    _ui.table(
+        shown[[*order, "commit_before", "commit_after"]],
+        "commit-ranges",
+        key="ranges_table",
+        column_config={"worst_factor": st.column_config.NumberColumn("worst factor", format="%.3f")},
+    )
+    chosen = _ui.select("Commit range to list", labels, "range")
+    if chosen is None:
+        return view.iloc[0:0]
+    group = groups.iloc[labels.index(chosen)]
+    st.markdown(f"**{_ui.md(summary_line(group))}**")
+    return view.iloc[list(group["members"])].reset_index(drop=True)
+
+
 def _environment(machines: list[str], envs: list[str], min_change: float) -> None:
     st.subheader("Environment shifts", anchor="environment-shifts")
     st.caption(
@@ -203,15 +314,24 @@ def _environment(machines: list[str], envs: list[str], min_change: float) -> Non
     if shifts.empty:
         _ui.no_data("No environment shift of this size in these results.")
         return
-    shown = shifts.copy()
+    decided = guarded("triage", state.triage_decisions)
+    shown = _with_triage(shifts.reset_index(drop=True), shift_change, decided)
+    full = shown.copy()
     for c in ("commit_before", "commit_after"):
         shown[c] = shown[c].astype(str).str[:8]
     _ui.table(
-        shown,
+        shown.drop(columns=["triage_id"]),
         "environment-shifts",
         key="environment",
         column_config={"factor": st.column_config.NumberColumn("median factor (after / before)", format="%.3f")},
     )
+    labels = [
+        f"{m} · {e} · {str(b)[:8]}..{str(a)[:8]} ({f:.3g}x)"
+        for m, e, b, a, f in zip(full["machine"], full["env"], full["commit_before"], full["commit_after"], full["factor"], strict=True)
+    ]
+    chosen = _ui.select("Environment shift to triage", labels, "shift")
+    if chosen is not None:
+        _triage_panel(shift_change(full.iloc[labels.index(chosen)].to_dict()), "shift", decided)
 
 
 def _unstable(machines: list[str], envs: list[str]) -> None:
@@ -255,6 +375,11 @@ if _ui.require_results():
     min_change = _ui.select("Minimum change (%)", MIN_CHANGES, "min", default=5, where=c[2])
     min_conf = _ui.select("Minimum confidence", CONFIDENCES, "conf", default="0.99", where=c[3])
     sort = _ui.select("Sort by", list(SORTS), "sort", where=c[4])
+    c2 = st.columns(5)
+    view_mode = _ui.select(
+        "View", VIEWS, "view", where=c2[0], help="Each change, or the changes grouped by the commit range that holds their cause"
+    )
+    triage_filter = _ui.select("Triage", TRIAGE_FILTERS, "triage", where=c2[1], help="Only changes in this triage state")
     found = changes_in_effect(machines, envs, float(min_change) / 100.0) if scope == "in effect" else changes(machines, envs)
     groups = guarded("runner group", state.runner_groups)
     if groups is not None and len(groups):
@@ -266,12 +391,24 @@ if _ui.require_results():
         view = _filtered(found, str(kind), float(min_change), float(min_conf))
         by, ascending = SORTS[str(sort)]
         view = view.sort_values(by, ascending=ascending).reset_index(drop=True)
+        decided = guarded("triage", state.triage_decisions)
+        view = _with_triage(view, step_change, decided)
+        before_triage = len(view)
+        if triage_filter != "any":
+            view = view[view["triage"] == triage_filter].reset_index(drop=True)
 
         n_reg, n_imp = int(view["regression"].sum()), int((~view["regression"]).sum())
         what = "in effect" if scope == "in effect" else "detected"
-        st.caption(f"{n_reg} regression(s) and {n_imp} improvement(s) {what} shown of {len(found)}.")
+        st.caption(
+            f"{n_reg} regression(s) and {n_imp} improvement(s) {what} shown of {len(found)}"
+            f" ({int((view['triage'] == UNTRIAGED).sum())} untriaged)."
+        )
+        if view_mode == VIEWS[1] and len(view):
+            view = _by_commit_range(view)
         if view.empty:
-            if scope == SCOPES[0]:
+            if before_triage and triage_filter != "any":
+                _ui.no_data(f"None of the {before_triage} changes these filters show is {triage_filter}.")
+            elif scope == SCOPES[0]:
                 _nothing_in_effect(machines, envs, str(kind), float(min_change), float(min_conf), found)
             else:
                 _ui.no_data(
@@ -286,6 +423,7 @@ if _ui.require_results():
             columns = [
                 "id",
                 "kind",
+                "triage",
                 "factor",
                 "confidence",
                 "re-measured",
@@ -321,6 +459,8 @@ if _ui.require_results():
             ids = view["id"].tolist()
             chosen = _ui.select("Change to inspect (click a row above, or choose here)", ids, "change")
             if chosen is not None:
-                _detail(view.set_index("id").loc[chosen])
+                row = view.set_index("id").loc[chosen]
+                _detail(row)
+                _triage_panel(step_change(view[view["id"] == chosen].iloc[0].to_dict()), "step", decided)
     _environment(machines, envs, float(min_change))
     _unstable(machines, envs)
