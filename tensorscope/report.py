@@ -94,6 +94,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "each change is listed with its id and triage state",
     )
     parser.add_argument(
+        "--by-commit",
+        action="store_true",
+        help="also group the printed regressions and improvements by commit range, across benchmarks and machines "
+        "('this range: 12 regressions on 3 machines')",
+    )
+    parser.add_argument(
         "--include-triaged",
         action="store_true",
         help="with --store: count every regression in effect for the exit status (default: only untriaged ones)",
@@ -443,6 +449,7 @@ def write(args: argparse.Namespace, results: ResultSet, verdicts: Verdicts, chos
         step_fields, shift_fields = [*STEP_FIELDS, "id", "triage"], [*SHIFT_FIELDS, "id", "triage"]
     failing = len(counted) > 0 or (args.fail_on_environment and len(shifts) > 0)
     group_rows = rows.runner_groups
+    ranges = _commit_ranges(worse, better) if getattr(args, "by_commit", False) else None
     if args.format == "json":
         doc = {
             "results_dir": str(args.results_dir or Path("results")) if triage is None else None,
@@ -458,6 +465,8 @@ def write(args: argparse.Namespace, results: ResultSet, verdicts: Verdicts, chos
             "unstable": _records(unstable, UNSTABLE_FIELDS),
             "problems": [{"path": p.path, "message": p.message, "severity": p.severity} for p in results.problems],
         }
+        if ranges is not None:
+            doc["commit_ranges"] = ranges
         if triage is not None:
             doc["store"] = str(results.results_dir)  # the store's URL, password hidden
         print(json.dumps(doc, indent=2, default=str, allow_nan=False) if _finite(doc) else json.dumps(doc, indent=2, default=str))
@@ -479,6 +488,13 @@ def write(args: argparse.Namespace, results: ResultSet, verdicts: Verdicts, chos
             sys.stdout.write(f"Runner group {printable(str(g['group']))}: {len(g['machines'])} machines ({g['rule']})\n")
         sys.stdout.write(_table(_records(worse, step_fields), f"Regressions {what} beyond {args.threshold:.0%}", head, step_cells))
         sys.stdout.write(_table(_records(better, step_fields), f"Improvements {what} beyond {args.threshold:.0%}", head, step_cells))
+        if ranges is not None:
+            range_head = ["range", "regressions", "improvements", "machines", "benchmarks", "worst", "on"]
+            if triage is not None:
+                range_head.insert(3, "untriaged")
+            sys.stdout.write(
+                _table(ranges, "Changes by commit range (a commit every change of a group may be caused by)", range_head, _range_cells)
+            )
         sys.stdout.write(
             _table(
                 _records(shifts, shift_fields),
@@ -498,6 +514,47 @@ def write(args: argparse.Namespace, results: ResultSet, verdicts: Verdicts, chos
             text += f"... and {len(unstable) - UNSTABLE_SHOWN} more (--format json lists all)\n"
         sys.stdout.write(text)
     return 1 if failing else 0
+
+
+def _commit_ranges(worse: pd.DataFrame, better: pd.DataFrame) -> list[dict[str, Any]]:
+    """The printed changes grouped by commit range (:func:`tensorscope.analysis.commit_ranges.by_commit_range`),
+    newest first, each with its changes (and their ids and triage states when read from a store)."""
+    from tensorscope.analysis.commit_ranges import by_commit_range
+
+    both = pd.concat([f for f in (worse, better) if len(f)], ignore_index=True) if len(worse) or len(better) else worse
+    fields = ["kind", "machine", "env", "benchmark", "params", "factor", "commit_before", "commit_after", "id", "triage"]
+    out = []
+    for g in by_commit_range(both).to_dict("records"):
+        members = _records(both.iloc[g["members"]], fields)
+        out.append(
+            {
+                "commit_before": g["commit_before"],
+                "commit_after": g["commit_after"],
+                "regressions": g["regressions"],
+                "improvements": g["improvements"],
+                "machines": g["machine_names"].split(", "),
+                "benchmarks": g["benchmarks"],
+                "worst_factor": None if math.isnan(g["worst_factor"]) else g["worst_factor"],
+                "untriaged": sum(1 for m in members if m.get("triage") == "untriaged") if "triage" in both.columns else None,
+                "changes": members,
+            }
+        )
+    return out
+
+
+def _range_cells(r: Mapping[str, Any]) -> list[str]:
+    cells = [
+        f"{str(r['commit_before'])[:8]}..{str(r['commit_after'])[:8]}",
+        str(r["regressions"]),
+        str(r["improvements"]),
+        str(len(r["machines"])),
+        str(r["benchmarks"]),
+        "" if r["worst_factor"] is None else f"{r['worst_factor']:.2f}x",
+        ", ".join(r["machines"]),
+    ]
+    if r["untriaged"] is not None:
+        cells.insert(3, str(r["untriaged"]))
+    return cells
 
 
 def _finite(doc: Any) -> bool:

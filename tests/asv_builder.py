@@ -167,3 +167,25 @@ class ResultsTree:
     @staticmethod
     def _write(path: Path, doc: Any) -> None:
         path.write_text(json.dumps(doc, allow_nan=True, indent=None), encoding="utf-8")
+
+
+def one_culprit_tree(tree: ResultsTree) -> ResultsTree:
+    """Three machines, two benchmarks, 16 commits: commit 5 makes both benchmarks 1.5x slower on "a" and "b"
+    (range 4..5) and on "c", which measured even commits only (range 4..6); commit 11 makes "bench_x.X.time_one"
+    2x faster on "a" alone (range 10..11). Noise 0.3%, no environment change."""
+    names = ["bench_x.X.time_one", "bench_y.Y.time_two"]
+    for name in names:
+        tree.add_benchmark(name)
+    for machine in ("a", "b", "c"):
+        tree.add_machine(machine)
+        for i in range(16):
+            if machine == "c" and i % 2:
+                continue
+            results: dict[str, list[float | None] | None] = {}
+            for k, name in enumerate(names):
+                level = 1e-3 * (k + 1) * (1.5 if i >= 5 else 1.0)
+                if machine == "a" and k == 0 and i >= 11:
+                    level /= 2.0
+                results[name] = [level * (1 + 0.003 * ((i * 7 + k) % 5 - 2))]
+            tree.add_run(machine, commit_hash(i), results, date=commit_date(i))
+    return tree

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from asv_builder import ResultsTree, commit_date, commit_hash
+from asv_builder import ResultsTree, commit_date, commit_hash, one_culprit_tree
 from test_app import ELEMENTWISE, MATMUL, N_COMMITS, PAGES, STEP_AT, build_tree, run_page
 
 pytest.importorskip("streamlit")
@@ -246,6 +246,21 @@ def test_environment_shifts_are_triaged_on_the_page(tmp_path: Path, results_tree
         engine.dispose()
     shifts = next(x.value for x in run_page("regressions").dataframe if "tested" in x.value.columns)
     assert list(shifts["triage"]) == ["invalid"]
+
+
+def test_the_regressions_page_groups_changes_by_commit_range(results_tree: ResultsTree, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One commit slows two benchmarks on three machines (one measured every other commit only); another speeds one up."""
+    monkeypatch.setenv("TENSORSCOPE_RESULTS_DIR", str(one_culprit_tree(results_tree).root))
+    query = {"view": "by commit range", "kind": "both"}
+    ranges = next(d.value for d in run_page("regressions", query).dataframe if "range" in d.value.columns)
+    culprit = f"{commit_hash(4)[:8]}..{commit_hash(5)[:8]}"
+    assert list(ranges["range"]) == [f"{commit_hash(10)[:8]}..{commit_hash(11)[:8]}", culprit]
+    assert list(ranges["regressions"]) == [0, 5] and list(ranges["improvements"]) == [1, 0]
+    assert list(ranges["machines"]) == [1, 3] and list(ranges["untriaged"]) == [1, 5]
+    at = run_page("regressions", {**query, "range": culprit})
+    table = _changes_table(at)
+    assert len(table) == 5 and set(table["machine"]) == {"a", "b", "c"} and set(table["kind"]) == {"regression"}
+    assert any("5 regressions on 3 machines (2 benchmarks)" in m.value.replace("\\", "") for m in at.markdown)
 
 
 # -- tensorscope dashboard --store ---------------------------------------------------------------
