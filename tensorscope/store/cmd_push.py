@@ -66,12 +66,25 @@ class _Client:
         return 0, {"error": f"not delivered after {self.retries} tries: {last}"}
 
 
+def read_token(path: Path) -> str:
+    """The token in ``path`` (surrounding white space dropped); ValueError with a one-line reason when it cannot be read."""
+    try:
+        token = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ValueError(f"cannot read the token file {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"the token file {path} is not text: it should hold the token `tensorscope token create` printed") from None
+    if not token:
+        raise ValueError(f"the token file {path} is empty: put the token `tensorscope token create` printed in it")
+    return token
+
+
 def main(args: argparse.Namespace) -> int:
     """Push; returns 0 (all delivered), 1 (something was not) or 2 (usage error)."""
     try:
-        token = args.token_file.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        print(f"tensorscope push: cannot read the token file {args.token_file}: {exc.strerror}", file=sys.stderr)
+        token = read_token(args.token_file)
+    except ValueError as exc:
+        print(f"tensorscope push: {exc}", file=sys.stderr)
         return 2
     root: Path = args.results_dir
     if not root.is_dir():
@@ -84,10 +97,16 @@ def main(args: argparse.Namespace) -> int:
             f"tensorscope push: say which machine folder to push with --machine (found: {', '.join(machines) or 'none'})", file=sys.stderr
         )
         return 2
-    client = _Client(args.to, token, args.retries)
+    return push(root, machine, args.to, token, retries=args.retries)
+
+
+def push(root: Path, machine: str, to: str, token: str, *, retries: int = 6, prog: str = "tensorscope push") -> int:
+    """Send the files of ``root/machine`` that the server at ``to`` does not hold yet; returns 0 (all
+    delivered or there already) or 1 (something was not: each listed on stderr with the server's reason)."""
+    client = _Client(to, token, retries)
     status, answer = client.call("GET", "/api/v1/uploads")
     if status != 200:
-        print(f"tensorscope push: {args.to}: {printable(str(answer.get('error') or answer))}", file=sys.stderr)
+        print(f"{prog}: {to}: {printable(str(answer.get('error') or answer))}", file=sys.stderr)
         return 1
     known: dict[str, str] = answer.get("uploads", {})
     machine_json = root / machine / "machine.json"
@@ -112,6 +131,6 @@ def main(args: argparse.Namespace) -> int:
         else:
             failed.append(f"{path.name}: {status or 'no answer'} {answer.get('error') or answer.get('message')}")
     for line in failed:
-        print(f"tensorscope push: not delivered: {printable(line)}", file=sys.stderr)
+        print(f"{prog}: not delivered: {printable(line)}", file=sys.stderr)
     print(f"pushed {sent} files of {machine}, {skipped} already there, {len(failed)} not delivered")
     return 1 if failed else 0
