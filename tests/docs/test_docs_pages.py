@@ -189,3 +189,16 @@ def test_the_api_page_documents_the_public_surface() -> None:
         assert module in documented or name in members, f"docs/reference/api.md does not document tensorscope.{name}"
     for name in tensorscope.analysis.__all__:
         assert f"tensorscope.analysis.{name}" in documented, f"docs/reference/api.md does not document tensorscope.analysis.{name}"
+
+
+def test_extras_named_in_the_docs_exist() -> None:
+    """``pip install -e '.[torch,jax]'`` on a page installs what the page says: every extra it names exists."""
+    import tomllib
+
+    extras = set(tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["optional-dependencies"])
+    named = set()
+    for page in [*PAGES, REPO / "README.md"]:
+        for group in re.findall(r"\.\[([\w,-]+)\]", page.read_text(encoding="utf-8")):
+            named |= set(group.split(","))
+    assert named, "the pages name no extra"
+    assert named <= extras, f"extras named in the docs that pyproject.toml does not define: {sorted(named - extras)}"
