@@ -202,3 +202,21 @@ def test_extras_named_in_the_docs_exist() -> None:
             named |= set(group.split(","))
     assert named, "the pages name no extra"
     assert named <= extras, f"extras named in the docs that pyproject.toml does not define: {sorted(named - extras)}"
+
+
+_READ = re.compile(r"(?:environ\.get\(|environ\[|getenv\()\s*\"([A-Z][A-Z0-9_]+)\"")
+_OURS = re.compile(r"\b(TENSORSCOPE_[A-Z0-9_]*[A-Z])\b")  # not an environment's name suffix (..._THREADS1)
+
+
+def test_every_environment_variable_is_documented() -> None:
+    """What the code reads from the environment, and every TENSORSCOPE_ variable it names, is on the page."""
+    page = (DOCS / "reference" / "environment.md").read_text(encoding="utf-8")
+    sources = [p for d in ("tensorscope", "dashboard", "backends", "benchmarks") for p in (REPO / d).rglob("*.py")]
+    sources += [p for p in (REPO / "scripts").iterdir() if p.is_file()]
+    names = set()
+    for source in sources:
+        text = source.read_text(encoding="utf-8")
+        names |= set(_READ.findall(text)) | set(_OURS.findall(text))
+    assert {"TENSORSCOPE_PROFILE", "TENSORSCOPE_STORE", "XDG_CACHE_HOME"} <= names, "the scan finds what the code reads"
+    missing = sorted(name for name in names if f"`{name}`" not in page)
+    assert not missing, f"docs/reference/environment.md does not describe {missing}"
