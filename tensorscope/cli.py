@@ -4,9 +4,12 @@ Each subcommand lives in its own module exposing ``add_arguments(parser)`` and
 ``main(args) -> int``; they are imported only when chosen, so ``tensorscope --help``
 stays fast and needs no optional framework.
 
-Exit codes, the same for every subcommand: 0 success (no regression found), 1 a
-regression was found (``report``, ``compare``), 2 usage error, 3 internal error (a bug:
-the traceback is printed), 141 the reader of our output went away (``... | head``).
+Exit codes: 0 success (no regression found), 1 a regression was found (``report``,
+``compare``, ``confirm``; ``bisect``: nothing to find) or, for ``push``, ``export`` and
+``run``, something could not be done, 2 usage error, 3 internal error (a bug: the traceback
+is printed), 130 interrupted, 141 the reader of our output went away (``... | head``);
+``run`` and ``dashboard`` end with asv's and Streamlit's status. The table:
+docs/reference/exit-codes.md.
 """
 
 from __future__ import annotations
