@@ -1,6 +1,6 @@
 """Helper of ``scripts/gpu_run.sh``: the wheels the GPU machine needs, and packing what a run made.
 
-The GPU machine (one NVIDIA H200, see README "GPU runs") has Python 3.12 with torch, jax,
+The GPU machine (one NVIDIA H200, see docs/validation/gpu-h200.md) has Python 3.12 with torch, jax,
 CuPy, numba, NumPy, SciPy, pandas, pyarrow and pytest, but no package registry and no
 asv. What tensorscope's suite needs beyond that travels as wheels in ``.gpu-wheels/``.
 

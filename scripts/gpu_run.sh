@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One command for a run of tensorscope on the GPU machine (README: "GPU runs").
+# One command for a run of tensorscope on the GPU machine (docs/how-to/run-on-a-gpu.md).
 #
 #   bash scripts/gpu_run.sh --prepare   # here, with the registry: fetch the wheels, bundle HEAD, then --check
 #   bash scripts/gpu_run.sh --check     # here: wheels, bundle and profile ready? prints the plan; exit 1 if not

@@ -25,7 +25,7 @@
 #                pool stalls a cell for a scheduler slice per call (25-275x its usual time)
 #                whenever a worker is descheduled; measured on the reference VM over 3 full
 #                runs each of torch:cpu's 32 linalg cells: 1 stalled cell with 'all', none
-#                with 1 (README, "torch's stalls on small machines"). Results at 1 thread go
+#                with 1 (docs/validation/own-results.md, "torch's stalls on small machines"). Results at 1 thread go
 #                to environments named ...-TENSORSCOPE_THREADS1.
 #
 # Estimated duration on the 2-core reference machine (quiet): environment builds

@@ -33,7 +33,7 @@ which adds NAME to ``~/.asv-machine.json``.
 Usage::
 
     python scripts/validate_compare.py --quick                      # a few minutes: does it all work?
-    python scripts/validate_compare.py --workdir /tmp/validate      # the full validation (hours; see README)
+    python scripts/validate_compare.py --workdir /tmp/validate      # the full validation (hours; see docs/validation/compare.md)
 
 The report (Markdown) is printed and written with the raw data to ``--out`` (default ``<workdir>/report``).
 Do not run it while other work loads the machine: the figures measure the machine as much as the tools.

@@ -31,7 +31,7 @@ Public API
     machine -> :func:`machine_hardware` at the commit and env its speedups were measured at.
 
 ``to_markdown(study, hardware=None) -> str``
-    The table as Markdown (for the README and ``tensorscope``'s CLI): one table per machine,
+    The table as Markdown (for docs/validation/own-results.md and ``tensorscope``'s CLI): one table per machine,
     the seed's figure beside our speedup per backend, "not measured" with the reason.
 
 ``markdown_for(result_set) -> str``
