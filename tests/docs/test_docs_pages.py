@@ -220,3 +220,13 @@ def test_every_environment_variable_is_documented() -> None:
     assert {"TENSORSCOPE_PROFILE", "TENSORSCOPE_STORE", "XDG_CACHE_HOME"} <= names, "the scan finds what the code reads"
     missing = sorted(name for name in names if f"`{name}`" not in page)
     assert not missing, f"docs/reference/environment.md does not describe {missing}"
+
+
+def test_readme_anchors_resolve() -> None:
+    """The README is not built by Sphinx, so a ``page.md#anchor`` link there is checked here: the anchor is a
+    heading of that page (the README is read on GitHub, which anchors headings only, not MyST's ``(label)=``)."""
+    links = re.findall(r"\]\((docs/[^)#]+\.md)#([^)]+)\)", (REPO / "README.md").read_text(encoding="utf-8"))
+    assert links, "the README links to a section of the docs"
+    for path, anchor in links:
+        headings = {_slug(h) for h in re.findall(r"^#+\s+(.*)$", (REPO / path).read_text(encoding="utf-8"), flags=re.M)}
+        assert anchor in headings, f"README links to {path}#{anchor}: that page has no such heading"
