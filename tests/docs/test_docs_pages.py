@@ -230,3 +230,11 @@ def test_readme_anchors_resolve() -> None:
     for path, anchor in links:
         headings = {_slug(h) for h in re.findall(r"^#+\s+(.*)$", (REPO / path).read_text(encoding="utf-8"), flags=re.M)}
         assert anchor in headings, f"README links to {path}#{anchor}: that page has no such heading"
+
+
+def test_every_built_in_backend_is_described() -> None:
+    from backends._registry import builtin_names  # not known(): a plugin installed here is not ours to describe
+
+    page = (DOCS / "concepts" / "backends.md").read_text(encoding="utf-8")
+    missing = [name for name in builtin_names() if f"`{name}`" not in page]
+    assert not missing, f"docs/concepts/backends.md does not describe the backends {missing}"
