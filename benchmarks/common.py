@@ -44,8 +44,8 @@ quick      representative ops (:data:`QUICK_OPS`),      (min 3, max 7 samples, 0
            2 sizes, float32                            5 ms per sample
 full       every op, 4 sizes (sorting 3: 1e2-1e6)      (min 5, max 10 samples, 0.2 s)
            and the study group's sizes                 10 ms per sample; a call
-           (:data:`STUDY_GROUP_SIZES`: 1e5 elements,   over 0.1 s: 3 to 5 samples
-           matmul 10-500); float32 (int32) timed
+           (:data:`STUDY_GROUP_SIZES`: 1e5 elements,   over 0.1 s: 3 to 5 samples,
+           matmul 10-500); float32 (int32) timed       over 0.4 s: 2 samples
            for the memory-bound groups, float32 +
            float64 for linalg and fused workloads,
            complex64 + complex128 for FFTs; accuracy
@@ -80,8 +80,8 @@ cell starts, so they are the same in every profile; a profile's ``repeat`` and
 Timing honesty
 --------------
 ``setup`` builds inputs (seeded, cached generators in :mod:`benchmarks.cases`) and
-transfers them to the device, compiles (``Backend.warmup``), then checks the op's
-output once against NumPy in float64 (:func:`check_against_reference`); a wrong
+transfers them to the device, compiles (``Backend.warmup``; pure Python has nothing to
+warm up), then checks the op's output once against NumPy in float64 (:func:`check_against_reference`); a wrong
 result raises :class:`WrongResult`, so asv records a failure instead of a time. The
 timed body is one op call followed by ``synchronize``. asv_runner >= 0.3 re-runs
 ``setup`` between timed calls, so ``setup`` is memoised (a re-run costs a dict lookup)
@@ -169,6 +169,7 @@ __all__ = [
     "op_spec",
     "relative_error",
     "require_benchmarks",
+    "runnable_backends",
     "selected_cells",
     "timed_params",
 ]
@@ -244,6 +245,14 @@ COMPUTE_GROUPS = frozenset({"linalg", "fused"})
 #: study group's sizes runs 0.2-4 s per call, and 5-10 samples of it would cost minutes per cell.
 SLOW_CALL_SECONDS = 0.1
 SLOW_CALL_REPEAT = (3, 5, 0.2)
+#: A call longer than this takes :data:`VERY_SLOW_CALL_REPEAT` samples: pure Python's matmul at
+#: 256 and 500 (0.5-4 s a call); two samples still give a spread, three would add 4-8 s per cell.
+VERY_SLOW_CALL_SECONDS = 0.4
+VERY_SLOW_CALL_REPEAT = (2, 2, 0.0)
+#: Backends warmed up before the reference check (JIT compiles, lazy kernel loading, device
+#: initialisation). Pure Python has nothing to warm: its warm-up was one more untimed call, up
+#: to 4 s at the study group's sizes. The check's call still runs every op once before timing.
+WARMUP_BACKENDS = frozenset(b for b in BACKENDS if b != "python")
 
 
 def _study_group_sizes() -> dict[str, tuple[int, ...]]:
@@ -983,34 +992,52 @@ class OpBenchmark(BackendBenchmark):
                 be.synchronize(*(t if isinstance(t, list) else [t]))
             fn = be.op(op)
             run: Callable[[], Any] = functools.partial(fn, *tensors, *case.params, **case.kwargs)
-            if warm:
+            if warm and backend in WARMUP_BACKENDS:
                 be.warmup(fn, *tensors, *case.params, **case.kwargs)
-            self.error = check_against_reference(op, case, _to_numpy(be, run()), strict=self.strict) if check else math.nan
+            tuple_out = len(_expected_infos(op, case)) > 1
+            sync: Callable[[Any], None] = (lambda out: be.synchronize(*out)) if tuple_out else be.synchronize
+            first = math.nan
+            if check:
+                start = time.perf_counter()
+                out = run()
+                sync(out)
+                first = time.perf_counter() - start
+                self.error = check_against_reference(op, case, _to_numpy(be, out), strict=self.strict)
+            else:
+                self.error = math.nan
         except (UnsupportedDType, UnsupportedOperation) as exc:
             raise NotImplementedError(f"{backend}: {exc}") from exc
         except Exception as exc:
             if _is_out_of_memory(exc):
                 raise NotImplementedError(f"{backend}: out of memory for {op} at size {size}: {exc}") from exc
             raise
-        self.be, self.case, self.run = be, case, run
-        tuple_out = len(_expected_infos(op, case)) > 1
-        self.sync: Callable[[Any], None] = (lambda out: be.synchronize(*out)) if tuple_out else be.synchronize
+        self.be, self.case, self.run, self.sync = be, case, run, sync
         if calibrate:
-            self.number = self._calibrate()
+            self.number = self._calibrate(first)
         self._prepared = key
 
-    def _calibrate(self) -> int:
-        """Calls per sample so that one sample lasts about ``sample_time``."""
-        run, sync, timer = self.run, self.sync, time.perf_counter
-        calls, start = 0, timer()
-        while True:
-            sync(run())
-            calls += 1
-            elapsed = timer() - start
-            if elapsed > self.sample_time / 4 or calls >= 1000:
-                break
-        per_call = elapsed / calls
-        if per_call > SLOW_CALL_SECONDS:
+    def _calibrate(self, first: float = math.nan) -> int:
+        """Calls per sample so that one sample lasts about ``sample_time``.
+
+        ``first``: seconds of the reference check's call (NaN if none). A call that long
+        already tells ``number`` (1) and the sampling, so a slow op (pure Python at the study
+        group's sizes: 0.2-4 s) is not called again just to learn its duration.
+        """
+        if first > SLOW_CALL_SECONDS:
+            per_call = first
+        else:
+            run, sync, timer = self.run, self.sync, time.perf_counter
+            calls, start = 0, timer()
+            while True:
+                sync(run())
+                calls += 1
+                elapsed = timer() - start
+                if elapsed > self.sample_time / 4 or calls >= 1000:
+                    break
+            per_call = elapsed / calls
+        if per_call > VERY_SLOW_CALL_SECONDS:
+            self.repeat = VERY_SLOW_CALL_REPEAT
+        elif per_call > SLOW_CALL_SECONDS:
             self.repeat = SLOW_CALL_REPEAT
         return max(1, min(100_000, round(self.sample_time / per_call)))
 
@@ -1154,16 +1181,34 @@ def selected_cells(profile: Profile | str) -> dict[str, list[tuple[Any, ...]]]:
     return cells
 
 
-def asv_patterns(profile: Profile | str) -> list[str]:
-    """``asv run --bench`` regular expressions that select exactly ``profile``'s cells.
+def runnable_backends() -> tuple[str, ...]:
+    """The grid's backends that can run on this machine's devices: GPU devices only where an NVIDIA driver is loaded.
+
+    Nothing is imported (the registry's driver check). A CPU backend that is not installed
+    stays in: asv's virtualenvs may have what this interpreter lacks.
+    """
+    gpu = REGISTRY._gpu_present()  # the registry's own test, so skip and selection agree
+    return tuple(b for b in BACKENDS if gpu or not REGISTRY.is_gpu(b))
+
+
+def asv_patterns(profile: Profile | str, backends: Sequence[str] | None = None) -> list[str]:
+    """``asv run --bench`` regular expressions that select exactly ``profile``'s cells on ``backends``.
 
     asv matches them against ``name(param, ...)`` with each parameter's ``repr``; cells
-    they leave out are not started at all (rather than started and skipped in ``setup``).
-    One pattern per benchmark: a product of per-axis alternatives where the cells form
-    one, else the cells themselves.
+    they leave out are not started at all (rather than started and skipped in ``setup``),
+    and asv records them as skipped, as ``setup`` would. One pattern per benchmark: a
+    product of per-axis alternatives where the cells form one, else the cells themselves.
+    ``backends`` defaults to :func:`runnable_backends`: on a machine without a GPU the GPU
+    backends' cells (3 of 8 in every class, 2,000 in the full profile, ~0.1 s each to
+    start and skip) are left out.
     """
+    keep = set(runnable_backends() if backends is None else backends)
+    by_backend = {name for name, cls, _method in benchmark_classes() if cls.param_names[:1] == ("backend",)}
     patterns = []
-    for name, cells in selected_cells(profile).items():
+    for name, all_cells in selected_cells(profile).items():
+        cells = [c for c in all_cells if name not in by_backend or c[0] in keep]
+        if not cells:
+            continue
         axes = [list(dict.fromkeys(values)) for values in zip(*cells, strict=True)]
         if math.prod(len(a) for a in axes) == len(cells):
             body = ", ".join("(?:" + "|".join(re.escape(repr(v)) for v in axis) + ")" for axis in axes)

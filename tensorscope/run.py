@@ -41,6 +41,7 @@ import functools
 import json
 import os
 import platform
+import re
 import shlex
 import shutil
 import socket
@@ -233,6 +234,43 @@ def bench_patterns(config: str, profile: str, user: Sequence[str]) -> list[str]:
 
 def asv_commands(args: argparse.Namespace, asv: list[str]) -> list[tuple[list[str], dict[str, str]]]:
     """The ``asv run`` command lines for these options, each with the variables it needs."""
+    return _preload_torch_at_one_thread(_asv_commands(args, asv), args.threads)
+
+
+#: ``--bench`` patterns of peak-memory benchmarks (asv names ``<module>.<Class>.peakmem_<name>``)
+_PEAKMEM = re.compile(r"\\\.peakmem_")
+
+
+def _preload_torch_at_one_thread(runs: list[tuple[list[str], dict[str, str]]], threads: str) -> list[tuple[list[str], dict[str, str]]]:
+    """At ``--threads 1``, each run becomes two: every cell but peak memory with torch preloaded, then peak memory.
+
+    Why: asv forks each cell from one server process, and the suite leaves torch out of that
+    server (``TENSORSCOPE_PRELOAD``) because forked two-thread torch pools stalled; so every
+    torch cell imports torch itself, 1.2-3.4 s on the 2-vCPU reference VM, about 13 of the full
+    profile's 33 minutes there. At one thread no stall was seen, preloaded or not
+    (docs/validation/own-results.md, "torch's stalls"), so the timed cells get torch preloaded
+    (``TENSORSCOPE_PRELOAD=all``). Peak memory is the whole process's, preloaded modules
+    included: those cells keep the default preload, so their series stay comparable. asv
+    merges the two runs into one result file per (commit, environment). A
+    ``TENSORSCOPE_PRELOAD`` set by the caller wins (one run, as asked).
+    """
+    if threads != "1" or "TENSORSCOPE_PRELOAD" in os.environ:
+        return runs
+    split = []
+    for cmd, variables in runs:
+        where = [i for i, a in enumerate(cmd) if a == "--bench"]
+        patterns = [cmd[i + 1] for i in where]
+        rest = [a for i, a in enumerate(cmd) if i not in where and i - 1 not in where]
+        memory = [p for p in patterns if _PEAKMEM.search(p)]
+        timed = [p for p in patterns if not _PEAKMEM.search(p)]
+        if timed:
+            split.append(([*rest, *(a for p in timed for a in ("--bench", p))], {**variables, "TENSORSCOPE_PRELOAD": "all"}))
+        if memory:
+            split.append(([*rest, *(a for p in memory for a in ("--bench", p))], dict(variables)))
+    return split
+
+
+def _asv_commands(args: argparse.Namespace, asv: list[str]) -> list[tuple[list[str], dict[str, str]]]:
     patterns = bench_patterns(args.config, args.profile, args.bench)
 
     def base(config: str, runner: list[str] = asv) -> list[str]:

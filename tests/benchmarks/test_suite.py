@@ -168,7 +168,30 @@ def test_asv_patterns_select_exactly_the_profiles_cells(profile: str) -> None:
         idx = {i for i, cell in enumerate(product) if cls.selected(common.PROFILES[profile], *cell)}
         if idx:
             expected[name] = idx
-    assert _asv_selection(common.asv_patterns(profile)) == expected
+    assert _asv_selection(common.asv_patterns(profile, backends=common.BACKENDS)) == expected
+
+
+@pytest.mark.parametrize("gpu", [False, True])
+def test_gpu_backends_are_started_only_where_there_is_a_gpu(monkeypatch: pytest.MonkeyPatch, gpu: bool) -> None:
+    """Without an NVIDIA driver, asv is not handed the GPU backends' cells; the machine calibration stays."""
+    from benchmarks._checkout import REGISTRY
+
+    monkeypatch.setattr(REGISTRY, "_gpu_present", lambda: gpu)
+    patterns = common.asv_patterns("full")
+    chosen = _asv_selection(patterns)
+    for name, cls, _method in common.benchmark_classes():
+        product = list(itertools.product(*cls.params))
+        started = {product[i] for i in chosen.get(name, set())}
+        if cls.param_names[:1] != ("backend",):
+            assert started == {c for c in product if cls.selected(common.PROFILES["full"], *c)}, name
+            continue
+        assert started, name
+        on_gpu = {c for c in started if c[0] in ("torch:cuda", "jax:gpu", "cupy")}
+        assert bool(on_gpu) == gpu, name
+        cpu_cells = {
+            c for c in product if cls.selected(common.PROFILES["full"], *c) and c[0] in ("python", "numpy", "numba", "torch:cpu", "jax:cpu")
+        }
+        assert cpu_cells <= started, name  # every CPU cell of the profile is still run
 
 
 def test_params_are_plain_values() -> None:
@@ -649,3 +672,52 @@ def test_bench_files_hold_no_hand_typed_op_lists() -> None:
                 if len(names) >= 2:
                     found.append(f"{path.name}:{node.lineno}: {names}")
     assert not found, found
+
+
+def _count_calls(monkeypatch: pytest.MonkeyPatch, name: str, calls: list[str]) -> None:
+    """Record every op call and every warm-up of backend ``name`` in ``calls``."""
+    be = backends.get(name)
+    real_op = be.op
+
+    def op(op_name: str) -> Any:
+        fn = real_op(op_name)
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            calls.append(op_name)
+            return fn(*args, **kwargs)
+
+        return counted
+
+    monkeypatch.setattr(be, "op", op)
+    monkeypatch.setattr(be, "warmup", lambda fn, *a, **k: calls.append("warmup"))
+
+
+def test_pure_python_is_not_warmed_up_and_a_slow_check_call_sets_the_sampling(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A slow op is called once before timing (the reference check), and that call decides number and repeat."""
+    from benchmarks.bench_unary import Unary
+
+    monkeypatch.setattr(common, "PROFILE", common.PROFILES["full"])
+    monkeypatch.setattr(common, "SLOW_CALL_SECONDS", 0.0)  # every call counts as slow
+    monkeypatch.setattr(common, "VERY_SLOW_CALL_SECONDS", math.inf)
+    calls: list[str] = []
+    _count_calls(monkeypatch, "python", calls)
+    bench = Unary()
+    bench.setup("python", "exp", 10_000, "float32")
+    assert calls == ["exp"]  # no warm-up, no calibration call
+    assert bench.repeat == common.SLOW_CALL_REPEAT
+    monkeypatch.setattr(common, "VERY_SLOW_CALL_SECONDS", 0.0)
+    bench = Unary()
+    bench.setup("python", "exp", 10_000, "float32")
+    assert bench.repeat == common.VERY_SLOW_CALL_REPEAT and bench.repeat[0] >= 2  # still a spread
+
+
+def test_other_backends_are_warmed_up_then_calibrated(monkeypatch: pytest.MonkeyPatch) -> None:
+    from benchmarks.bench_unary import Unary
+
+    monkeypatch.setattr(common, "PROFILE", common.PROFILES["full"])
+    calls: list[str] = []
+    _count_calls(monkeypatch, "numpy", calls)
+    bench = Unary()
+    bench.setup("numpy", "exp", 10_000, "float32")
+    assert calls[:2] == ["warmup", "exp"] and len(calls) > 2  # warm-up, check, then calibration calls
+    assert bench.number > 1 and bench.repeat == common.PROFILES["full"].repeat

@@ -42,9 +42,11 @@ def test_virtualenv_runs_select_the_matrix_environments() -> None:
     assert cmd[-1] == "HEAD~3..HEAD"
 
 
-def test_threads_add_an_environment_of_their_own_in_the_same_virtualenv() -> None:
-    (cmd, variables), *rest = run.asv_commands(_args("--threads", "1", "--simd", "both"), ["asv"])
-    assert not rest and variables == {}
+def test_threads_add_an_environment_of_their_own_in_the_same_virtualenv(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TENSORSCOPE_PRELOAD", raising=False)  # tests/benchmarks/conftest.py sets it
+    (cmd, variables), (memory_cmd, memory_variables) = run.asv_commands(_args("--threads", "1", "--simd", "both"), ["asv"])
+    assert variables == {"TENSORSCOPE_PRELOAD": "all"} and memory_variables == {}
+    assert [a for a in memory_cmd if a != "--bench" and "peakmem" not in a] == [a for a in cmd if a != "--bench" and "\\(" not in a]
     envs = sorted(cmd[i + 1] for i, a in enumerate(cmd) if a == "-E")
     assert envs and all(e.endswith("-TENSORSCOPE_THREADS1") for e in envs)
     assert any("SIMDon" in e for e in envs) and any("SIMDoff" in e for e in envs)
@@ -56,6 +58,43 @@ def test_threads_add_an_environment_of_their_own_in_the_same_virtualenv() -> Non
     assert any(str(ROOT / "tensorscope" / "environment.py") in c for c in config["install_command"])
     (default, _), *_rest = run.asv_commands(_args(), ["asv"])
     assert not any("THREADS" in a for a in default)
+
+
+@pytest.mark.parametrize("existing", [(), ("--existing",)])
+def test_one_thread_times_with_torch_preloaded_and_measures_peak_memory_without(
+    existing: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At --threads 1: two asv runs per setting, the peakmem cells alone in the second, with the default preload."""
+    import re
+
+    from benchmarks import common
+
+    monkeypatch.delenv("TENSORSCOPE_PRELOAD", raising=False)
+    runs = run.asv_commands(_args(*existing, "--threads", "1", "--profile", "full"), ["asv"])
+    assert len(runs) == 2
+    (timed, timed_vars), (memory, memory_vars) = runs
+    assert timed_vars["TENSORSCOPE_PRELOAD"] == "all" and "TENSORSCOPE_PRELOAD" not in memory_vars
+    cells = {
+        "bench_unary.UnaryMemory.peakmem_op('numpy', 'exp', 10000000, 'float32')": (False, True),
+        "bench_unary.Unary.time_op('torch:cpu', 'exp', 10000, 'float32')": (True, False),
+        "bench_unary.UnaryAccuracy.track_max_rel_error('torch:cpu', 'exp', 'float32')": (True, False),
+    }
+    for cell, (in_timed, in_memory) in cells.items():
+        assert any(re.search(p, cell) for p in _benches(timed)) == in_timed, cell
+        assert any(re.search(p, cell) for p in _benches(memory)) == in_memory, cell
+    # together they are the profile's patterns, each once
+    assert sorted(_benches(timed) + _benches(memory)) == sorted(common.asv_patterns("full"))
+    # everything but the patterns is the same command
+    strip = lambda cmd: [a for i, a in enumerate(cmd) if a != "--bench" and (i == 0 or cmd[i - 1] != "--bench")]  # noqa: E731
+    assert strip(timed) == strip(memory)
+
+
+def test_a_preload_set_by_the_caller_keeps_one_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TENSORSCOPE_PRELOAD", "0")
+    assert len(run.asv_commands(_args("--threads", "1"), ["asv"])) == 1
+    monkeypatch.delenv("TENSORSCOPE_PRELOAD")
+    assert len(run.asv_commands(_args("--threads", "2"), ["asv"])) == 1  # two threads: torch stays out of the server
+    assert len(run.asv_commands(_args(), ["asv"])) == 1
 
 
 def test_existing_exports_the_thread_variables() -> None:
