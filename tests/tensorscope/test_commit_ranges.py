@@ -109,3 +109,18 @@ def test_report_by_commit_on_a_store_counts_untriaged_changes(
     doc = json.loads(_report(capsys, "--store", store, "--by-commit", "--format", "json")[1])
     assert doc["commit_ranges"][1]["untriaged"] == 4
     assert "untriaged" in _report(capsys, "--store", store, "--by-commit")[1].split("Changes by commit range")[1].splitlines()[1]
+
+
+def test_the_json_reference_lists_the_commit_range_fields(results_tree: ResultsTree, capsys: pytest.CaptureFixture[str]) -> None:
+    """docs/reference/json-output.md's ``% fields: report.commit_ranges`` table names every field printed, no more."""
+    import re
+
+    lines = (Path(__file__).resolve().parents[2] / "docs" / "reference" / "json-output.md").read_text(encoding="utf-8").splitlines()
+    at = lines.index("% fields: report.commit_ranges")
+    documented: set[str] = set()
+    for row in lines[at + 3 :]:
+        if not row.startswith("|"):
+            break
+        documented |= set(re.findall(r"`([a-z_]+)`", row.split("|")[1]))
+    doc = json.loads(_report(capsys, str(one_culprit_tree(results_tree).root), "--by-commit", "--format", "json")[1])
+    assert set().union(*(g.keys() for g in doc["commit_ranges"])) == documented
