@@ -238,3 +238,11 @@ def test_every_built_in_backend_is_described() -> None:
     page = (DOCS / "concepts" / "backends.md").read_text(encoding="utf-8")
     missing = [name for name in builtin_names() if f"`{name}`" not in page]
     assert not missing, f"docs/concepts/backends.md does not describe the backends {missing}"
+
+
+def test_the_catalog_size_stated_is_the_catalog_s() -> None:
+    import backends
+
+    for page in (REPO / "README.md", DOCS / "concepts" / "backends.md"):
+        stated = {int(n) for n in re.findall(r"\b(\d+) operations\b", page.read_text(encoding="utf-8"))}
+        assert stated == {len(backends.OPS)}, f"{page.relative_to(REPO)} says {stated} operations; the catalog has {len(backends.OPS)}"
