@@ -246,3 +246,16 @@ def test_the_catalog_size_stated_is_the_catalog_s() -> None:
     for page in (REPO / "README.md", DOCS / "concepts" / "backends.md"):
         stated = {int(n) for n in re.findall(r"\b(\d+) operations\b", page.read_text(encoding="utf-8"))}
         assert stated == {len(backends.OPS)}, f"{page.relative_to(REPO)} says {stated} operations; the catalog has {len(backends.OPS)}"
+
+
+_TOP = ("backends/", "benchmarks/", "tensorscope/", "dashboard/", "scripts/", "tests/", "docs/", "results/", ".ci/")
+
+
+def test_repository_paths_named_in_the_docs_exist() -> None:
+    """A file moved or renamed in the code leaves no page pointing at the old place."""
+    missing = []
+    for page in [*PAGES, REPO / "README.md"]:
+        for path in re.findall(r"`([\w./-]+)`", page.read_text(encoding="utf-8")):
+            if path.startswith(_TOP) and "*" not in path and not (REPO / path.split("::")[0]).exists():
+                missing.append(f"{page.relative_to(REPO)}: {path}")
+    assert not missing, missing
