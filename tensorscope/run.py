@@ -13,7 +13,10 @@ What it does, in order:
    are not started (every profile has the same ``params``; plain asv starts those cells
    and the suite skips them). Every benchmarked (commit, environment) gets
    ``results/<machine>/provenance/<commit>-<env>.json`` (written by the suite);
-3. returns asv's exit status.
+3. with ``--push URL --token-file F`` (the token is read before anything runs), sends this
+   machine's results that the server lacks to a store's upload API, as ``tensorscope push``
+   does, also after asv failed part-way (what it saved is real);
+4. returns asv's exit status (when asv succeeded and something was not pushed: 1).
 
 Environments: by default asv builds one virtualenv per commit from the package
 registry; the SIMD setting is asv's ``env_nobuild`` matrix variable
@@ -90,6 +93,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true", help="run, but do not save results (asv --dry-run)")
     parser.add_argument("--no-samples", action="store_true", help="do not store raw samples (the CV report needs them)")
     parser.add_argument("--print-command", action="store_true", help="print the asv commands and exit")
+    parser.add_argument(
+        "--push",
+        default=None,
+        metavar="URL",
+        help="after the run, send this machine's results that the server lacks to a store's upload API (as tensorscope push)",
+    )
+    parser.add_argument("--token-file", type=Path, default=None, help="with --push: the file holding this runner's upload token")
     parser.add_argument("asv_args", nargs=argparse.REMAINDER, help="after '--': extra arguments for asv run")
 
 
@@ -370,6 +380,8 @@ _OWN_OPTIONS = frozenset(
         "--dry-run",
         "--no-samples",
         "--print-command",
+        "--push",
+        "--token-file",
     }
 )
 
@@ -396,6 +408,19 @@ def main(args: argparse.Namespace) -> int:
     if _existing_python(args) and args.range and ".." in args.range:
         print("tensorscope run: an existing interpreter benchmarks the installed code only; give no commit range", file=sys.stderr)
         return 2
+    token = None
+    if getattr(args, "push", None) is not None or getattr(args, "token_file", None) is not None:
+        # checked before the run: a bad token file must not wait for the end of a half-hour run
+        if args.push is None or args.token_file is None:
+            print("tensorscope run: --push URL and --token-file FILE go together", file=sys.stderr)
+            return 2
+        from tensorscope.store.cmd_push import read_token
+
+        try:
+            token = read_token(args.token_file)
+        except ValueError as exc:
+            print(f"tensorscope run: {exc}", file=sys.stderr)
+            return 2
     details = machine_details(args.machine)
     env = dict(os.environ)
     env["TENSORSCOPE_PROFILE"] = args.profile
@@ -415,6 +440,9 @@ def main(args: argparse.Namespace) -> int:
                 **variables,
             }
             print(" ".join(f"{k}={shlex.quote(v)}" for k, v in assignments.items()), shlex.join(cmd))
+        if token is not None:
+            push = ["tensorscope", "push", str(_results_dir(str(config))), "--machine", args.machine, "--to", args.push]
+            print(shlex.join([*push, "--token-file", str(args.token_file)]))
         return 0
     print(f"tensorscope run: registering machine {args.machine!r}", flush=True)
     try:
@@ -430,4 +458,21 @@ def main(args: argparse.Namespace) -> int:
     for cmd, variables in runs:
         print(f"tensorscope run: profile {args.profile}: {shlex.join(cmd)}", flush=True)
         status = subprocess.run(cmd, cwd=root, env={**env, **variables}).returncode or status
+    if token is not None and args.dry_run:
+        print("tensorscope run: --dry-run saved no results: nothing pushed", flush=True)
+    elif token is not None:
+        status = _push_after_run(args, _results_dir(str(config)), token, status)
     return status
+
+
+def _push_after_run(args: argparse.Namespace, results: Path, token: str, status: int) -> int:
+    """``run --push``: send the machine's results (also after a failed asv run: what it saved is real);
+    returns asv's status when it failed, else the push's (0, or 1 when something was not delivered)."""
+    from tensorscope.store.cmd_push import push
+
+    if not (results / args.machine).is_dir():
+        print(f"tensorscope run: no results of {args.machine!r} under {results}: nothing to push", file=sys.stderr)
+        return status or 1
+    print(f"tensorscope run: pushing {results / args.machine} to {args.push}", flush=True)
+    pushed = push(results, args.machine, args.push, token, prog="tensorscope run --push")  # also after asv failed
+    return status or pushed

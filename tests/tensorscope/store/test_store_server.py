@@ -242,3 +242,70 @@ def test_store_written_by_the_api_reads_as_the_files(server: tuple[str, sa.Engin
             assert call(base, "POST", "/api/v1/uploads", upload_body(path, machine_json=mjson, benchmarks_json=bench), token)[0] == 201
     (tree.root / "box" / "provenance").rename(tmp_path / "provenance-not-sent")
     assert_same_results(load_results(tree.root).results, load_store(engine).results)
+
+
+# -- tensorscope run --push -------------------------------------------------------------------
+
+
+def _fake_run(monkeypatch: pytest.MonkeyPatch, source: Path, project: Path, exit_code: int = 0) -> None:
+    """``tensorscope run`` whose "asv run" copies ``source``'s box results into the project's results
+    folder and exits with ``exit_code`` (no suite is run, no machine file is written)."""
+    from tensorscope import run
+
+    copy = (
+        "import shutil, sys; "
+        f"shutil.copy({str(source / 'benchmarks.json')!r}, {str(project / 'results')!r}); "
+        f"shutil.copytree({str(source / 'box')!r}, {str(project / 'results' / 'box')!r}, dirs_exist_ok=True); "
+        f"sys.exit({exit_code})"
+    )
+    monkeypatch.setattr(run, "asv_commands", lambda args, asv: [([sys.executable, "-c", copy], {})])
+    monkeypatch.setattr(run, "register_machine", lambda details: project / "machine-file")
+    monkeypatch.setattr(run, "machine_details", lambda name=None: {"machine": name or "box"})
+
+
+@pytest.mark.parametrize("asv_exit", [0, 3])
+def test_run_push_sends_the_runs_results_also_after_asv_failed(
+    server: tuple[str, sa.Engine], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], asv_exit: int
+) -> None:
+    base, engine = server
+    source = small_tree(tmp_path / "source").root
+    project = tmp_path / "project"
+    (project / "results").mkdir(parents=True)
+    (project / "asv.conf.json").write_text(json.dumps({"results_dir": "results"}))
+    _fake_run(monkeypatch, source, project, asv_exit)
+    _, token = create(engine, "box")
+    (tmp_path / "token").write_text(token + "\n")
+    argv = ["run", "--machine", "box", "--config", str(project / "asv.conf.json"), "--push", base, "--token-file", str(tmp_path / "token")]
+    assert cli(argv) == asv_exit  # asv's failure wins; else the push's 0
+    assert "pushed 10 files of box, 0 already there, 0 not delivered" in capsys.readouterr().out
+    files = load_results(source)
+    box = files.results[files.results["machine"].astype(str) == "box"]
+    stored = load_store(engine).results
+    assert len(stored) == len(box) > 0
+    assert sorted(zip(stored["series"].astype(str), stored["commit"].astype(str), strict=True)) == sorted(
+        zip(box["series"].astype(str), box["commit"].astype(str), strict=True)
+    )
+
+
+def test_run_push_checks_its_token_before_running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tensorscope import run
+
+    def never(args: object, asv: object) -> list[object]:
+        raise AssertionError("asv was started")
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "asv.conf.json").write_text(json.dumps({"results_dir": "results"}))
+    monkeypatch.setattr(run, "asv_commands", never)
+    monkeypatch.setattr(run, "machine_details", lambda name=None: {"machine": name or "box"})
+    config = ["--config", str(project / "asv.conf.json"), "--machine", "box"]
+    assert cli(["run", *config, "--push", "http://127.0.0.1:9"]) == 2
+    assert "--push URL and --token-file FILE go together" in capsys.readouterr().err
+    (tmp_path / "empty").write_text("  \n")
+    assert cli(["run", *config, "--push", "http://127.0.0.1:9", "--token-file", str(tmp_path / "empty")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "is empty" in err
+    assert cli(["run", *config, "--push", "http://127.0.0.1:9", "--token-file", str(tmp_path / "missing")]) == 2
+    assert "cannot read the token file" in capsys.readouterr().err
