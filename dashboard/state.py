@@ -167,7 +167,7 @@ def _load(results_dir: str, cache_dir: str | None, repo: str | None, stamp_: str
     if results_dir.startswith(STORE_SOURCE):
         from tensorscope.store import load_store
 
-        return load_store(engine(results_dir[len(STORE_SOURCE) :]))
+        return load_store(engine(results_dir[len(STORE_SOURCE) :]), cache_dir=Path(cache_dir) if cache_dir else None)
     return load_results(Path(results_dir), cache_dir=Path(cache_dir) if cache_dir else None, repo=Path(repo) if repo else None)
 
 

@@ -401,7 +401,7 @@ def main(args: argparse.Namespace) -> int:
         except StoreError as exc:
             print(f"tensorscope report: {exc}", file=sys.stderr)
             return 2
-        rs = load_store(engine)
+        rs = load_store(engine, cache_dir=cache)  # read whole once per new upload; later reports from the cache
     else:
         rs = load_results(results_dir, cache_dir=cache, repo=args.repo, index_json=args.index_json)
     for p in rs.problems:

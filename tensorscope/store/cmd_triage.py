@@ -61,8 +61,9 @@ def analysed_changes(engine: sa.Engine) -> list[Change]:
 
     from . import load_store
 
-    rs = load_store(engine)
-    verdicts = reg.analyse(rs, cache_dir=default_cache_dir(Path(".")))
+    cache = default_cache_dir(Path("."))
+    rs = load_store(engine, cache_dir=cache)
+    verdicts = reg.analyse(rs, cache_dir=cache)
     out = [step_change(r) for r in verdicts.steps.to_dict("records")]
     out += [shift_change(r) for r in verdicts.environment_shifts.to_dict("records")]
     return out

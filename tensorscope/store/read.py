@@ -7,7 +7,9 @@ the same files read directly, so every analysis gives the same verdicts on eithe
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -63,6 +65,10 @@ def _samples(column: Sequence[bytes | None]) -> pa.Array:
     return pa.ListArray.from_arrays(pa.array(offsets), pa.array(flat, type=pa.float64()), mask=pa.array(~valid))
 
 
+# Bump when what _fetch returns changes shape: older cache files are then never read.
+CACHE_VERSION = 1
+
+
 def load_store(
     engine: sa.Engine,
     *,
@@ -70,21 +76,136 @@ def load_store(
     benchmarks: Sequence[str] | None = None,
     since_ms: float | None = None,
     until_ms: float | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
 ) -> ResultSet:
     """The results of the store (or of the given machines, benchmark names, and runs dated in
-    [``since_ms``, ``until_ms``]) as a :class:`ResultSet`, with the problems its files had."""
+    [``since_ms``, ``until_ms``]) as a :class:`ResultSet`, with the problems its files had.
+
+    ``cache_dir``: keep what was read there (Arrow and JSON files readable by their owner only, no
+    pickle), keyed by the store, the query and a stamp of what the store holds (its newest upload, its
+    commits' order), so a later process reads the same answer from the cache until the store
+    receives something new.
+    """
     with reading(engine) as conn:
-        return _load(conn, engine, machines, benchmarks, since_ms, until_ms)
+        key = _cache_key(conn, engine, machines, benchmarks, since_ms, until_ms) if cache_dir is not None else None
+        parts = _read_cache(Path(cache_dir), key) if cache_dir is not None and key is not None else None
+        if parts is None:
+            parts = _fetch(conn, machines, benchmarks, since_ms, until_ms)
+            if cache_dir is not None and key is not None:
+                _write_cache(Path(cache_dir), key, parts)
+    return _assemble(engine, parts)
 
 
-def _load(
+def _cache_key(
     conn: sa.Connection,
     engine: sa.Engine,
     machine_names: Sequence[str] | None,
     benchmark_names: Sequence[str] | None,
     since_ms: float | None,
     until_ms: float | None,
-) -> ResultSet:
+) -> str:
+    """A digest of the store (its URL, password hidden), the query, and what the store holds now: every
+    ingest or upload adds an upload row; an ingest with another commit order changes the commits' positions."""
+    last, count = conn.execute(sa.select(sa.func.max(s.uploads.c.id), sa.func.count(s.uploads.c.id))).one()
+    commits, positions = conn.execute(sa.select(sa.func.count(s.commits.c.id), sa.func.sum(s.commits.c.position))).one()
+    source = conn.execute(sa.select(s.meta.c.value).where(s.meta.c.key == "order_source")).scalar()
+    query = [sorted(machine_names) if machine_names is not None else None, sorted(benchmark_names) if benchmark_names is not None else None]
+    text = json.dumps(
+        [CACHE_VERSION, describe(str(engine.url)), query, since_ms, until_ms, last, count, commits, positions, source], default=str
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _read_cache(cache_dir: Path, key: str) -> dict[str, Any] | None:
+    """What :func:`_write_cache` kept under ``key`` (None: nothing, or a file that cannot be read whole)."""
+    folder = cache_dir / "store" / key
+    try:
+        doc = json.loads((folder / "parts.json").read_text(encoding="utf-8"))
+        with pa.memory_map(str(folder / "table.arrow")) as source:
+            table = pa.ipc.open_file(source).read_all()
+    except (OSError, ValueError, pa.ArrowException):
+        return None
+    if doc.get("version") != CACHE_VERSION or doc.get("key") != key:
+        return None
+    return {
+        "table": table,
+        "sigs": doc["sigs"],
+        "metas": {int(k): v for k, v in doc["metas"].items()},
+        "benchmarks": doc["benchmarks"],
+        "machine_docs": [tuple(d) for d in doc["machine_docs"]],
+        "prov_docs": [tuple(d) for d in doc["prov_docs"]],
+        "order_ref": doc["order_ref"],
+        "order_source": doc["order_source"],
+        "problems": [Problem(*p) for p in doc["problems"]],
+    }
+
+
+def _write_cache(cache_dir: Path, key: str, parts: dict[str, Any]) -> None:
+    """Keep ``parts`` under ``key``: written to a temporary folder and renamed, so a reader sees all or nothing.
+    A cache that cannot be written is skipped (the next process reads the store again)."""
+    import shutil
+    import tempfile
+
+    root = cache_dir / "store"
+    tmp: Path | None = None
+    try:
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=root))  # mode 0700
+        doc = {
+            "version": CACHE_VERSION,
+            "key": key,
+            "sigs": parts["sigs"],
+            "metas": {str(k): v for k, v in parts["metas"].items()},
+            "benchmarks": parts["benchmarks"],
+            "machine_docs": parts["machine_docs"],
+            "prov_docs": parts["prov_docs"],
+            "order_ref": parts["order_ref"],
+            "order_source": parts["order_source"],
+            "problems": [[p.path, p.message, p.severity] for p in parts["problems"]],
+        }
+        (tmp / "parts.json").write_text(json.dumps(doc), encoding="utf-8")
+        with pa.OSFile(str(tmp / "table.arrow"), "wb") as sink, pa.ipc.new_file(sink, parts["table"].schema) as writer:
+            writer.write_table(parts["table"])
+        for written in tmp.iterdir():
+            written.chmod(0o600)  # the store's data: its owner's only, as the embedded store's own files
+        for old in root.iterdir():  # one answer per query is kept: an older stamp's is never read again
+            if old.name != key and not old.name.startswith(".tmp-") and (old / "parts.json").exists():
+                shutil.rmtree(old, ignore_errors=True)
+        os.replace(tmp, root / key)
+    except (OSError, TypeError, ValueError, pa.ArrowException):
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _assemble(engine: sa.Engine, parts: dict[str, Any]) -> ResultSet:
+    problems = list(parts["problems"])
+    metas = parts["metas"]
+    machines_table = machines_frame(parts["machine_docs"], metas, problems)
+    provenance_table = provenance_frame(parts["prov_docs"], metas, problems)
+    rs = assemble(
+        [parts["table"]],
+        metas,
+        parts["sigs"],
+        parts["benchmarks"],
+        machines_table,
+        provenance_table,
+        parts["order_ref"],
+        parts["order_source"],
+        problems,
+        Path(describe(str(engine.url))),
+    )
+    rs.stats = {"files": len(metas), "parsed": 0, "rows": len(rs.results), "store": describe(str(engine.url))}
+    return rs
+
+
+def _fetch(
+    conn: sa.Connection,
+    machine_names: Sequence[str] | None,
+    benchmark_names: Sequence[str] | None,
+    since_ms: float | None,
+    until_ms: float | None,
+) -> dict[str, Any]:
+    """What a query of the store reads: the inputs of the results reader's assembly."""
     m, e, c, r = s.machines, s.environments, s.commits, s.runs
     q = (
         sa.select(
@@ -175,22 +296,17 @@ def _load(
     prov_docs.sort(key=lambda d: _scan_order(d[0]))
     order_ref = {row.hash: int(row.position) for row in conn.execute(sa.select(c.c.hash, c.c.position).where(c.c.position.is_not(None)))}
     order_source = conn.execute(sa.select(s.meta.c.value).where(s.meta.c.key == "order_source")).scalar() or "date"
-    machines_table = machines_frame(machine_docs, metas, problems)
-    provenance_table = provenance_frame(prov_docs, metas, problems)
-    rs = assemble(
-        [table],
-        metas,
-        sigs,
-        benchmarks,
-        machines_table,
-        provenance_table,
-        order_ref,
-        order_source,
-        problems,
-        Path(describe(str(engine.url))),
-    )
-    rs.stats = {"files": len(metas), "parsed": 0, "rows": len(rs.results), "store": describe(str(engine.url))}
-    return rs
+    return {
+        "table": table,
+        "sigs": sigs,
+        "metas": metas,
+        "benchmarks": benchmarks,
+        "machine_docs": machine_docs,
+        "prov_docs": prov_docs,
+        "order_ref": order_ref,
+        "order_source": order_source,
+        "problems": problems,
+    }
 
 
 def _raw_table(
