@@ -118,14 +118,20 @@ def _changes_table(at: AppTest):
     return next(d.value for d in at.dataframe if "triage" in d.value.columns and "factor" in d.value.columns)
 
 
-def test_triage_on_the_regressions_page_is_kept_with_its_history_and_survives_new_data(
-    tmp_path: Path, results_tree: ResultsTree, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def _served_store(url: str, results_tree: ResultsTree, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str]:
+    """The suite's tree ingested into the store at ``url``, which the dashboard reads; (the tree, the page's
+    name of the stepped numpy exp change on "box")."""
     root = build_tree(results_tree)
-    url = str(tmp_path / "store.sqlite")
     _ingest(root, url)
     monkeypatch.setenv("TENSORSCOPE_STORE", url)
-    chosen = next(o for o in _change_options(run_page("regressions")) if o.startswith("box|" + STEPPED))
+    return root, next(o for o in _change_options(run_page("regressions")) if o.startswith("box|" + STEPPED))
+
+
+def test_triage_on_the_regressions_page_is_kept_with_its_history_and_survives_new_data(
+    store: str, results_tree: ResultsTree, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = store
+    root, chosen = _served_store(url, results_tree, monkeypatch)
     at = run_page("regressions", {"change": chosen})
     assert set(_changes_table(at)["triage"]) == {"untriaged"}
     at = _decide(at, "step", "investigating", "ana", note="looking at the exp kernel", link="https://example.org/issues/7")
@@ -176,11 +182,8 @@ def test_triage_on_the_regressions_page_is_kept_with_its_history_and_survives_ne
 def test_a_decision_needs_who_made_it_and_nothing_is_stored_without(
     tmp_path: Path, results_tree: ResultsTree, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    root = build_tree(results_tree)
     url = str(tmp_path / "store.sqlite")
-    _ingest(root, url)
-    monkeypatch.setenv("TENSORSCOPE_STORE", url)
-    chosen = next(o for o in _change_options(run_page("regressions")) if o.startswith("box|" + STEPPED))
+    _, chosen = _served_store(url, results_tree, monkeypatch)
     at = _decide(run_page("regressions", {"change": chosen}), "step", "fixed", "   ")
     assert any("Say who decided" in e.value for e in at.error)
     engine = open_store(url)
