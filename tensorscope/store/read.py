@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from tensorscope.results.load import assemble, machines_frame, provenance_frame
@@ -65,8 +66,8 @@ def _samples(column: Sequence[bytes | None]) -> pa.Array:
     return pa.ListArray.from_arrays(pa.array(offsets), pa.array(flat, type=pa.float64()), mask=pa.array(~valid))
 
 
-# Bump when what _fetch returns changes shape: older cache files are then never read.
-CACHE_VERSION = 1
+# Bump when what the cache keeps changes shape: older cache files are then never read.
+CACHE_VERSION = 2
 
 
 def load_store(
@@ -81,38 +82,30 @@ def load_store(
     """The results of the store (or of the given machines, benchmark names, and runs dated in
     [``since_ms``, ``until_ms``]) as a :class:`ResultSet`, with the problems its files had.
 
-    ``cache_dir``: keep what was read there (Arrow and JSON files readable by their owner only, no
-    pickle), keyed by the store, the query and a stamp of what the store holds (its newest upload, its
-    commits' order), so a later process reads the same answer from the cache until the store
-    receives something new.
+    ``cache_dir``: keep the cells read there (an Arrow file and a JSON file, readable by their owner
+    only; no pickle), one answer per store and query. A later call reads from the store only the cells
+    of runs stored since (or stored again with other content), and the small tables (runs, machines,
+    commits and their order, benchmarks, problems) always.
     """
     with reading(engine) as conn:
-        key = _cache_key(conn, engine, machines, benchmarks, since_ms, until_ms) if cache_dir is not None else None
-        parts = _read_cache(Path(cache_dir), key) if cache_dir is not None and key is not None else None
-        if parts is None:
-            parts = _fetch(conn, machines, benchmarks, since_ms, until_ms)
-            if cache_dir is not None and key is not None:
-                _write_cache(Path(cache_dir), key, parts)
+        key = _cache_key(engine, machines, benchmarks, since_ms, until_ms) if cache_dir is not None else None
+        reuse = _read_cache(Path(cache_dir), key) if cache_dir is not None and key is not None else None
+        parts = _fetch(conn, machines, benchmarks, since_ms, until_ms, reuse=reuse)
+    if cache_dir is not None and key is not None and (reuse is None or reuse["runs"] != parts["runs"]):
+        _write_cache(Path(cache_dir), key, parts)
     return _assemble(engine, parts)
 
 
 def _cache_key(
-    conn: sa.Connection,
     engine: sa.Engine,
     machine_names: Sequence[str] | None,
     benchmark_names: Sequence[str] | None,
     since_ms: float | None,
     until_ms: float | None,
 ) -> str:
-    """A digest of the store (its URL, password hidden), the query, and what the store holds now: every
-    ingest or upload adds an upload row; an ingest with another commit order changes the commits' positions."""
-    last, count = conn.execute(sa.select(sa.func.max(s.uploads.c.id), sa.func.count(s.uploads.c.id))).one()
-    commits, positions = conn.execute(sa.select(sa.func.count(s.commits.c.id), sa.func.sum(s.commits.c.position))).one()
-    source = conn.execute(sa.select(s.meta.c.value).where(s.meta.c.key == "order_source")).scalar()
+    """A digest of the store (its URL, password hidden) and the query."""
     query = [sorted(machine_names) if machine_names is not None else None, sorted(benchmark_names) if benchmark_names is not None else None]
-    text = json.dumps(
-        [CACHE_VERSION, describe(str(engine.url)), query, since_ms, until_ms, last, count, commits, positions, source], default=str
-    )
+    text = json.dumps([CACHE_VERSION, describe(str(engine.url)), query, since_ms, until_ms], default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -120,29 +113,25 @@ def _read_cache(cache_dir: Path, key: str) -> dict[str, Any] | None:
     """What :func:`_write_cache` kept under ``key`` (None: nothing, or a file that cannot be read whole)."""
     folder = cache_dir / "store" / key
     try:
-        doc = json.loads((folder / "parts.json").read_text(encoding="utf-8"))
+        doc = json.loads((folder / "runs.json").read_text(encoding="utf-8"))
         with pa.memory_map(str(folder / "table.arrow")) as source:
             table = pa.ipc.open_file(source).read_all()
     except (OSError, ValueError, pa.ArrowException):
         return None
-    if doc.get("version") != CACHE_VERSION or doc.get("key") != key:
+    if not isinstance(doc, dict) or doc.get("version") != CACHE_VERSION or doc.get("key") != key:
         return None
-    return {
-        "table": table,
-        "sigs": doc["sigs"],
-        "metas": {int(k): v for k, v in doc["metas"].items()},
-        "benchmarks": doc["benchmarks"],
-        "machine_docs": [tuple(d) for d in doc["machine_docs"]],
-        "prov_docs": [tuple(d) for d in doc["prov_docs"]],
-        "order_ref": doc["order_ref"],
-        "order_source": doc["order_source"],
-        "problems": [Problem(*p) for p in doc["problems"]],
-    }
+    try:
+        runs = {int(k): [int(v[0]), [int(g) for g in v[1]]] for k, v in doc["runs"].items()}
+        grid_ids = [int(g) for g in doc["grid_ids"]]
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+        return None
+    return {"table": table, "grid_ids": grid_ids, "runs": runs}
 
 
 def _write_cache(cache_dir: Path, key: str, parts: dict[str, Any]) -> None:
-    """Keep ``parts`` under ``key``: written to a temporary folder and renamed, so a reader sees all or nothing.
-    A cache that cannot be written is skipped (the next process reads the store again)."""
+    """Keep the cells of ``parts`` under ``key``: written to a temporary folder and renamed over the older
+    answer, so a reader sees all or nothing. A cache that cannot be written is skipped (the next call reads
+    the store)."""
     import shutil
     import tempfile
 
@@ -151,27 +140,16 @@ def _write_cache(cache_dir: Path, key: str, parts: dict[str, Any]) -> None:
     try:
         root.mkdir(mode=0o700, parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=root))  # mode 0700
-        doc = {
-            "version": CACHE_VERSION,
-            "key": key,
-            "sigs": parts["sigs"],
-            "metas": {str(k): v for k, v in parts["metas"].items()},
-            "benchmarks": parts["benchmarks"],
-            "machine_docs": parts["machine_docs"],
-            "prov_docs": parts["prov_docs"],
-            "order_ref": parts["order_ref"],
-            "order_source": parts["order_source"],
-            "problems": [[p.path, p.message, p.severity] for p in parts["problems"]],
-        }
-        (tmp / "parts.json").write_text(json.dumps(doc), encoding="utf-8")
+        doc = {"version": CACHE_VERSION, "key": key, "grid_ids": parts["grid_ids"], "runs": {str(k): v for k, v in parts["runs"].items()}}
+        (tmp / "runs.json").write_text(json.dumps(doc), encoding="utf-8")
         with pa.OSFile(str(tmp / "table.arrow"), "wb") as sink, pa.ipc.new_file(sink, parts["table"].schema) as writer:
             writer.write_table(parts["table"])
         for written in tmp.iterdir():
             written.chmod(0o600)  # the store's data: its owner's only, as the embedded store's own files
-        for old in root.iterdir():  # one answer per query is kept: an older stamp's is never read again
-            if old.name != key and not old.name.startswith(".tmp-") and (old / "parts.json").exists():
-                shutil.rmtree(old, ignore_errors=True)
-        os.replace(tmp, root / key)
+        target = root / key
+        if target.exists():
+            shutil.rmtree(target, ignore_errors=True)
+        os.replace(tmp, target)
     except (OSError, TypeError, ValueError, pa.ArrowException):
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -204,12 +182,18 @@ def _fetch(
     benchmark_names: Sequence[str] | None,
     since_ms: float | None,
     until_ms: float | None,
+    reuse: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """What a query of the store reads: the inputs of the results reader's assembly."""
+    """What a query of the store reads: the inputs of the results reader's assembly.
+
+    ``reuse``: an earlier answer to the same query (from the cache): the cells of its runs that are still
+    stored with the same upload are taken from it, only the other runs' cells are read from the store.
+    """
     m, e, c, r = s.machines, s.environments, s.commits, s.runs
     q = (
         sa.select(
             r.c.id,
+            r.c.upload_id,
             r.c.path,
             m.c.name.label("machine"),
             e.c.name.label("env"),
@@ -232,7 +216,9 @@ def _fetch(
     if until_ms is not None:
         q = q.where(r.c.date_ms <= until_ms)
     metas: dict[int, dict[str, Any]] = {}
+    uploads: dict[int, int] = {}  # run id -> the upload it came from (a run replaced by new content: a new upload)
     for row in conn.execute(q):
+        uploads[int(row.id)] = int(row.upload_id)
         metas[int(row.id)] = {
             "commit": row.hash,
             "env": row.env,
@@ -268,18 +254,34 @@ def _fetch(
         s.results.c.value, s.results.c.ci_99_a, s.results.c.ci_99_b, s.results.c.q_25, s.results.c.q_75, s.results.c.number, s.results.c.repeat,
         s.results.c.samples,
     )  # fmt: skip
-    if machine_names is not None or since_ms is not None or until_ms is not None:
-        run_ids = list(metas)
-        eq = eq.where(s.entries.c.run_id.in_(run_ids))
-        rq = rq.where(s.results.c.run_id.in_(run_ids))
+    old_runs = {int(k): v for k, v in (reuse or {}).get("runs", {}).items()}
+    kept = {rid for rid, upload in uploads.items() if old_runs.get(rid, (None,))[0] == upload}
+    fresh = [rid for rid in metas if rid not in kept]
+    if reuse is not None or machine_names is not None or since_ms is not None or until_ms is not None:
+        eq = eq.where(s.entries.c.run_id.in_(fresh))
+        rq = rq.where(s.results.c.run_id.in_(fresh))
     if bench_ids is not None:
         eq = eq.where(s.entries.c.benchmark_id.in_(bench_ids))
         rq = rq.join(s.entries, sa.and_(s.entries.c.run_id == s.results.c.run_id, s.entries.c.position == s.results.c.position)).where(
             s.entries.c.benchmark_id.in_(bench_ids)
         )
-    entries = conn.execute(eq).all()
-    cells = conn.execute(rq).all()
-    table, sigs = _raw_table(entries, cells, metas, names, grids)
+    entries = conn.execute(eq).all() if fresh else []
+    cells = conn.execute(rq).all() if fresh else []
+    new_table, new_grids = _raw_table(entries, cells, {rid: metas[rid] for rid in fresh}, names)
+    # each run's grids (its entries'), so that the sigs of a merged answer are those a whole read gives
+    run_grids = {rid: old_runs[rid][1] for rid in kept}
+    for x in entries:
+        run_grids.setdefault(int(x[0]), [])
+    for x in entries:
+        if int(x[3]) not in run_grids[int(x[0])]:
+            run_grids[int(x[0])].append(int(x[3]))
+    if reuse is not None and not fresh and set(old_runs) == kept:
+        table, grid_ids = reuse["table"], list(reuse["grid_ids"])  # nothing changed
+    elif reuse is not None and kept:
+        table, grid_ids = _merge(reuse["table"], list(reuse["grid_ids"]), kept, new_table, new_grids, metas, run_grids)
+    else:
+        table, grid_ids = new_table, new_grids
+    sigs = [grids[g] for g in grid_ids]
 
     problems = _problems(conn, set(metas), machine_names)
     benchmarks = {b.name: json.loads(b.spec) for b in bench_rows if b.spec is not None}
@@ -299,6 +301,8 @@ def _fetch(
     return {
         "table": table,
         "sigs": sigs,
+        "grid_ids": grid_ids,
+        "runs": {rid: [uploads[rid], sorted(run_grids.get(rid, []))] for rid in metas},
         "metas": metas,
         "benchmarks": benchmarks,
         "machine_docs": machine_docs,
@@ -309,10 +313,47 @@ def _fetch(
     }
 
 
+def _merge(
+    old: pa.Table,
+    old_grids: list[int],
+    kept: set[int],
+    new: pa.Table,
+    new_grids: list[int],
+    metas: dict[int, dict[str, Any]],
+    run_grids: dict[int, list[int]],
+) -> tuple[pa.Table, list[int]]:
+    """The raw table of a whole read, from an earlier one's rows of the ``kept`` runs and the ``new`` rows:
+    files in the reader's order, each file's rows in their own order, dictionaries in order of first
+    appearance, ``sig`` numbering the sorted grid ids of the runs' entries (as :func:`_raw_table` makes them)."""
+    grid_ids = sorted({g for rid in metas for g in run_grids.get(rid, [])})
+    index = {g: i for i, g in enumerate(grid_ids)}
+    parts = []
+    for table, grids in ((old.filter(pc.is_in(old["file_id"], value_set=pa.array(sorted(kept), pa.int32()))), old_grids), (new, new_grids)):
+        if not len(table):
+            continue
+        remap = np.array([index[g] for g in grids], dtype=np.int32)
+        columns = {name: table[name] for name in table.column_names}
+        columns["sig"] = pa.array(remap[table["sig"].to_numpy()], type=pa.int32())
+        for name in ("benchmark", "version"):
+            columns[name] = columns[name].cast(pa.string())
+        parts.append(pa.table(columns))
+    if not parts:
+        return new, grid_ids
+    merged = pa.concat_tables(parts)
+    rank = {rid: k for k, rid in enumerate(sorted(metas, key=lambda rid: _scan_order(metas[rid]["rel"])))}
+    ranks = np.array([rank[int(f)] for f in merged["file_id"].to_numpy()], dtype=np.int64)
+    merged = merged.take(pa.array(np.argsort(ranks, kind="stable")))
+    for name in ("benchmark", "version"):  # dictionaries in order of first appearance, as a whole read has them
+        encoded = pc.dictionary_encode(merged[name].combine_chunks())
+        merged = merged.set_column(merged.schema.get_field_index(name), name, encoded)
+    return merged.combine_chunks(), grid_ids
+
+
 def _raw_table(
-    entries: Sequence[Any], cells: Sequence[Any], metas: dict[int, dict[str, Any]], names: dict[int, str], grids: dict[int, str]
-) -> tuple[pa.Table, list[str]]:
-    """The cells in the results reader's raw layout (tensorscope.results.parse.RawColumns), files in the reader's order."""
+    entries: Sequence[Any], cells: Sequence[Any], metas: dict[int, dict[str, Any]], names: dict[int, str]
+) -> tuple[pa.Table, list[int]]:
+    """The cells in the results reader's raw layout (tensorscope.results.parse.RawColumns), files in the reader's order,
+    and the store's grid ids that its ``sig`` column numbers (0, 1, ...)."""
     # file order as the reader scans a tree; within a file, benchmarks in file order, combinations ascending
     rank = {rid: k for k, rid in enumerate(sorted(metas, key=lambda rid: _scan_order(metas[rid]["rel"])))}
     if not cells:
@@ -345,7 +386,6 @@ def _raw_table(
     grid_e = np.array([x[3] for x in entries], dtype=np.int64)
     grid_ids = sorted(set(grid_e.tolist()))
     sig_of = {g: i for i, g in enumerate(grid_ids)}
-    sigs = [grids[g] for g in grid_ids]
     bench_ids = sorted(set(bench_e.tolist()))
     bench_code = {b: i for i, b in enumerate(bench_ids)}
     versions = [x[4] for x in entries]
@@ -380,7 +420,7 @@ def _raw_table(
             "samples": _samples(samples),
         }
     )
-    return table, sigs
+    return table, grid_ids
 
 
 def _problems(conn: sa.Connection, run_ids: set[int], machine_names: Sequence[str] | None) -> list[Problem]:
