@@ -45,7 +45,7 @@ import pyarrow.ipc as ipc
 __all__ = ["ALGORITHM", "MAX_SERIES", "STEP_TYPE", "AnalysisStore", "VerdictStore", "series_hashes", "table_fingerprint"]
 
 # Bump when a verdict computed from the same inputs would differ: old entries are then ignored.
-ALGORITHM = 5
+ALGORITHM = 6
 MAX_SERIES = 2_000_000
 STEP_TYPE = pa.struct(
     [

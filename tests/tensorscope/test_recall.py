@@ -268,3 +268,39 @@ def test_a_shift_that_passed_many_series_by_still_explains_no_change(results_tre
     (shift,) = verdicts.environment_shifts.itertuples()
     assert shift.commit_after == commit_hash(10)
     assert verdicts.steps.empty
+
+
+def _three_a_night(tree: ResultsTree, levels: list[float], seed: int, sigma: float = 0.01) -> None:
+    """One series run three commits a night, newest first, three hours apart (scipy-bench's i7); ``levels`` per commit."""
+    tree.add_benchmark("q.Q.time_evaluation")
+    rng = np.random.default_rng(seed)
+    for i, level in enumerate(levels):
+        started = _day(i // 3) + (2 - i % 3) * 3 * 3_600_000
+        tree.add_run("i7", commit_hash(i), {"q.Q.time_evaluation": [_noisy(rng, level, sigma)]}, date=commit_date(i), started_at=started)
+
+
+def test_a_step_whose_first_commits_share_a_night_and_then_an_outlier_is_a_step(results_tree: ResultsTree) -> None:
+    """5.6 ms for 24 commits (one 1.8x outlier), then 7.3 ms: three commits in one night, a 1.5x outlier and one
+    more commit the next night (scipy-bench, QuadraticAssignment.time_evaluation chr22b at 9fede948). The outlier
+    cut the new level short, so it looked like one night's; merged first, the level holds beyond that night."""
+    levels = [5.6e-3] * 24 + [7.3e-3] * 5
+    levels[9] *= 1.8
+    levels[27] *= 1.5
+    _three_a_night(results_tree, levels, seed=9)
+    t = load_results(results_tree.root).results
+    assert _steps_of(t, "q.Q.time_evaluation") == [(commit_hash(23), commit_hash(24), pytest.approx(7.3 / 5.6, rel=0.03))]
+
+
+def test_a_step_after_two_outliers_is_a_step_not_an_unstable_band(results_tree: ResultsTree) -> None:
+    """3.8 ms with two outliers (1.4x, 1.3x), then 5.7 ms for the last five commits, one of them a 1.45x outlier
+    (scipy-bench, QuadraticAssignment.time_evaluation had14 at 9fede948): the outliers and the new level make two
+    "levels", but the history separates cleanly into two regimes; the short regime's noise is its spread about its
+    median, not its successive differences, which its one outlier spoils."""
+    levels = [3.8e-3] * 24 + [5.7e-3] * 5
+    levels[13] *= 1.4
+    levels[16] *= 1.3
+    levels[27] *= 1.45
+    _three_a_night(results_tree, levels, seed=10)
+    t = load_results(results_tree.root).results
+    assert _steps_of(t, "q.Q.time_evaluation") == [(commit_hash(23), commit_hash(24), pytest.approx(5.7 / 3.8, rel=0.03))]
+    assert reg.unstable_series(t).empty

@@ -71,6 +71,8 @@ _PENALTY = 2.0  # as steps._PROPOSAL_PENALTY: one step's worth of cost is 2 log 
 _RUN_ORDER_MARGIN = 0.5
 # the two value levels match the modes seen within runs when each is within 25%
 _MODE_MATCH = math.log(1.25)
+# a regime of fewer points has its noise from its spread about its median (see _regime_noise)
+_SHORT_REGIME = 8
 
 
 @dataclass
@@ -209,9 +211,22 @@ def _regime_cut(y: np.ndarray, cut_ok: np.ndarray, min_points: int, alpha: float
     return best if math.erfc(z / math.sqrt(2.0)) * tried < alpha else 0
 
 
+def _regime_noise(y: np.ndarray) -> float:
+    """Noise of one regime's points: as :func:`.steps.robust_noise`, but about the median in short regimes.
+
+    In a regime of a few points one outlier spoils two of its few successive differences (a 5-point
+    regime with one outlier read 10x its noise); a regime is one level, so its spread about its median
+    is the noise there, and one outlier spoils one deviation.
+    """
+    if len(y) >= _SHORT_REGIME:
+        return robust_noise(y)
+    sigma = median(np.abs(y - median(y))) / 0.6744897501960817 if len(y) >= 3 else 0.0
+    return max(sigma * (1.0 + NOISE_SE / math.sqrt(max(len(y), 1))), 1e-9)
+
+
 def _regimes_z(left: np.ndarray, right: np.ndarray) -> tuple[float, float]:
     """(sigma, z) of the difference of two regimes' medians, against the noisier regime's own noise."""
-    sigma = max(robust_noise(left), robust_noise(right))
+    sigma = max(_regime_noise(left), _regime_noise(right))
     z = abs(median(right) - median(left)) / (sigma * 1.2533 * math.sqrt(1.0 / len(left) + 1.0 / len(right)))
     return sigma, z
 
