@@ -399,10 +399,8 @@ if _ui.require_results():
 
         n_reg, n_imp = int(view["regression"].sum()), int((~view["regression"]).sum())
         what = "in effect" if scope == "in effect" else "detected"
-        st.caption(
-            f"{n_reg} regression(s) and {n_imp} improvement(s) {what} shown of {len(found)}"
-            f" ({int((view['triage'] == UNTRIAGED).sum())} untriaged)."
-        )
+        untriaged = f" ({int((view['triage'] == UNTRIAGED).sum())} untriaged)" if decided is not None else ""
+        st.caption(f"{n_reg} regression(s) and {n_imp} improvement(s) {what} shown of {len(found)}{untriaged}.")
         if view_mode == VIEWS[1] and len(view):
             view = _by_commit_range(view)
         if view.empty:

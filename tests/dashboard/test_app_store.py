@@ -299,3 +299,15 @@ def test_dashboard_refuses_a_store_and_a_folder_or_a_bad_store(tmp_path: Path, c
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "not supported" in err
     assert os.environ.get("TENSORSCOPE_STORE") is None
+
+
+def test_a_triage_store_that_cannot_be_reached_costs_the_triage_column_not_the_page(
+    results_tree: ResultsTree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TENSORSCOPE_RESULTS_DIR", str(build_tree(results_tree)))
+    monkeypatch.setenv("TENSORSCOPE_STORE", "postgresql://nobody@127.0.0.1:1/none")  # nothing listens on port 1
+    chosen = next(o for o in _change_options(run_page("regressions")) if o.startswith("box|" + STEPPED))
+    at = run_page("regressions", {"change": chosen})
+    assert any("The triage analysis failed" in e.value for e in at.error)
+    assert set(_changes_table(at)["triage"]) == {"?"}
+    assert any(f["data"] for f in (json.loads(c.proto.spec) for c in at.get("plotly_chart")))  # the change's series is drawn
