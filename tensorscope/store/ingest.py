@@ -599,8 +599,11 @@ def store_upload(
         try:
             with writing(engine) as conn:
                 if conn.dialect.name == "postgresql":
-                    # one upload of a path at a time; the check is repeated under the lock
-                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:p))"), {"p": path})
+                    # one upload of a path at a time, and of the shared files it carries (every runner sends
+                    # the same benchmarks.json: two first uploads would both insert it); taken in one order,
+                    # so two uploads never wait for each other's locks; the checks are repeated under them
+                    for key in sorted({path, *(e.rel for _, e in extra)}):
+                        conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:p))"), {"p": key})
                 known = _existing(conn, path, digest)
                 if known is not None:
                     return known

@@ -9,7 +9,8 @@ Thin by design: it parses and authenticates a request, calls :func:`tensorscope.
                              each file's bytes base64-encoded. 201 stored, 200 the same content again (same
                              id, no new rows), 409 other content under that name, 422 refused by the results
                              reader (one line saying why; nothing stored), 400 a malformed request, 401 no valid
-                             token, 403 a token of another machine, 413 over the size limit.
+                             token, 403 a token of another machine, 413 over the size limit, 503 the
+                             database is unavailable (nothing stored; send again).
 ``GET /api/v1/uploads``      ``{"uploads": {file name: sha256}}``: the token's machine's result files (what ``push`` skips).
 ``GET /api/v1/health``       ``{"status": "ok"}``
 ``GET /openapi.json``        this API's OpenAPI description.
@@ -88,6 +89,7 @@ OPENAPI: dict[str, Any] = {
                         ("409", "other content is stored under that name", "Outcome"),
                         ("413", "request too large", "Error"),
                         ("422", "the results reader refused a file", "Outcome"),
+                        ("503", "the store is unavailable (nothing was stored): send again later", "Error"),
                     )
                 },
             },
@@ -238,13 +240,27 @@ def create_app(engine: sa.Engine, *, max_body: int = DEFAULT_MAX_BODY) -> Starle
             {"error": f"{exc.status_code} {exc.detail}: see /openapi.json"}, status_code=exc.status_code, headers=exc.headers
         )
 
+    async def store_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # the database went away (restarted, unreachable): the upload's transaction was rolled back, so
+        # nothing of it is stored and sending it again is safe; push retries a 5xx with backoff. The
+        # database's own message (host names, paths) goes to the operator's log, not to the client.
+        first = str(getattr(exc, "orig", exc)).strip().splitlines()
+        print(f"tensorscope server: store unavailable: {printable(first[0]) if first else type(exc).__name__}", file=sys.stderr, flush=True)
+        return JSONResponse(
+            {"error": "the store is unavailable: nothing was stored, send again later"}, status_code=503, headers={"Retry-After": "2"}
+        )
+
     return Starlette(
         routes=[
             Route("/api/v1/uploads", uploads_route, methods=["GET", "POST"]),
             Route("/api/v1/health", health, methods=["GET"]),
             Route("/openapi.json", openapi, methods=["GET"]),
         ],
-        exception_handlers={HTTPException: http_error},
+        exception_handlers={
+            HTTPException: http_error,
+            sa.exc.OperationalError: store_unavailable,
+            sa.exc.InterfaceError: store_unavailable,
+        },
     )
 
 

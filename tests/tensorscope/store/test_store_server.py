@@ -228,7 +228,7 @@ def test_openapi_description(server: tuple[str, sa.Engine]) -> None:
     with urllib.request.urlopen(base + "/openapi.json", timeout=10) as r:
         doc = json.loads(r.read())
     assert doc["openapi"].startswith("3.")
-    assert set(doc["paths"]["/api/v1/uploads"]["post"]["responses"]) == {"200", "201", "400", "401", "403", "409", "413", "422"}
+    assert set(doc["paths"]["/api/v1/uploads"]["post"]["responses"]) == {"200", "201", "400", "401", "403", "409", "413", "422", "503"}
 
 
 def test_store_written_by_the_api_reads_as_the_files(server: tuple[str, sa.Engine], tmp_path: Path) -> None:
