@@ -88,13 +88,14 @@ def main(args: argparse.Namespace) -> int:
         return 2
     root: Path = args.results_dir
     if not root.is_dir():
-        print(f"tensorscope push: no results directory at {root}", file=sys.stderr)
+        print(f"tensorscope push: no results directory at {printable(str(root))}", file=sys.stderr)
         return 2
     machines = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     machine = args.machine or (machines[0] if len(machines) == 1 else None)
     if machine is None or not (root / machine).is_dir():
         print(
-            f"tensorscope push: say which machine folder to push with --machine (found: {', '.join(machines) or 'none'})", file=sys.stderr
+            f"tensorscope push: say which machine folder to push with --machine (found: {printable(', '.join(machines)) or 'none'})",
+            file=sys.stderr,
         )
         return 2
     return push(root, machine, args.to, token, retries=args.retries)
@@ -132,5 +133,5 @@ def push(root: Path, machine: str, to: str, token: str, *, retries: int = 6, pro
             failed.append(f"{path.name}: {status or 'no answer'} {answer.get('error') or answer.get('message')}")
     for line in failed:
         print(f"{prog}: not delivered: {printable(line)}", file=sys.stderr)
-    print(f"pushed {sent} files of {machine}, {skipped} already there, {len(failed)} not delivered")
+    print(f"pushed {sent} files of {printable(machine)}, {skipped} already there, {len(failed)} not delivered")
     return 1 if failed else 0

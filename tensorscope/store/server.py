@@ -27,6 +27,7 @@ import base64
 import binascii
 import json
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 import anyio
@@ -34,7 +35,7 @@ import sqlalchemy as sa
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse as _StarletteJSON
 from starlette.routing import Route
 
 from tensorscope.units import printable
@@ -45,6 +46,20 @@ from .ingest import store_upload
 from .tokens import Token, authenticate
 
 DEFAULT_MAX_BODY = 64 * 2**20
+
+
+class JSONResponse(_StarletteJSON):
+    """JSON of ASCII only, with ``<``, ``>`` and ``&`` escaped too, never sniffed as another type: names
+    from result files (terminal escapes, C1 controls, bidirectional overrides, markup) reach a terminal
+    or a browser as inert ``\\uXXXX`` text, and decode to the names as stored."""
+
+    def __init__(self, content: Any, status_code: int = 200, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(content, status_code, {**(headers or {}), "X-Content-Type-Options": "nosniff"})
+
+    def render(self, content: Any) -> bytes:
+        text = json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+        return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").encode("ascii")
+
 
 OPENAPI: dict[str, Any] = {
     "openapi": "3.0.3",

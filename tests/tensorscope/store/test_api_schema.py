@@ -75,16 +75,21 @@ def start_server(url: str, log: Path, port: int | None = None, max_body_mb: int 
             time.sleep(0.2)
 
 
-@pytest.fixture(scope="module")
-def pg_server(pg_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str]]:
-    """One server over a new PostgreSQL database for the module, and a token of machine ``box``."""
-    server = start_server(pg_cluster.new_database(), tmp_path_factory.mktemp("api") / "server.log")
+def serve_postgresql(cluster: Cluster, log: Path) -> Iterator[tuple[Server, str]]:
+    """A server over a new PostgreSQL database of ``cluster``, and a token of machine ``box``; stopped after."""
+    server = start_server(cluster.new_database(), log)
     _, token = create(server.engine, "box")
     try:
         yield server, token
     finally:
         server.stop()
         server.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def pg_server(pg_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str]]:
+    """One server over PostgreSQL for the module."""
+    yield from serve_postgresql(pg_cluster, tmp_path_factory.mktemp("api") / "server.log")
 
 
 def test_the_served_description_is_the_one_tested(pg_server: tuple[Server, str]) -> None:
