@@ -216,18 +216,28 @@ def _nan_to_none(values: np.ndarray) -> list[float | None]:
     return out
 
 
-def _sample_bytes(column: pa.ListArray) -> list[bytes | None]:
-    """Each row's samples as little-endian float64 bytes (None where asv kept none)."""
-    if len(column) == 0:
-        return []
-    if column.null_count == len(column):
-        return [None] * len(column)
-    offsets = column.offsets.to_numpy()
-    flat = column.values.to_numpy(zero_copy_only=False).astype("<f8", copy=False).tobytes()
-    valid = column.is_valid().to_numpy(zero_copy_only=False)
-    starts = (offsets[:-1] * 8).tolist()
-    ends = (offsets[1:] * 8).tolist()
-    return [flat[a:b] if ok else None for a, b, ok in zip(starts, ends, valid.tolist(), strict=True)]
+class _SampleBytes:
+    """Rows' samples as little-endian float64 bytes (None where asv kept none), a slice of rows at a time."""
+
+    def __init__(self, column: pa.ListArray) -> None:
+        self.none = len(column) == 0 or column.null_count == len(column)
+        if not self.none:
+            self.offsets = column.offsets.to_numpy() * 8
+            self.flat = column.values.to_numpy(zero_copy_only=False).astype("<f8", copy=False).tobytes()
+            self.valid = column.is_valid().to_numpy(zero_copy_only=False)
+
+    def rows(self, a: int, b: int) -> list[bytes | None]:
+        """Rows ``a`` to ``b`` (exclusive)."""
+        if self.none:
+            return [None] * (b - a)
+        starts = self.offsets[a:b].tolist()
+        ends = self.offsets[a + 1 : b + 1].tolist()
+        return [self.flat[x:y] if ok else None for x, y, ok in zip(starts, ends, self.valid[a:b].tolist(), strict=True)]
+
+
+# Rows are made Python tuples this many at a time: a whole 250 MB file's 2.8M rows at once took
+# about 1 GB more (scripts/measure_store.py --big-file).
+_INSERT_SLICE = 100_000
 
 
 def _store_result_file(
@@ -309,16 +319,20 @@ def _store_result_file(
             )
         )
     _bulk_insert(conn, "entries", _ENTRY_COLUMNS, entry_rows)
-    samples_col = rows.column("samples").combine_chunks()
-    columns: list[Iterable[Any]] = [
-        [run_id] * n,
-        position.tolist(),
-        combo.tolist(),
-        rows.column("status").to_numpy().tolist(),
-        *(_nan_to_none(rows.column(c).to_numpy()) for c in ("value", "ci_99_a", "ci_99_b", "q_25", "q_75", "number", "repeat")),
-        _sample_bytes(samples_col),
-    ]
-    _bulk_insert(conn, "results", _RESULT_COLUMNS, list(zip(*columns, strict=True)))
+    samples = _SampleBytes(rows.column("samples").combine_chunks())
+    status = rows.column("status").to_numpy()
+    stats = [rows.column(c).to_numpy() for c in ("value", "ci_99_a", "ci_99_b", "q_25", "q_75", "number", "repeat")]
+    for a in range(0, n, _INSERT_SLICE):
+        b = min(n, a + _INSERT_SLICE)
+        columns: list[Iterable[Any]] = [
+            [run_id] * (b - a),
+            position[a:b].tolist(),
+            combo[a:b].tolist(),
+            status[a:b].tolist(),
+            *(_nan_to_none(values[a:b]) for values in stats),
+            samples.rows(a, b),
+        ]
+        _bulk_insert(conn, "results", _RESULT_COLUMNS, list(zip(*columns, strict=True)))
     return n
 
 
