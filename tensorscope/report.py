@@ -51,7 +51,12 @@ UNSTABLE_SHOWN = 20
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the ``report`` subcommand's arguments."""
     parser.add_argument("results_dir", nargs="?", type=Path, default=None, help="asv results directory (default: ./results)")
-    parser.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
+    parser.add_argument(
+        "--format",
+        choices=("table", "markdown", "json"),
+        default="table",
+        help="output format (default: table; markdown: the same tables for a job summary or a comment)",
+    )
     parser.add_argument(
         "--since", default=None, metavar="REV", help="print only steps after this commit (hash or prefix; the whole history is analysed)"
     )
@@ -110,7 +115,7 @@ def _cell(text: object) -> str:
     return printable(str(text))  # names from result files: never control sequences on the terminal
 
 
-def _table(rows: Sequence[Mapping[str, Any]], title: str, head: list[str], cells: Any) -> str:
+def _text_table(rows: Sequence[Mapping[str, Any]], title: str, head: list[str], cells: Any) -> str:
     if not rows:
         return f"{title}: none\n"
     body = [[_cell(c) for c in cells(r)] for r in rows]
@@ -118,6 +123,23 @@ def _table(rows: Sequence[Mapping[str, Any]], title: str, head: list[str], cells
     lines = [f"{title} ({len(rows)}):", "  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True))]
     lines += ["  ".join(c.ljust(w) for c, w in zip(b, widths, strict=True)).rstrip() for b in body]
     return "\n".join(lines) + "\n"
+
+
+_MD_ESCAPE = str.maketrans({c: "\\" + c for c in "\\`*_[]|#~"} | {"<": "&lt;", ">": "&gt;", "&": "&amp;"})
+
+
+def _md_cell(text: object) -> str:
+    """A table cell in Markdown: shown as the text it is (no markup, link or tag acts; no terminal escape)."""
+    return printable(str(text)).translate(_MD_ESCAPE)
+
+
+def _md_table(rows: Sequence[Mapping[str, Any]], title: str, head: list[str], cells: Any) -> str:
+    """:func:`_text_table`'s rows as a Markdown table under a heading."""
+    if not rows:
+        return f"**{_md_cell(title)}**: none\n\n"
+    lines = [f"### {_md_cell(title)} ({len(rows)})", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(_md_cell(c) for c in cells(r)) + " |" for r in rows]
+    return "\n".join(lines) + "\n\n"
 
 
 def _name(r: Mapping[str, Any]) -> str:
@@ -471,6 +493,8 @@ def write(args: argparse.Namespace, results: ResultSet, verdicts: Verdicts, chos
             doc["store"] = str(results.results_dir)  # the store's URL, password hidden
         print(json.dumps(doc, indent=2, default=str, allow_nan=False) if _finite(doc) else json.dumps(doc, indent=2, default=str))
     else:
+        markdown = args.format == "markdown"
+        tabulate = _md_table if markdown else _text_table
         what = "detected (history)" if args.all else "in effect"
         head = ["factor", "before", "after", "commits", "conf", "steps", "machine", "benchmark"]
         step_cells, shift_cells = _step_cells, _shift_cells
@@ -485,18 +509,19 @@ def write(args: argparse.Namespace, results: ResultSet, verdicts: Verdicts, chos
                 return [str(r["id"])[:12], str(r["triage"]), *_shift_cells(r)]
 
         for g in group_rows:
-            sys.stdout.write(f"Runner group {printable(str(g['group']))}: {len(g['machines'])} machines ({g['rule']})\n")
-        sys.stdout.write(_table(_records(worse, step_fields), f"Regressions {what} beyond {args.threshold:.0%}", head, step_cells))
-        sys.stdout.write(_table(_records(better, step_fields), f"Improvements {what} beyond {args.threshold:.0%}", head, step_cells))
+            line = f"Runner group {printable(str(g['group']))}: {len(g['machines'])} machines ({g['rule']})"
+            sys.stdout.write(f"{_md_cell(line)}\n\n" if markdown else f"{line}\n")
+        sys.stdout.write(tabulate(_records(worse, step_fields), f"Regressions {what} beyond {args.threshold:.0%}", head, step_cells))
+        sys.stdout.write(tabulate(_records(better, step_fields), f"Improvements {what} beyond {args.threshold:.0%}", head, step_cells))
         if ranges is not None:
             range_head = ["range", "regressions", "improvements", "machines", "benchmarks", "worst", "on"]
             if triage is not None:
                 range_head.insert(3, "untriaged")
             sys.stdout.write(
-                _table(ranges, "Changes by commit range (a commit every change of a group may be caused by)", range_head, _range_cells)
+                tabulate(ranges, "Changes by commit range (one commit in each range may cause all of its changes)", range_head, _range_cells)
             )
         sys.stdout.write(
-            _table(
+            tabulate(
                 _records(shifts, shift_fields),
                 f"Environment shifts beyond {args.threshold:.0%} (the machine's, not the code's)",
                 shift_head,
@@ -504,7 +529,7 @@ def write(args: argparse.Namespace, results: ResultSet, verdicts: Verdicts, chos
             )
         )
         shown = _records(unstable.head(UNSTABLE_SHOWN), UNSTABLE_FIELDS)
-        text = _table(
+        text = tabulate(
             shown,
             f"Unstable series of {len(unstable)} (values switch between two levels; no steps reported)",
             ["levels", "high", "switches", "samples", "machine", "benchmark"],

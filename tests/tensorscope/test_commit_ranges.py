@@ -124,3 +124,19 @@ def test_the_json_reference_lists_the_commit_range_fields(results_tree: ResultsT
         documented |= set(re.findall(r"`([a-z_]+)`", row.split("|")[1]))
     doc = json.loads(_report(capsys, str(one_culprit_tree(results_tree).root), "--by-commit", "--format", "json")[1])
     assert set().union(*(g.keys() for g in doc["commit_ranges"])) == documented
+
+
+def test_report_in_markdown_has_the_same_rows_as_tables(results_tree: ResultsTree, capsys: pytest.CaptureFixture[str]) -> None:
+    root = one_culprit_tree(results_tree).root
+    code, text = _report(capsys, str(root), "--by-commit", "--format", "markdown")
+    assert code == 1
+    assert "### Regressions in effect beyond 5% (5)" in text and "### Improvements in effect beyond 5% (1)" in text
+    culprit = f"| {commit_hash(4)[:8]}..{commit_hash(5)[:8]} | 5 | 0 | 3 | 2 | 1.50x | a, b, c |"
+    assert culprit in text.splitlines()
+    assert "**Environment shifts beyond 5% (the machine's, not the code's)**: none" in text
+    # names from result files are text in Markdown: no tag, emphasis, table cell or terminal escape acts
+    from tensorscope.report import _md_cell
+
+    assert (
+        _md_cell("<img src=x onerror=alert(1)>|*a*_b_\x1b[31m") == "&lt;img src=x onerror=alert(1)&gt;\\|\\*a\\*\\_b\\_\\\\x1b\\[31m"
+    )  # printable's \\x1b, its backslash escaped
