@@ -184,50 +184,46 @@ def _reader_rows(path: Path, machine: str, where: Path) -> tuple[int, list[str]]
     return len(read.results), [p.message for p in read.problems if p.path.endswith(path.name)]
 
 
-def test_each_hostile_file_is_stored_as_read_or_refused_and_absent(pg_cluster: Cluster, tmp_path: Path) -> None:
+def test_each_hostile_file_is_stored_as_read_or_refused_and_absent(pg_server: tuple[Server, str], tmp_path: Path) -> None:
     """Each result file of tests/hostile_corpus.py sent on its own: 201 with exactly the rows the results
     reader reads from it, or a 4xx whose one line carries the reader's reason, with no row added."""
     from hostile_corpus import all_cases
 
     root = tmp_path / "results"
     all_cases(root)
-    server = start_server(pg_cluster.new_database(), tmp_path / "server.log")
+    server, _ = pg_server
     tokens: dict[str, str] = {}
     seen: dict[int, int] = {}
-    try:
-        for folder in sorted(p for p in root.iterdir() if p.is_dir()):
-            try:
-                machine = folder.name.encode("utf-8").decode("utf-8")
-            except UnicodeEncodeError:
-                continue  # a folder name that is not UTF-8 cannot be sent as a machine name in JSON
-            for path in sorted(folder.glob("*.json")):
-                if path.name == "machine.json" or not path.is_file():
-                    continue  # FIFOs and devices are what a client cannot read; machine.json goes with a result
-                if path.stat().st_size > 3 * 2**20:
-                    continue  # the 300 MB sparse file: over the server's 4 MiB limit (413, tested elsewhere)
-                if machine not in tokens:
-                    tokens[machine] = create(server.engine, machine)[1]
-                rows, problems = _reader_rows(path, machine, tmp_path / "one")
-                before = counts(server.engine)
-                status, answer = call(server.base, "POST", "/api/v1/uploads", upload_body(path), tokens[machine])
-                seen[status] = seen.get(status, 0) + 1
-                after = counts(server.engine)
-                where = f"{machine!a}/{path.name!a}: {status} {answer}"
-                if status == 201:
-                    assert after[2] - before[2] == rows == answer["results"], where
-                else:
-                    assert status in (409, 422), where
-                    assert after == before, where
-                    line = answer["message"]
-                    assert "\n" not in line and line, where
-                    if status == 422 and rows:
-                        # the one thing the reader reads and a store refuses: PostgreSQL text cannot hold NUL
-                        assert "NUL character" in line, where
-                    elif status == 422:
-                        assert problems, where
-                        # the reader's own reason, made printable (a name may carry escapes)
-                        assert any(p.split(":")[0][:40] in line or p[:40] in line for p in problems) or "not valid JSON" in line, where
-    finally:
-        server.stop()
-        server.engine.dispose()
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        try:
+            machine = folder.name.encode("utf-8").decode("utf-8")
+        except UnicodeEncodeError:
+            continue  # a folder name that is not UTF-8 cannot be sent as a machine name in JSON
+        for path in sorted(folder.glob("*.json")):
+            if path.name == "machine.json" or not path.is_file():
+                continue  # FIFOs and devices are what a client cannot read; machine.json goes with a result
+            if path.stat().st_size > 3 * 2**20:
+                continue  # the 300 MB sparse file: over the server's 4 MiB limit (413, tested elsewhere)
+            if machine not in tokens:
+                tokens[machine] = create(server.engine, machine)[1]
+            rows, problems = _reader_rows(path, machine, tmp_path / "one")
+            before = counts(server.engine)
+            status, answer = call(server.base, "POST", "/api/v1/uploads", upload_body(path), tokens[machine])
+            seen[status] = seen.get(status, 0) + 1
+            after = counts(server.engine)
+            where = f"{machine!a}/{path.name!a}: {status} {answer}"
+            if status == 201:
+                assert after[2] - before[2] == rows == answer["results"], where
+            else:
+                assert status in (409, 422), where
+                assert after == before, where
+                line = answer["message"]
+                assert "\n" not in line and line, where
+                if status == 422 and rows:
+                    # the one thing the reader reads and a store refuses: PostgreSQL text cannot hold NUL
+                    assert "NUL character" in line, where
+                elif status == 422:
+                    assert problems, where
+                    # the reader's own reason, made printable (a name may carry escapes)
+                    assert any(p.split(":")[0][:40] in line or p[:40] in line for p in problems) or "not valid JSON" in line, where
     assert seen.get(201, 0) >= 10 and seen.get(422, 0) >= 8, seen
