@@ -512,6 +512,8 @@ class _Result:
     bimodal_steps: list[int] = field(default_factory=lambda: [0, 0])  # bimodal series with a code step: ours, asv
     stale: list[int] = field(default_factory=lambda: [0, 0, 0])  # stale series with a regression in effect: ours, asv; stale series
     at_env: list[int] = field(default_factory=lambda: [0, 0])  # code steps within a commit of a shift: found by ours; planted
+    # 10% code steps of a machine with a shift, by commits from the nearest shift ("0-1", "2-4", "5+"): [found by ours, planted]
+    by_distance: dict[str, list[int]] = field(default_factory=dict)
     seconds: float = 0.0
 
 
@@ -580,6 +582,11 @@ def score_scenario(sc: Scenario, cache_dir: Path | None = None) -> _Result:
             cell[2] += 1
             res.at_env[0] += own_at_env and any(_near(b, a, tr.at) and up == tr.up for b, a, up in ours_s)
             res.at_env[1] += own_at_env
+            if bounds and tr.size == 0.10:
+                far = min(abs(tr.at - e) for e in bounds)
+                cell = res.by_distance.setdefault("0-1" if far <= 1 else "2-4" if far <= 4 else "5+", [0, 0])
+                cell[0] += any(_near(b, a, tr.at) and up == tr.up for b, a, up in ours_s)
+                cell[1] += 1
         elif tr.kind == "flat":
             res.false_steps[0] += bool(ours_c)
             res.false_steps[1] += bool(asv_c)
@@ -672,6 +679,9 @@ def scenarios_main(args: argparse.Namespace, noise: list[Noise]) -> int:
             )
         if r.at_env[1]:
             other.append(f"code steps within a commit of a shift found {r.at_env[0]} of {r.at_env[1]}")
+        if r.by_distance:
+            cells = ", ".join(f"{k} {r.by_distance[k][0]} of {r.by_distance[k][1]}" for k in ("0-1", "2-4", "5+") if k in r.by_distance)
+            other.append(f"10% steps found, by commits from the nearest shift: {cells}")
         other.append(f"analysis {r.seconds:.1f} s")
         print(f"| {name} | " + " | ".join(rec) + f" | {fa} | {moved} | {shifts} | {'; '.join(other)} |")
         sys.stdout.flush()
