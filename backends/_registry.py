@@ -37,11 +37,22 @@ class BackendEntry:
     install_hint: str | None = None
     devices: tuple[str, ...] = ("cpu",)  # first is the default; "cuda"/"gpu" need an NVIDIA GPU
     default_device_in_name: bool = False  # torch, jax: names carry the device ("torch:cpu")
+    # A device built by another class: (device, "module:Class", modules it needs beyond
+    # ``requires``, env var that stands in for the GPU: a simulator). numba:cuda is one.
+    device_targets: tuple[tuple[str, str, tuple[str, ...], str], ...] = ()
 
     def names(self) -> list[str]:
-        if len(self.devices) == 1 and not self.default_device_in_name:
-            return [self.name]
-        return [f"{self.name}:{d}" for d in self.devices]
+        """The registry names, one per device; the default device is unnamed unless ``default_device_in_name``."""
+        if self.default_device_in_name:
+            return [f"{self.name}:{d}" for d in self.devices]
+        return [self.name, *(f"{self.name}:{d}" for d in self.devices[1:])]
+
+    def for_device(self, device: str) -> tuple[str | type[Backend], tuple[str, ...], str | None]:
+        """The target, required modules and simulator variable (or None) of ``device``."""
+        for dev, target, extra, simulator in self.device_targets:
+            if dev == device:
+                return target, (*self.requires, *extra), simulator
+        return self.target, self.requires, None
 
 
 _EXTRA = "pip install 'tensorscope[{}]'"
@@ -49,7 +60,16 @@ _EXTRA = "pip install 'tensorscope[{}]'"
 _BUILTIN = (
     BackendEntry("python", "backends.python_backend:PythonBackend"),
     BackendEntry("numpy", "backends.numpy_backend:NumpyBackend", ("numpy",), "pip install numpy"),
-    BackendEntry("numba", "backends.numba_backend:NumbaBackend", ("numba",), _EXTRA.format("numba")),
+    BackendEntry(
+        "numba",
+        "backends.numba_backend:NumbaBackend",
+        ("numba",),
+        f"{_EXTRA.format('numba')} (numba:cuda: {_EXTRA.format('numba-cuda')})",
+        ("cpu", "cuda"),
+        # numba:cuda, our own CUDA kernels; NUMBA_ENABLE_CUDASIM=1 runs them in numba-cuda's
+        # simulator on the CPU (tests only), so that device counts as present then
+        device_targets=(("cuda", "backends.numba_cuda_backend:NumbaCudaBackend", ("numba_cuda",), "NUMBA_ENABLE_CUDASIM"),),
+    ),
     BackendEntry("torch", "backends.torch_backend:TorchBackend", ("torch",), _EXTRA.format("torch"), ("cpu", "cuda"), True),
     BackendEntry("jax", "backends.jax_backend:JaxBackend", ("jax", "jaxlib"), _EXTRA.format("jax"), ("cpu", "gpu"), True),
     BackendEntry(
@@ -105,6 +125,20 @@ def _gpu_present() -> bool:
     return os.path.exists("/proc/driver/nvidia/version") or os.path.exists("/dev/nvidiactl")
 
 
+def _device_present(entry: BackendEntry, device: str) -> bool:
+    """A CPU device, or a GPU device with an NVIDIA driver (or the device's simulator switched on)."""
+    if device not in _GPU_DEVICES or _gpu_present():
+        return True
+    simulator = entry.for_device(device)[2]
+    return simulator is not None and os.environ.get(simulator, "") == "1"
+
+
+def _missing_for(entry: BackendEntry, device: str) -> list[str]:
+    """The modules ``entry`` on ``device`` needs that are not installed."""
+    extra = entry.for_device(device)[1][len(entry.requires) :]
+    return _missing_modules(entry) + _missing_modules(BackendEntry(entry.name, entry.target, extra))
+
+
 def _missing_modules(entry: BackendEntry) -> list[str]:
     missing = []
     for module in entry.requires:
@@ -157,10 +191,8 @@ def available() -> list[str]:
     _load_entry_points()
     names = []
     for entry in _entries.values():
-        if _missing_modules(entry):
-            continue
         for device, full in zip(entry.devices, entry.names(), strict=True):
-            if device in _GPU_DEVICES and not _gpu_present():
+            if _missing_for(entry, device) or not _device_present(entry, device):
                 continue
             names.append(full)
     return names
@@ -178,10 +210,11 @@ def _split(name: str) -> tuple[BackendEntry, str]:
     return entry, device
 
 
-def _load_class(entry: BackendEntry) -> type[Backend]:
-    if not isinstance(entry.target, str):
-        return entry.target
-    module_name, _, class_name = entry.target.partition(":")
+def _load_class(entry: BackendEntry, device: str) -> type[Backend]:
+    target = entry.for_device(device)[0]
+    if not isinstance(target, str):
+        return target
+    module_name, _, class_name = target.partition(":")
     module = importlib.import_module(module_name)
     cls: type[Backend] = getattr(module, class_name)
     return cls
@@ -201,19 +234,19 @@ def get(name: str) -> Backend:
         if cached is not None:
             return cached
         entry, device = _split(name)
-        full = entry.name if entry.names() == [entry.name] else f"{entry.name}:{device}"
+        full = entry.names()[entry.devices.index(device)]
         cached = _instances.get(full)
         if cached is not None:
             return cached
-        missing = _missing_modules(entry)
-        if device in _GPU_DEVICES and not _gpu_present():
+        missing = _missing_for(entry, device)
+        if not _device_present(entry, device):
             # No install hint: installing the framework would not give this machine a GPU.
             also = f"; module(s) {', '.join(missing)} not installed either" if missing else ""
             raise BackendUnavailable(full, f"no NVIDIA GPU on this machine (no driver found) for device {device!r}{also}")
         if missing:
             raise BackendUnavailable(full, f"module(s) {', '.join(missing)} not installed", entry.install_hint)
         try:
-            cls = _load_class(entry)
+            cls = _load_class(entry, device)
         except ImportError as exc:
             raise BackendUnavailable(full, f"import failed: {exc}", entry.install_hint) from exc
         instance = cls(device=device)

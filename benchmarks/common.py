@@ -19,7 +19,7 @@ and out: it runs 100 to 1e4 elements, matrices to 128), except at the study grou
 * **sizes** mean what the op's catalog ``kind`` says (elements, matrix side, FFT length);
   inputs follow the catalog's size -> input rule (:mod:`benchmarks.cases`).
 * **backends** (:data:`BACKENDS`): the registry's built-ins with their devices, in a fixed
-  order (``python, numpy, numba, torch:cpu, torch:cuda, jax:cpu, jax:gpu, cupy``), then the
+  order (``python, numpy, numba, numba:cuda, torch:cpu, torch:cuda, jax:cpu, jax:gpu, cupy``), then the
   backends installed packages declare in the ``tensorscope.backends`` entry point group,
   sorted by name, so a plugged-in backend is benchmarked without editing tensorscope. The
   list is the same on every machine that has the same plugins installed (in asv's
@@ -194,7 +194,7 @@ def grid_backends() -> tuple[str, ...]:
 #: Every backend of the grid, installed or not.
 BACKENDS = grid_backends()
 #: Backends that compile on first call (their compile time is tracked).
-JIT_BACKENDS = frozenset({"numba", "jax:cpu", "jax:gpu"})
+JIT_BACKENDS = frozenset({"numba", "numba:cuda", "jax:cpu", "jax:gpu"})
 #: Sizes of the peak-memory cells (the full profile's largest, in every profile).
 MEMORY_SIZES = {"elements": 10_000_000, "matrix": 2048, "fft": 2**22}
 #: Pure Python runs a cell only below both limits: FLOPs, and elements read + written ...

@@ -94,7 +94,7 @@ _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
 
 #: Files of the logs folder that come back on their own, in this order; the rest of
 #: the folder goes into ``more-logs.tar.gz``.
-PRIORITY = ("provenance.json", "setup.log", "probe.log", "tests.log", "bench.log")
+PRIORITY = ("provenance.json", "targets.json", "setup.log", "probe.log", "tests.log", "bench.log")
 
 
 def normalize(name: str) -> str:
@@ -392,6 +392,24 @@ def _tail(path: Path, lines: int = 30) -> list[str]:
     return text.splitlines()[-lines:]
 
 
+def targets_lines(path: Path) -> list[str]:
+    """One line per target of ``measure_gpu_targets.py``'s JSON, and the copy roof it used."""
+    if not path.is_file():
+        return [f"no {path.name} (the targets step did not run: targets.log)"]
+    try:
+        data = json.loads(path.read_text())
+    except ValueError as exc:
+        return [f"{path.name} unreadable: {exc}"]
+    roof = data.get("copy", {}).get("best")
+    lines = [f"copy roof {roof / 1e12:.3f} TB/s (bytes read + written)" if roof else "no copy roof measured"]
+    for t in data.get("targets", []):
+        verdict = {True: "MET", False: "missed", None: "n/a"}[t.get("met")]
+        value = "-" if t.get("value") is None else f"{t['value']:.3f}"
+        bound = f"{'>=' if t.get('better') == 'higher' else '<='} {t.get('bound')}"
+        lines.append(f"{verdict:<6} {t.get('target')}: {value} ({bound})")
+    return lines
+
+
 def summary_text(logs: Path, results: Path, machine: str) -> str:
     """The run's ``summary.txt``."""
     out: list[str] = []
@@ -415,7 +433,10 @@ def summary_text(logs: Path, results: Path, machine: str) -> str:
     else:
         out.append("no provenance.json (the probe did not run or failed: probe.log)")
     out.append("")
-    out.append("== GPU tests and conformance (torch:cuda, jax:gpu, cupy)")
+    out.append("== issue 30 targets (numba:cuda; scripts/measure_gpu_targets.py)")
+    out += targets_lines(logs / "targets.json")
+    out.append("")
+    out.append("== GPU tests and conformance (numba:cuda, torch:cuda, jax:gpu, cupy)")
     out += junit_lines(sorted(logs.glob("*junit*.xml")))
     out.append("")
     out.append(f"== results/{machine}")

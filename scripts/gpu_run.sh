@@ -12,7 +12,10 @@
 #          repository at HEAD exist (rebuilt from .gpu-wheels/repo.bundle when the tree
 #          arrives without .git; asv names results by commit)
 #   probe  nvidia-smi and the provenance probe: GPU model, driver, memory, CUDA versions
-#   tests  the GPU tests and the conformance suite on torch:cuda, jax:gpu and cupy (-m gpu)
+#   targets  issue 30's targets for numba:cuda, our own kernels (scripts/measure_gpu_targets.py):
+#          element-wise and reductions at 1e8 vs the copy roof, softmax/layer_norm and
+#          launch-to-result at 1e3 vs torch:cuda; then the same ops with numba's allocator
+#   tests  the GPU tests and the conformance suite on numba:cuda, torch:cuda, jax:gpu and cupy (-m gpu)
 #   bench  tensorscope run --existing --profile $GPU_PROFILE, CPU backends included, in
 #          chunks: asv saves a run's results only when the run ends, so a chunk cut short
 #          loses itself only
@@ -28,7 +31,8 @@
 #   GPU_MACHINE       asv machine name of the results [nvidia-h200]
 #   GPU_BUDGET_S      seconds for the whole run [470]
 #   GPU_TEST_S        seconds at most for the GPU tests [150]
-#   GPU_STEPS         steps to run, in order [setup probe tests bench]
+#   GPU_TARGETS_S     seconds at most for the targets step [150]
+#   GPU_STEPS         steps to run, in order [setup probe targets tests bench]
 #   GPU_BENCH_CHUNKS  asv --bench regexes, one per chunk, separated by spaces
 #   GPU_TEST_WORKERS  pytest-xdist workers for the GPU tests [8]
 #   GPU_TEST_SELECT   a pytest -k expression to run only some GPU tests (a rerun after a fix) [all]
@@ -48,7 +52,8 @@ export GPU_PROFILE=${GPU_PROFILE:-gpu}
 export GPU_MACHINE=${GPU_MACHINE:-nvidia-h200}
 export GPU_BUDGET_S=${GPU_BUDGET_S:-470}
 export GPU_TEST_S=${GPU_TEST_S:-150}
-export GPU_STEPS=${GPU_STEPS-setup probe tests bench}
+export GPU_TARGETS_S=${GPU_TARGETS_S:-150}
+export GPU_STEPS=${GPU_STEPS-setup probe targets tests bench}
 # Most telling first: the roofs and the memory-bound groups (about 125 s on the H200), then
 # matmul (about 123 s), fft, and last fused (over 156 s there, cause not found) with the rest (the gpu profile times none of the rest; a chunk without cells would
 # cost a discovery). Each chunk is saved when it ends, so one cut short loses only itself.
@@ -83,7 +88,8 @@ print_plan() {
     say "plan: steps '$GPU_STEPS' within ${GPU_BUDGET_S} s; machine '$GPU_MACHINE', profile '$GPU_PROFILE'"
     say "  setup: install $(find "$GPU_WHEELS" -maxdepth 1 -name '*.whl' 2>/dev/null | wc -l) wheels from $GPU_WHEELS and tensorscope (editable) into $GPU_PYTHON's environment; git repository at HEAD"
     say "  probe: nvidia-smi; python -m backends.provenance"
-    say "  tests: BENCH_BACKENDS=torch:cuda,jax:gpu,cupy pytest -m gpu${GPU_TEST_SELECT:+ -k '$GPU_TEST_SELECT'} (at most ${GPU_TEST_S} s, ${GPU_TEST_WORKERS} workers); skipped without a GPU"
+    say "  targets: python scripts/measure_gpu_targets.py (numba:cuda vs torch:cuda and the copy roof; at most ${GPU_TARGETS_S} s); skipped without a GPU"
+    say "  tests: BENCH_BACKENDS=numba:cuda,torch:cuda,jax:gpu,cupy pytest -m gpu${GPU_TEST_SELECT:+ -k '$GPU_TEST_SELECT'} (at most ${GPU_TEST_S} s, ${GPU_TEST_WORKERS} workers); skipped without a GPU"
     say "  bench: tensorscope run --existing --profile $GPU_PROFILE --machine $GPU_MACHINE, ${#chunks[@]} chunks: ${chunks[*]}"
     say "  pack:  at most 8 files into \$OUT ($OUT)"
 }
@@ -280,9 +286,18 @@ step_tests() {
         fi
     fi
     # -v: each outcome is in the log as it happens, even if the step is stopped
-    BENCH_BACKENDS=torch:cuda,jax:gpu,cupy XLA_PYTHON_CLIENT_PREALLOCATE=false \
+    BENCH_BACKENDS=numba:cuda,torch:cuda,jax:gpu,cupy XLA_PYTHON_CLIENT_PREALLOCATE=false \
         "$GPU_PYTHON" -m pytest -m gpu tests/backends/test_gpu.py tests/backends/test_conformance.py \
         -v -rfEs -p no:cacheprovider --junitxml="$LOGS/tests-junit.xml" "${extra[@]}"
+}
+
+step_targets() {
+    cd "$ROOT" || return 1
+    # the JSON is rewritten after every cell: a step stopped at its limit keeps what it measured
+    XLA_PYTHON_CLIENT_PREALLOCATE=false "$GPU_PYTHON" scripts/measure_gpu_targets.py --output "$LOGS/targets.json" || return
+    # the same allocating ops with numba's own cuMemAlloc per output instead of CuPy's pool
+    TENSORSCOPE_NUMBA_CUDA_ALLOC=numba XLA_PYTHON_CLIENT_PREALLOCATE=false "$GPU_PYTHON" scripts/measure_gpu_targets.py \
+        --ops add,exp,sum,softmax --output "$LOGS/targets-numba-alloc.json"
 }
 
 # ---------------------------------------------------------------------------------------
@@ -406,6 +421,14 @@ run() {
                 echo "commit: $(git -C "$ROOT" rev-parse HEAD 2>/dev/null || echo unknown)" >>"$LOGS/header.txt"
                 ;;
             probe) run_step probe probe.log 120 bash "$SELF" --step probe ;;
+            targets)
+                if ((have_gpu)); then
+                    run_step targets targets.log "$GPU_TARGETS_S" bash "$SELF" --step targets
+                else
+                    record targets skipped 0 targets.log "no NVIDIA GPU here"
+                    say "step targets skipped: no NVIDIA GPU here"
+                fi
+                ;;
             tests)
                 if ((have_gpu)); then
                     run_step tests tests.log "$GPU_TEST_S" bash "$SELF" --step tests
@@ -422,7 +445,7 @@ run() {
                         --profile "$GPU_PROFILE" --machine "$GPU_MACHINE" -b "$chunk"
                 done
                 ;;
-            *) say "unknown step '$step' in GPU_STEPS (steps: setup probe tests bench)" ;;
+            *) say "unknown step '$step' in GPU_STEPS (steps: setup probe targets tests bench)" ;;
         esac
     done
 }
@@ -436,6 +459,7 @@ main() {
                 install) step_install ;;
                 git) step_git ;;
                 probe) step_probe ;;
+                targets) step_targets ;;
                 tests) step_tests ;;
                 *) say "unknown step '${2:-}'" && return 2 ;;
             esac

@@ -43,8 +43,13 @@ def is_gpu_name(name: str) -> bool:
     return name == "cupy" or name.partition(":")[2] in GPU_DEVICES
 
 
+def simulated(name: str) -> bool:
+    """numba:cuda with ``NUMBA_ENABLE_CUDASIM=1``: its kernels run in numba-cuda's simulator, no GPU needed."""
+    return name == "numba:cuda" and os.environ.get("NUMBA_ENABLE_CUDASIM", "") == "1"
+
+
 def backend_params() -> list[object]:
-    return [pytest.param(n, id=n, marks=[pytest.mark.gpu] if is_gpu_name(n) else []) for n in selected_backends()]
+    return [pytest.param(n, id=n, marks=[pytest.mark.gpu] if is_gpu_name(n) and not simulated(n) else []) for n in selected_backends()]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

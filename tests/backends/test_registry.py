@@ -296,6 +296,6 @@ def test_builtin_and_entry_point_names(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     builtin, plugins, torch_cuda, cupy, demo, unknown = json.loads(result.stdout.strip().splitlines()[-1])
-    assert builtin == ["python", "numpy", "numba", "torch:cpu", "torch:cuda", "jax:cpu", "jax:gpu", "cupy"]
+    assert builtin == ["python", "numpy", "numba", "numba:cuda", "torch:cpu", "torch:cuda", "jax:cpu", "jax:gpu", "cupy"]
     assert plugins == ["demo"]
     assert (torch_cuda, cupy, demo, unknown) == (True, True, False, False)

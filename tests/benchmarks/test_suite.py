@@ -91,7 +91,7 @@ def test_backend_axis_is_the_registrys_builtins_then_plugins() -> None:
     from backends import _registry
 
     assert (*_registry.builtin_names(), *_registry.entry_point_names()) == common.BACKENDS
-    assert common.BACKENDS[:8] == ("python", "numpy", "numba", "torch:cpu", "torch:cuda", "jax:cpu", "jax:gpu", "cupy")
+    assert common.BACKENDS[:9] == ("python", "numpy", "numba", "numba:cuda", "torch:cpu", "torch:cuda", "jax:cpu", "jax:gpu", "cupy")
     for name, cls in _classes(common.BackendBenchmark):
         if cls.param_names[:1] == ("backend",):
             assert tuple(cls.params[0]) == common.BACKENDS, name
