@@ -349,7 +349,11 @@ def printed_rows(verdicts: Verdicts, table: pd.DataFrame, chosen: Selection, *, 
         where = _measured_where(table, verdicts.groups, chosen.benchmark)
         shifts = shifts[[(str(m), str(e)) in where for m, e in zip(shifts["machine"], shifts["env"], strict=True)]]
     unstable = _chosen(verdicts.unstable, Selection(benchmark=chosen.benchmark, machines=chosen.machines))
-    unstable = unstable.assign(_spread=unstable["high"] / unstable["low"]).sort_values("_spread", ascending=False).drop(columns="_spread")
+    unstable = (
+        unstable.assign(_spread=unstable["high"] / unstable["low"])
+        .sort_values("_spread", ascending=False, kind="stable")
+        .drop(columns="_spread")
+    )
     groups = verdicts.groups
     group_rows = [
         {"group": str(name), "machines": sorted(part["machine"].astype(str)), "rule": str(part["rule"].iloc[0])}
@@ -518,7 +522,9 @@ def write(args: argparse.Namespace, results: ResultSet, verdicts: Verdicts, chos
             if triage is not None:
                 range_head.insert(3, "untriaged")
             sys.stdout.write(
-                tabulate(ranges, "Changes by commit range (one commit in each range may cause all of its changes)", range_head, _range_cells)
+                tabulate(
+                    ranges, "Changes by commit range (one commit in each range may cause all of its changes)", range_head, _range_cells
+                )
             )
         sys.stdout.write(
             tabulate(

@@ -179,7 +179,7 @@ def test_a_runner_group_member_selects_its_group(results_tree: ResultsTree, caps
 
 
 # the shared sets small enough to report every benchmark of (one analysis each)
-SMALL_SETS = ("numpy-bench", "uxarray-asv", "geocat-comp-asv", "own-example-tinypkg", "mjwarp-asv")
+SMALL_SETS = ("numpy-bench", "uxarray-asv", "geocat-comp-asv", "own-example-tinypkg", "mjwarp-asv", "thematrix", "BLAS-Benchmarks")
 
 
 @pytest.mark.parametrize("name", SMALL_SETS)
