@@ -11,7 +11,7 @@ import numpy as np
 from numba import cuda
 from numba.core import config
 
-__all__ = ["ALLOC", "BLOCKS", "SIMULATED", "TPB", "empty", "flat", "grid", "parts_per_row", "split_axis"]
+__all__ = ["ALLOC", "BLOCKS", "SIMULATED", "TPB", "block_row", "empty", "flat", "grid", "parts_per_row", "split_axis"]
 
 #: True when numba-cuda runs kernels in its CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``).
 SIMULATED = bool(getattr(config, "ENABLE_CUDASIM", 0))  # set by numba from the environment
@@ -38,6 +38,18 @@ def parts_per_row(rows: int, n: int) -> int:
     want = max(1, math.ceil(n / (TPB * _MIN_PER_THREAD)))
     room = max(1, _ROW_BLOCKS // max(rows, 1))
     return min(want, room)
+
+
+@cuda.jit(device=True)
+def block_row(parts, n, inner):  # a device function: numba types it
+    """This block's ``(row, part, base)``: rows of (outer, n, inner) split in ``parts`` blocks each.
+
+    ``base`` is the row's first element; its elements follow ``inner`` apart.
+    """
+    b = cuda.blockIdx.x
+    row = b // parts
+    o = row // inner
+    return row, b - row * parts, o * n * inner + (row - o * inner)
 
 
 def split_axis(shape: tuple[int, ...], axis: int | None) -> tuple[int, int, int]:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from numba import cuda
 
-from ._launch import TPB, empty, flat, grid, parts_per_row, split_axis
+from ._launch import TPB, block_row, empty, flat, grid, parts_per_row, split_axis
 
 __all__ = ["bias_act", "gelu_fn", "layer_norm", "softmax_like"]
 
@@ -42,10 +42,7 @@ def _softmax_stats(name: str) -> Any:
     def stats(x, out_m, out_s, n, inner, parts):
         b = cuda.blockIdx.x
         tid = cuda.threadIdx.x
-        row = b // parts
-        part = b - row * parts
-        o = row // inner
-        base = o * n * inner + (row - o * inner)
+        _row, part, base = block_row(parts, n, inner)
         m = ninf
         s = zero
         j = part * TPB + tid
@@ -182,9 +179,7 @@ def _ln_kernels(name: str) -> Any:
     def stats(x, oc, om, oq, n, parts):
         b = cuda.blockIdx.x
         tid = cuda.threadIdx.x
-        row = b // parts
-        part = b - row * parts
-        base = row * n
+        _row, part, base = block_row(parts, n, 1)
         c = zero
         m = zero
         q = zero

@@ -20,7 +20,7 @@ import numpy as np
 from numba import cuda
 
 from ..numba_backend import _scalar as S
-from ._launch import TPB, empty, flat, parts_per_row, split_axis
+from ._launch import TPB, block_row, empty, flat, parts_per_row, split_axis
 
 __all__ = ["arg_extreme", "reduce"]
 
@@ -69,10 +69,7 @@ def _kernel(op: str, in_name: str, acc_name: str) -> Any:
     def reduce_rows(x, out, n, inner, parts, init):
         b = cuda.blockIdx.x
         t = cuda.threadIdx.x
-        row = b // parts
-        part = b - row * parts
-        o = row // inner
-        base = o * n * inner + (row - o * inner)
+        _row, part, base = block_row(parts, n, inner)
         a = init
         j = part * TPB + t
         while j < n:
@@ -152,10 +149,7 @@ def _arg_kernel(name: str, largest: bool) -> Any:
     def arg_rows(x, idx_in, out_v, out_i, n, inner, parts, init):
         b = cuda.blockIdx.x
         t = cuda.threadIdx.x
-        row = b // parts
-        part = b - row * parts
-        o = row // inner
-        base = o * n * inner + (row - o * inner)
+        _row, part, base = block_row(parts, n, inner)
         v = init
         vi = np.int64(n)  # past the end: loses every tie
         j = part * TPB + t
