@@ -100,7 +100,7 @@ def _gemm(a: Any, b: Any) -> Any:
         return cuda.to_device(np.matmul(a.copy_to_host(), b.copy_to_host()))
     import cupy  # the GPU image has it; imported on first use only
 
-    return cuda.as_cuda_array(cupy.matmul(cupy.asarray(a), cupy.asarray(b)))
+    return cuda.as_cuda_array(cupy.matmul(cupy.asarray(a), cupy.asarray(b)), sync=False)  # one stream: see _launch.empty
 
 
 def _wide(x: Any) -> Any:

@@ -31,8 +31,8 @@ def _kind(dtype: np.dtype) -> str:
     return "f" if dtype.kind == "f" else ("b" if dtype.kind == "b" else "i")
 
 
-def _float_helpers(dtype: np.dtype) -> tuple[Callable[..., Any], Callable[..., Any], Callable[..., Any]]:
-    """floor, ceil and round-half-to-even for one float dtype, exact for every value."""
+def _float_helpers(dtype: np.dtype) -> tuple[Callable[..., Any], Callable[..., Any], Callable[..., Any], Callable[..., Any]]:
+    """floor (as a function and as a device function), ceil and round-half-to-even for one float dtype, exact for every value."""
     f = dtype.type
     one, half, two = f(1.0), f(0.5), f(2.0)
     big = f(2.0**52 if dtype == np.float64 else 2.0**23)  # at or beyond: already an integer
@@ -43,6 +43,10 @@ def _float_helpers(dtype: np.dtype) -> tuple[Callable[..., Any], Callable[..., A
         t = f(np.int64(x))  # truncation toward zero
         return t - one if t > x else t
 
+    # what other device functions call must itself be a device function (CUDA has no
+    # Python functions: only the simulator would run a plain one)
+    floor_d = cuda.jit(device=True)(floor)
+
     def ceil(x):
         if not (abs(x) < big):
             return x
@@ -52,21 +56,21 @@ def _float_helpers(dtype: np.dtype) -> tuple[Callable[..., Any], Callable[..., A
     def rint(x):
         if not (abs(x) < big):
             return x
-        r = floor(x)
+        r = floor_d(x)
         d = x - r  # exact for |x| < big
         if d > half:
             return r + one
-        if d == half and r - two * floor(r / two) != f(0.0):  # r odd: to even
+        if d == half and r - two * floor_d(r / two) != f(0.0):  # r odd: to even
             return r + one
         return r
 
-    return floor, ceil, rint
+    return floor, floor_d, ceil, rint
 
 
 def _float_unary(op: str, dtype: np.dtype) -> Callable[..., Any]:
     f = dtype.type
     one = f(1.0)
-    floor, ceil, rint = _float_helpers(dtype)
+    floor, _floor_d, ceil, rint = _float_helpers(dtype)
     table: dict[str, Callable[..., Any]] = {
         "negative": lambda x: -x,
         "floor": floor,
@@ -114,7 +118,7 @@ def _shared_unary(op: str, dtype: np.dtype) -> Callable[..., Any]:
 def _float_binary(op: str, dtype: np.dtype) -> Callable[..., Any] | None:
     f = dtype.type
     zero = f(0.0)
-    floor, _ceil, _rint = _float_helpers(dtype)
+    _floor, floor, _ceil, _rint = _float_helpers(dtype)
 
     def floor_divide(a, b):
         # NumPy's npy_divmod: the quotient of fmod's exact remainder, floored, then rounded
@@ -248,4 +252,5 @@ def _binary_fn(op: str, dtype: np.dtype) -> Callable[..., Any]:
 
 def _narrowed(shift: Callable[..., Any], t: Any) -> Callable[..., Any]:
     """The shifts compute in int64; keep the low bits of the dtype, as a C cast (and NumPy) do."""
-    return lambda a, b: t(shift(a, b))
+    shift_d = cuda.jit(device=True)(shift)  # called from another device function: see _float_helpers
+    return lambda a, b: t(shift_d(a, b))

@@ -88,7 +88,9 @@ def empty(shape: tuple[int, ...], dtype: Any) -> Any:
     if ALLOC == "cupy" and math.prod(shape) > 0:
         import cupy
 
-        return cuda.as_cuda_array(cupy.empty(shape, dtype=dt))  # keeps the CuPy array (its owner) alive
+        # keeps the CuPy array (its owner) alive. sync=False: both libraries launch on the legacy
+        # default stream, which orders the work; a sync here would stall every op until the last
+        return cuda.as_cuda_array(cupy.empty(shape, dtype=dt), sync=False)
     return cuda.device_array(shape, dtype=dt)
 
 

@@ -140,11 +140,14 @@ def where(cond: Any, x: Any, y: Any, out_shape: tuple[int, ...], out_dtype: str)
 @functools.cache
 def _clip_fn(dtype_name: str, lo: float | None, hi: float | None) -> Callable[..., Any]:
     # the bounds are compile-time constants of their kernel: clip is called with few distinct ones
-    t = np.dtype(dtype_name).type
+    # float16 compares in float32 (NVVM rejects the half-precision IR numba emits for these
+    # comparisons); the result is one of v, low, high, so storing it back as float16 is exact
+    t = np.float32 if dtype_name == "float16" else np.dtype(dtype_name).type
     has_lo, has_hi = lo is not None, hi is not None
     low, high = t(lo if has_lo else 0), t(hi if has_hi else 0)
 
     def clip_one(v):
+        v = t(v)
         if has_lo and not (v >= low or v != v):  # NaN propagates, as np.maximum
             v = low
         if has_hi and not (v <= high or v != v):

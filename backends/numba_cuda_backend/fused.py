@@ -49,8 +49,8 @@ def _softmax_stats(name: str) -> Any:
         while j < n:
             m, s = merge(m, s, x[base + j * inner], t(1.0))
             j += parts * TPB
-        sm = cuda.shared.array(TPB, name)
-        ss = cuda.shared.array(TPB, name)
+        sm = cuda.shared.array(TPB, t)
+        ss = cuda.shared.array(TPB, t)
         sm[tid] = m
         ss[tid] = s
         cuda.syncthreads()
@@ -187,9 +187,9 @@ def _ln_kernels(name: str) -> Any:
         while j < n:
             c, m, q = merge(c, m, q, t(1.0), x[base + j], zero)
             j += parts * TPB
-        sc = cuda.shared.array(TPB, name)
-        sm = cuda.shared.array(TPB, name)
-        sq = cuda.shared.array(TPB, name)
+        sc = cuda.shared.array(TPB, t)
+        sm = cuda.shared.array(TPB, t)
+        sq = cuda.shared.array(TPB, t)
         sc[tid] = c
         sm[tid] = m
         sq[tid] = q

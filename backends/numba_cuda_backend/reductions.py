@@ -63,7 +63,7 @@ def _kernel(op: str, in_name: str, acc_name: str) -> Any:
     acc_t = acc.type
     combine = cuda.jit(device=True)(_COMBINE[op](acc))
     load = cuda.jit(device=True)((lambda v: v != 0) if acc.kind == "b" else (lambda v: acc_t(v)))
-    shared_dtype = np.uint8 if acc.kind == "b" else acc  # shared arrays of bool: stored as bytes
+    shared_dtype = np.uint8 if acc.kind == "b" else acc_t  # shared arrays of bool: stored as bytes
 
     @cuda.jit
     def reduce_rows(x, out, n, inner, parts, init):
@@ -132,6 +132,7 @@ def _scale_kernel(name: str) -> Any:
 @functools.cache
 def _arg_kernel(name: str, largest: bool) -> Any:
     dtype = np.dtype(name)
+    scalar = dtype.type  # the element type of the shared arrays (a NumPy scalar type, as numba's examples)
     is_float = dtype.kind == "f"
 
     @cuda.jit(device=True)
@@ -160,7 +161,7 @@ def _arg_kernel(name: str, largest: bool) -> Any:
                 v = w
                 vi = wi
             j += parts * TPB
-        sv = cuda.shared.array(TPB, dtype)
+        sv = cuda.shared.array(TPB, scalar)
         si = cuda.shared.array(TPB, np.int64)
         sv[t] = v
         si[t] = vi

@@ -10,6 +10,7 @@ boundaries, row splits, ties). On a machine with a GPU, ``BENCH_BACKENDS=numba:c
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import json
 import os
@@ -153,3 +154,28 @@ def test_targets_script_rejects_unknown_ops(tmp_path: Path) -> None:
         check=False,
     )
     assert res.returncode == 2 and "unknown op(s) nope" in res.stderr
+
+
+def _ptx_libraries() -> bool:
+    """NVIDIA's NVRTC and NVVM wheels (for CUDA 12 or 13) are installed: kernels compile to PTX without a GPU."""
+    names = {d.metadata["Name"].lower() for d in importlib.metadata.distributions()}
+    return any(n.startswith("nvidia-cuda-nvrtc") for n in names) and any(n.startswith(("nvidia-nvvm", "nvidia-cuda-nvcc")) for n in names)
+
+
+@needs_numba_cuda
+@pytest.mark.slow
+@pytest.mark.skipif(not _ptx_libraries(), reason="NVRTC/NVVM not installed (pip install nvidia-cuda-nvrtc nvidia-nvvm: several hundred MB)")
+def test_every_kernel_compiles_to_ptx_for_sm90() -> None:
+    """What the simulator cannot see: each kernel, for each dtype, typed and compiled as a launch on an H100/H200 would."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_")}
+    res = subprocess.run(
+        [sys.executable, "tests/backends/numba_cuda_ptx_check.py"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=900,
+        check=False,
+    )
+    assert res.returncode == 0, (res.stdout + res.stderr)[-6000:]
+    assert " kernels compile to PTX for sm_90" in res.stdout
