@@ -84,13 +84,12 @@ def kernels(quick: bool) -> Iterator[tuple[str, Any, tuple[Any, ...]]]:
         yield f"where {d} broadcast", elementwise._general_kernel(sel, 3), (arr("bool"), arr(d), arr(d), arr(d), *([arr("int64")] * 4))
     for d in _dtypes("clip"):
         yield f"clip {d}", elementwise._flat_kernel(elementwise._clip_fn(d, 0, 10), 1), (arr(d), arr(d))
-    for d in ("uint8", "float16", "float32"):
-        yield f"cast to {d}", elementwise._flat_kernel(elementwise.cast_fn(d), 1), (arr("bool" if d == "uint8" else "float32"), arr(d))
+    for src, d in (("bool", "uint8"), ("float32", "float16"), ("float16", "float32")):
+        yield f"cast {src} to {d}", elementwise._flat_kernel(elementwise.cast_fn(d), 1), (arr(src), arr(d))
     for op in ("sum", "prod", "max", "min", "mean", "all", "any"):
         for d in _dtypes(op):
-            if d == "float16":
-                continue  # reduced in float32 (the backend widens first)
             acc = OPS[op].infer(TensorInfo((4,), d)).dtype
+            acc = "float32" if acc == "float16" else acc  # float16 accumulates in float32
             combine = "sum" if op == "mean" else op
             k = reductions._kernel(combine, d, acc)
             yield f"{op} {d}", k, (arr(d), arr(acc), I64, I64, I64, scalar(acc))
