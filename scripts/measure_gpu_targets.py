@@ -55,7 +55,7 @@ def elementwise_ops() -> list[tuple[str, str]]:
     Each in float32 where the op takes it, else int32 (bitwise ops), else bool (logical ops),
     as the suite times them.
     """
-    out = []
+    out: list[tuple[str, str]] = []
     for op in OPS:
         if OPS[op].group in ("unary", "binary", "selection"):
             dtypes = OPS[op].dtypes
@@ -110,8 +110,10 @@ def _backend(name: str, run: Run) -> Any:
         return None
 
 
-def _inputs(be: Any, op: str, size: int | tuple[int, ...], dtype: str = "float32") -> tuple[list[Any], tuple[Any, ...], int]:
-    """The op's tensors on ``be``, its other arguments, and the bytes it moves (catalog)."""
+def _inputs(
+    be: Any, op: str, size: int | tuple[int, ...], dtype: str = "float32"
+) -> tuple[list[Any], tuple[Any, ...], dict[str, Any], int]:
+    """The op's tensors on ``be``, its other positional and keyword arguments, and the bytes it moves (catalog)."""
     if isinstance(size, tuple):  # an explicit 2-D shape: row-wise ops over its last axis
         rng = np.random.default_rng(30)
         x = rng.uniform(-4, 4, size).astype(dtype)
@@ -121,14 +123,15 @@ def _inputs(be: Any, op: str, size: int | tuple[int, ...], dtype: str = "float32
             else [x, rng.uniform(0.5, 1.5, size[-1]).astype(dtype), rng.uniform(-0.5, 0.5, size[-1]).astype(dtype)]
         )
         params: tuple[Any, ...] = ()
+        kwargs: dict[str, Any] = {}
     else:
         from benchmarks.cases import make_case
 
         case = make_case(op, size, dtype)
-        tensors, params = list(case.tensors), tuple(case.params)
+        tensors, params, kwargs = list(case.tensors), tuple(case.params), dict(case.kwargs)
     infos = [TensorInfo(t.shape, t.dtype.name) for t in tensors]
-    moved = OPS[op].cost(*infos, *params).bytes_moved
-    return [be.from_numpy(t) for t in tensors], params, moved
+    moved = OPS[op].cost(*infos, *params, **kwargs).bytes_moved
+    return [be.from_numpy(t) for t in tensors], params, kwargs, moved
 
 
 def measure_copy(run: Run, ours: Any, theirs: Any, n: int, number: int, repeat: int) -> float:
@@ -160,9 +163,9 @@ def throughput(run: Run, be: Any, op: str, size: int | tuple[int, ...], number: 
     """Bytes moved per second of ``op`` on ``be`` at ``size``; None where the backend lacks it."""
     if be is None or not be.supports(op):
         return None
-    tensors, params, moved = _inputs(be, op, size, dtype)
+    tensors, params, kwargs, moved = _inputs(be, op, size, dtype)
     fn = be.op(op)
-    t = _timed(lambda: fn(*tensors, *params), be.synchronize, number, repeat)
+    t = _timed(lambda: fn(*tensors, *params, **kwargs), be.synchronize, number, repeat)
     run.cell(backend=be.name, op=op, dtype=dtype, size=str(size), seconds=t, bytes_per_s=moved / t)
     return moved / t
 
@@ -171,9 +174,9 @@ def overhead(run: Run, be: Any, op: str, size: int, repeat: int) -> float | None
     """Median launch-to-result seconds of one call at ``size`` (call, then synchronize)."""
     if be is None or not be.supports(op):
         return None
-    tensors, params, _moved = _inputs(be, op, size)
+    tensors, params, kwargs, _moved = _inputs(be, op, size)
     fn = be.op(op)
-    t = _timed(lambda: fn(*tensors, *params), be.synchronize, 1, repeat)
+    t = _timed(lambda: fn(*tensors, *params, **kwargs), be.synchronize, 1, repeat)
     run.cell(backend=be.name, op=op, size=str(size), launch_to_result_s=t)
     return t
 
