@@ -116,10 +116,11 @@ def test_a_server_killed_mid_upload_leaves_each_upload_whole_or_absent(store_url
             assert all(a in (201, None) for a in answers), answers
             stored = assert_whole_or_absent(engine, expected)
             if kill_when == "bodies arriving":
-                assert stored == 0 and answers == [None] * len(files), (stored, answers)
+                assert stored < len(files) and answers.count(201) <= stored, (stored, answers)
             else:
                 # the kill met uploads in flight: some stored, the rest without an answer and absent
-                assert 1 <= stored < len(files) and answers.count(None) == len(files) - answers.count(201), (stored, answers)
+                # (a 201 answered is a file stored; one stored may have lost its answer with the server)
+                assert 1 <= stored < len(files) and answers.count(201) <= stored and len(answers) == len(files), (stored, answers)
         # a server started again takes the rest; what was stored answers 200, nothing doubles
         server = start_server(store_url, tmp_path / "server.log", max_body_mb=16)
         try:
