@@ -2,8 +2,10 @@
 
 ``matmul`` and the GEMM inside ``conv`` call BLAS: ``np.dot`` inside an ``njit`` function
 is lowered by Numba to the ``sgemm``/``dgemm`` of SciPy's BLAS (OpenBLAS here). A
-hand-written GEMM in Numba reaches a fraction of a tuned BLAS, so this is deliberate
-and the benchmark measures the same BLAS as NumPy plus the loop over the batch. ``conv``
+hand-written GEMM in Numba reaches a fraction of a tuned BLAS, so this is deliberate.
+SciPy's wheel bundles its own OpenBLAS build, not NumPy's (0.3.30 and 0.3.31 on the
+reference VM), so matmul here is not exactly NumPy's GEMM; ``fused.dense`` calls NumPy's
+``np.matmul`` instead, where that difference showed (0.92x NumPy at 4M float32). ``conv``
 builds its im2col matrix with a Numba kernel, then calls one GEMM per image.
 
 ``cholesky`` (right-looking, row-oriented, vectorized inner dot products) and
