@@ -38,19 +38,16 @@ def _softmax_stats(name: str) -> Any:
         b = s2 * math.exp(m2 - m) if s2 != zero else zero
         return m, a + b
 
-    @cuda.jit
-    def stats(x, out_m, out_s, n, inner, parts):
-        b = cuda.blockIdx.x
+    @cuda.jit(device=True)
+    def block_stats(x, n, inner, parts, part, base, sm, ss):
+        """This block's share of a row merged into sm[0], ss[0] (max, sum of exp(x - max))."""
         tid = cuda.threadIdx.x
-        _row, part, base = block_row(parts, n, inner)
         m = ninf
         s = zero
         j = part * TPB + tid
         while j < n:
             m, s = merge(m, s, x[base + j * inner], t(1.0))
             j += parts * TPB
-        sm = cuda.shared.array(TPB, t)
-        ss = cuda.shared.array(TPB, t)
         sm[tid] = m
         ss[tid] = s
         cuda.syncthreads()
@@ -62,9 +59,29 @@ def _softmax_stats(name: str) -> Any:
                 ss[tid] = sss
             cuda.syncthreads()
             h //= 2
-        if tid == 0:
-            out_m[b] = sm[0]
-            out_s[b] = ss[0]
+
+    @cuda.jit
+    def stats(x, out_m, out_s, n, inner, parts):
+        _row, part, base = block_row(parts, n, inner)
+        sm = cuda.shared.array(TPB, t)
+        ss = cuda.shared.array(TPB, t)
+        block_stats(x, n, inner, parts, part, base, sm, ss)
+        if cuda.threadIdx.x == 0:
+            out_m[cuda.blockIdx.x] = sm[0]
+            out_s[cuda.blockIdx.x] = ss[0]
+
+    @cuda.jit
+    def softmax_rows(x, out, n, inner):
+        # one block per row: the write pass reads the row again right after the statistics
+        # pass read it, mostly from L2, where a separate kernel would read it from memory
+        _row, _part, base = block_row(1, n, inner)
+        sm = cuda.shared.array(TPB, t)
+        ss = cuda.shared.array(TPB, t)
+        block_stats(x, n, inner, 1, 0, base, sm, ss)
+        m = sm[0]
+        s = ss[0]
+        for j in range(cuda.threadIdx.x, n, TPB):
+            out[base + j * inner] = math.exp(x[base + j * inner] - m) / s
 
     @cuda.jit
     def combine(pm, ps, m_out, s_out, rows, parts):
@@ -77,7 +94,7 @@ def _softmax_stats(name: str) -> Any:
             m_out[r] = m
             s_out[r] = s
 
-    return stats, combine
+    return stats, combine, softmax_rows
 
 
 @functools.cache
@@ -113,7 +130,7 @@ def _row_stats(x: Any, axis: int) -> tuple[Any, Any, int, int, int]:
     outer, n, inner = split_axis(tuple(x.shape), axis)
     rows = outer * inner
     name = np.dtype(x.dtype).name
-    stats, combine = _softmax_stats(name)
+    stats, combine, _rows = _softmax_stats(name)
     parts = parts_per_row(rows, n)
     pm, ps = empty((rows * parts,), name), empty((rows * parts,), name)
     stats[rows * parts, TPB](flat(x), pm, ps, n, inner, parts)
@@ -131,6 +148,10 @@ def softmax_like(op: str, x: Any, axis: int, out_shape: tuple[int, ...]) -> Any:
     if x.size == 0:
         if op == "logsumexp" and out.size:
             _fill(out, -np.inf)
+        return out
+    outer, n, inner = split_axis(tuple(x.shape), axis)
+    if op == "softmax" and parts_per_row(outer * inner, n) == 1:  # one block per row: one kernel
+        _softmax_stats(name)[2][outer * inner, TPB](flat(x), flat(out), n, inner)
         return out
     m, s, rows, n, inner = _row_stats(x, axis)
     if op == "softmax":
@@ -175,11 +196,10 @@ def _ln_kernels(name: str) -> Any:
         d = m2 - m1
         return c, m1 + d * (c2 / c), q1 + q2 + d * d * (c1 * c2 / c)
 
-    @cuda.jit
-    def stats(x, oc, om, oq, n, parts):
-        b = cuda.blockIdx.x
+    @cuda.jit(device=True)
+    def block_stats(x, n, parts, part, base, sc, sm, sq):
+        """This block's share of a row merged into sc[0], sm[0], sq[0] (count, mean, M2)."""
         tid = cuda.threadIdx.x
-        _row, part, base = block_row(parts, n, 1)
         c = zero
         m = zero
         q = zero
@@ -187,9 +207,6 @@ def _ln_kernels(name: str) -> Any:
         while j < n:
             c, m, q = merge(c, m, q, t(1.0), x[base + j], zero)
             j += parts * TPB
-        sc = cuda.shared.array(TPB, t)
-        sm = cuda.shared.array(TPB, t)
-        sq = cuda.shared.array(TPB, t)
         sc[tid] = c
         sm[tid] = m
         sq[tid] = q
@@ -203,10 +220,32 @@ def _ln_kernels(name: str) -> Any:
                 sq[tid] = q2
             cuda.syncthreads()
             h //= 2
-        if tid == 0:
+
+    @cuda.jit
+    def stats(x, oc, om, oq, n, parts):
+        b = cuda.blockIdx.x
+        _row, part, base = block_row(parts, n, 1)
+        sc = cuda.shared.array(TPB, t)
+        sm = cuda.shared.array(TPB, t)
+        sq = cuda.shared.array(TPB, t)
+        block_stats(x, n, parts, part, base, sc, sm, sq)
+        if cuda.threadIdx.x == 0:
             oc[b] = sc[0]
             om[b] = sm[0]
             oq[b] = sq[0]
+
+    @cuda.jit
+    def ln_rows(x, gamma, beta, out, n, eps):
+        # one block per row, as softmax_rows: the write pass re-reads the row mostly from L2
+        _row, _part, base = block_row(1, n, 1)
+        sc = cuda.shared.array(TPB, t)
+        sm = cuda.shared.array(TPB, t)
+        sq = cuda.shared.array(TPB, t)
+        block_stats(x, n, 1, 0, base, sc, sm, sq)
+        mean = sm[0]
+        rstd = t(1.0) / math.sqrt(sq[0] / sc[0] + eps)
+        for j in range(cuda.threadIdx.x, n, TPB):
+            out[base + j] = (x[base + j] - mean) * rstd * gamma[j] + beta[j]
 
     @cuda.jit
     def combine(pc, pm, pq, mean, rstd, rows, parts, eps):
@@ -227,7 +266,7 @@ def _ln_kernels(name: str) -> Any:
             j = i - row * n
             out[i] = (x[i] - mean[row]) * rstd[row] * gamma[j] + beta[j]
 
-    return stats, combine, write
+    return stats, combine, write, ln_rows
 
 
 def layer_norm(x: Any, gamma: Any, beta: Any, eps: float) -> Any:
@@ -238,8 +277,11 @@ def layer_norm(x: Any, gamma: Any, beta: Any, eps: float) -> Any:
         return out
     n = tuple(x.shape)[-1]  # the simulator's shape objects take no negative index
     rows = x.size // n
-    stats, combine, write = _ln_kernels(name)
+    stats, combine, write, ln_rows = _ln_kernels(name)
     parts = parts_per_row(rows, n)
+    if parts == 1:  # one block per row: one kernel
+        ln_rows[rows, TPB](flat(x), flat(gamma), flat(beta), flat(out), n, np.dtype(name).type(eps))
+        return out
     pc, pm, pq = (empty((rows * parts,), name) for _ in range(3))
     stats[rows * parts, TPB](flat(x), pc, pm, pq, n, parts)
     mean, rstd = empty((rows,), name), empty((rows,), name)

@@ -34,7 +34,8 @@ def _rng() -> np.random.Generator:
 def test_launch_shapes_cross_block_and_grid_boundaries() -> None:
     """The sizes below are worth testing only if they exceed one launch's threads and one block."""
     assert _launch.TPB * _launch.BLOCKS < 300
-    assert _launch.parts_per_row(1, 300) > 1
+    assert _launch.parts_per_row(1, 300) > 1  # one long row: split, then merged
+    assert _launch.parts_per_row(2, 300) == 1  # a few rows: one block each (the one-kernel softmax/layer_norm)
 
 
 @pytest.mark.parametrize("n", [1, 9, 25, 301])
@@ -109,9 +110,10 @@ def test_softmax_and_logsumexp_split_rows(be: Any, shape: tuple[int, ...], axis:
     np.testing.assert_allclose(be.to_numpy(be.logsumexp(be.from_numpy(x), axis)), lse, rtol=1e-12)
 
 
-def test_layer_norm_long_row(be: Any) -> None:
+@pytest.mark.parametrize("rows", [1, 2])  # 1: the row split over blocks and merged; 2: one block per row
+def test_layer_norm_long_row(be: Any, rows: int) -> None:
     rng = _rng()
-    x = rng.standard_normal((2, 301)) * 3 + 100  # a large mean: a one-pass sum of squares would lose digits
+    x = rng.standard_normal((rows, 301)) * 3 + 100  # a large mean: a one-pass sum of squares would lose digits
     g, b = rng.standard_normal(301), rng.standard_normal(301)
     mean = x.mean(axis=-1, keepdims=True)
     want = (x - mean) / np.sqrt(x.var(axis=-1, keepdims=True) + 1e-5) * g + b
