@@ -711,35 +711,40 @@ def _asv_levels(values: np.ndarray, a: np.ndarray, b: np.ndarray) -> list[tuple[
     return out
 
 
-def _flip_stats(steps: list[list[tuple[int, float, int]]], within: int) -> tuple[int, int, int]:
-    """(steps, steps the series' next step reverses within ``within`` points, steps whose new level has <= 2 points).
+def _flip_stats(steps: list[list[tuple[int, float, int, bool]]], within: int) -> tuple[int, int, int, int]:
+    """(steps, flip-flops, steps whose new level has <= 2 points, flip-flops not listed as a transient and its fix).
 
-    Each series' steps are (position, ratio, points on the new level) in order; steps below the size of
-    interest are left out before, so a reversal is counted between reported steps only.
+    Each series' steps are (position, ratio, points on the new level, undone by the series' next step) in
+    order; steps below the size of interest are left out before, so a reversal is counted between reported
+    steps only. A flip-flop is a step the series' next step reverses within ``within`` points; it is listed
+    as a transient when that next step restores the level it left (``undone_by`` in ``report --all``).
     """
-    total = flips = short = 0
+    total = flips = short = unlisted = 0
     for series in steps:
-        for i, (_pos, ratio, n_after) in enumerate(series):
+        for i, (_pos, ratio, n_after, fixed) in enumerate(series):
             total += 1
             short += n_after <= 2
-            if i + 1 < len(series):
-                # the level between the two steps holds n_after points
-                flips += (ratio > 1) != (series[i + 1][1] > 1) and n_after <= within
-    return total, flips, short
+            # the level between the two steps holds n_after points
+            if i + 1 < len(series) and (ratio > 1) != (series[i + 1][1] > 1) and n_after <= within:
+                flips += 1
+                unlisted += not fixed
+    return total, flips, short, unlisted
 
 
 def real_main(sets: list[str], min_change: float = 0.05) -> int:
     """--real: per shared set, steps per series, flip-flop rate and two-point levels, ours vs asv's step_detect."""
     from tensorscope.analysis.regressions import analyse
+    from tensorscope.analysis.verdicts.effect import undone
 
     print(
-        f"\nReal histories: steps of {min_change:.0%} or more. Flip-flop = the series' next step goes the other way within 5 (10) points."
+        f"\nReal histories: steps of {min_change:.0%} or more. Flip-flop = the series' next step goes the other way within 5 (10) points;"
+        " not listed as a transient = that next step does not restore the level left (no undone_by in report --all)."
     )
     print("ours (code steps) / asv (its step_detect segmentation, the levels `asv publish` finds)\n")
     print(
-        "| set | series | steps per series | flip-flop within 5 | within 10 | two-point levels | environment shifts | unstable series | in effect (regressions) | analysis |"
+        "| set | series | steps per series | flip-flop within 5 | not listed as a transient | within 10 | two-point levels | environment shifts | unstable series | in effect (regressions) | analysis |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name in sets:
         root = SHARED / name
         index = root / "asv_publish_output" / "index.json"
@@ -747,27 +752,33 @@ def real_main(sets: list[str], min_change: float = 0.05) -> int:
         t0 = time.perf_counter()
         v = analyse(rs)
         seconds = time.perf_counter() - t0
-        ours: list[list[tuple[int, float, int]]] = []
-        steps = v.steps[(v.steps["factor"] - 1).abs() >= min_change]
+        ours: list[list[tuple[int, float, int, bool]]] = []
+        # a step the report lists as a transient: undone (back to the level it left) by the series' next step
+        steps = pd.concat([v.steps, undone(v.steps, min_change)], axis=1)
+        steps = steps[(steps["factor"] - 1).abs() >= min_change]
         for _, g in steps.sort_values("order_after").groupby(["series", "version_segment"], sort=False):
-            ours.append(list(zip(g["order_after"].astype(int), g["ratio"], g["n_after"].astype(int), strict=True)))
-        theirs: list[list[tuple[int, float, int]]] = []
+            nxt = itertools.zip_longest(g["undone_by"], g["commit_after"].iloc[1:])
+            fixed = [isinstance(a, str) and a == str(b) for a, b in nxt]
+            ours.append(list(zip(g["order_after"].astype(int), g["ratio"], g["n_after"].astype(int), fixed, strict=True)))
+        theirs: list[list[tuple[int, float, int, bool]]] = []
         t = rs.results
         ok = t[(t["status"] == "ok") & (t["value"] > 0)]
         for _, g in ok.groupby(["series", "version_segment"], observed=True, sort=False):
             g = g.sort_values("commit_order")
             levels = _asv_levels(g["value"].to_numpy(float), g["ci_99_a"].to_numpy(float), g["ci_99_b"].to_numpy(float))
-            theirs.append([x for x in levels if x[1] >= 1 + min_change or x[1] <= 1 / (1 + min_change)])
+            # asv lists no transients: every flip-flop of its levels is unlisted
+            theirs.append([(*x, False) for x in levels if x[1] >= 1 + min_change or x[1] <= 1 / (1 + min_change)])
         n = v.stats["series"]
         o5, a5 = _flip_stats(ours, 5), _flip_stats(theirs, 5)
         o10, a10 = _flip_stats(ours, 10), _flip_stats(theirs, 10)
 
-        def rate(x: tuple[int, int, int], k: int) -> str:
+        def rate(x: tuple[int, int, int, int], k: int) -> str:
             return f"{x[k] / x[0]:.1%}" if x[0] else "-"
 
         effect = v.in_effect(min_change)
         print(
-            f"| {name} | {n} | {o5[0] / n:.3f} / {a5[0] / max(len(theirs), 1):.3f} | {rate(o5, 1)} / {rate(a5, 1)} | {rate(o10, 1)} / {rate(a10, 1)} "
+            f"| {name} | {n} | {o5[0] / n:.3f} / {a5[0] / max(len(theirs), 1):.3f} | {rate(o5, 1)} / {rate(a5, 1)} | {rate(o5, 3)} / {rate(a5, 3)} "
+            f"| {rate(o10, 1)} / {rate(a10, 1)} "
             f"| {rate(o5, 2)} / {rate(a5, 2)} | {len(v.environment_shifts)} | {len(v.unstable)} | {int((effect['kind'] == 'regression').sum())} "
             f"| {seconds:.1f} s |"
         )

@@ -45,7 +45,7 @@ import pyarrow.ipc as ipc
 __all__ = ["ALGORITHM", "MAX_SERIES", "STEP_TYPE", "AnalysisStore", "VerdictStore", "series_hashes", "table_fingerprint"]
 
 # Bump when a verdict computed from the same inputs would differ: old entries are then ignored.
-ALGORITHM = 6
+ALGORITHM = 7
 MAX_SERIES = 2_000_000
 STEP_TYPE = pa.struct(
     [

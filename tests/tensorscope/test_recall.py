@@ -304,3 +304,65 @@ def test_a_step_after_two_outliers_is_a_step_not_an_unstable_band(results_tree: 
     t = load_results(results_tree.root).results
     assert _steps_of(t, "q.Q.time_evaluation") == [(commit_hash(23), commit_hash(24), pytest.approx(5.7 / 3.8, rel=0.03))]
     assert reg.unstable_series(t).empty
+
+
+def _daily(tree: ResultsTree, levels: list[float], seed: int, started: list[int] | None = None) -> None:
+    """One series run once a day in commit order (or at ``started``); ``levels`` per commit, noise 1%."""
+    tree.add_benchmark("s.S.time_exact")
+    rng = np.random.default_rng(seed)
+    for i, level in enumerate(levels):
+        at = _day(i) if started is None else started[i]
+        tree.add_run("i7", commit_hash(i), {"s.S.time_exact": [_noisy(rng, level, 0.01)]}, date=commit_date(i), started_at=at)
+
+
+def test_a_strictly_clean_three_commit_transient_is_a_regression_and_its_fix(results_tree: ResultsTree) -> None:
+    """1.4x for three commits run on different days, every point far beyond every point around it (scipy-bench
+    i7, boschloo_exact 'greater' and wrapcauchy stats_v after 93961a8d): history, listed both ways, not in effect."""
+    _daily(results_tree, [1e-3] * 8 + [1.4e-3] * 3 + [1e-3] * 8, seed=11)
+    t = load_results(results_tree.root).results
+    steps = reg.detect_changes(t)
+    assert steps["kind"].tolist() == ["regression", "improvement"]
+    assert steps["commit_after"].tolist() == [commit_hash(8), commit_hash(11)]
+    assert steps["factor"].iloc[0] == pytest.approx(1.4, rel=0.03)
+    assert reg.analyse(t).in_effect(0.05).empty
+
+
+def test_a_three_commit_level_run_in_one_night_is_not_a_code_transient(results_tree: ResultsTree) -> None:
+    """The same 1.4x for three commits, but those three were run together in one night apart from the rest
+    (scipy-bench i7's time_ifft on 2022-05-25): that night's machine as much as the code, so no code step."""
+    started = [_day(i) for i in range(8)] + [_day(30) + k * 3_600_000 for k in range(3)] + [_day(i) for i in range(11, 19)]
+    _daily(results_tree, [1e-3] * 8 + [1.4e-3] * 3 + [1e-3] * 8, seed=11, started=started)
+    assert reg.detect_changes(load_results(results_tree.root).results).empty
+
+
+def test_a_three_commit_level_in_a_backfill_is_not_a_code_transient(results_tree: ResultsTree) -> None:
+    """Every commit run in one backfill, eight minutes apart, newest first, and three of them ~0 (uxarray-asv
+    GH-Actions face_bounds at ed1e2aea, 66 ms -> 35 us: a broken measurement, labelled noise): the three runs
+    took twenty minutes, which cannot tell them from that stretch's machine."""
+    started = [_day(0) - i * 480_000 for i in range(19)]
+    _daily(results_tree, [66e-3] * 8 + [35e-6] * 3 + [66e-3] * 8, seed=12, started=started)
+    assert reg.detect_changes(load_results(results_tree.root).results).empty
+
+
+def test_a_three_commit_level_that_a_neighbouring_point_reaches_is_not_a_step(results_tree: ResultsTree) -> None:
+    """1.4x for three commits, but one point of the level before sits at 1.38x (an outlier as high as the visit):
+    not strictly clean, so a three-commit visit is noise, as before."""
+    levels = [1e-3] * 8 + [1.4e-3] * 3 + [1e-3] * 8
+    levels[3] = 1.38e-3
+    _daily(results_tree, levels, seed=11)
+    assert reg.detect_changes(load_results(results_tree.root).results).empty
+
+
+def test_flip_flops_are_counted_with_those_not_listed_as_a_transient() -> None:
+    """measure_detector --real: a 15x for four commits undone by its fix is a flip-flop listed as a transient; a
+    1.2x followed three commits later by a 0.9x that does not restore the level is a flip-flop not listed."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+    import measure_detector  # a script, not a package
+
+    transient = [(3, 15.0, 4, True), (7, 1 / 14, 5, False)]
+    partial = [(3, 1.2, 3, False), (6, 0.9, 10, False)]
+    lasting = [(3, 1.2, 12, False), (15, 0.8, 5, False)]  # the level held 12 points: no flip-flop
+    assert measure_detector._flip_stats([transient, partial, lasting], 5) == (6, 2, 0, 1)

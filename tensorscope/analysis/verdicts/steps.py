@@ -14,7 +14,9 @@ price is that a step at the newest commits is reported once it has held for thre
 the series leaves again in the other direction (an excursion and a return) for :data:`RETURN_HOLD`
 commits, or :data:`CLEAN_HOLD` when it is clean (every point of it beyond nearly all points of the
 levels on either side: a 15x slowdown for four commits and its fix are two steps, a run day's busy
-host is not). Where run times are known, a new level run in one sitting (within 12 hours, at least an
+host is not), or ``min_points`` when it is strictly clean (every point of it beyond every point of
+the levels on either side by :data:`STRICT_MARGIN` noise sigmas) and its runs span more than one
+sitting. Where run times are known, a new level run in one sitting (within 12 hours, at least an
 hour away from every run of the level before) holds only once it holds beyond that sitting; a step
 whose *old* level was run in one sitting (a backfill, then nightly runs) stands, flagged
 :data:`CONFOUNDED`: the history cannot tell that sitting's environment from the code, and nightly
@@ -41,6 +43,7 @@ __all__ = [
     "DEFAULT_MIN_POINTS",
     "EXPLAINED",
     "ONE_SITTING",
+    "STRICT_MARGIN",
     "Segmentation",
     "Step",
     "asv_steps",
@@ -90,6 +93,11 @@ _SHIFT_NEAR = 2
 # and holds CLEAN_HOLD commits
 _CLEAN_QUANTILE = 0.9
 CLEAN_HOLD = 4
+# an excursion of min_points commits (shorter than CLEAN_HOLD) stands when it is strictly clean: every
+# point of it beyond every point of the levels on either side by this many noise sigmas, and its runs
+# span more than one sitting (LOCAL_SPAN): a code change reverted three commits later, not one night's
+# busy host or a backfill's broken twenty minutes
+STRICT_MARGIN = 3.0
 # relative standard error of the successive-difference MAD sigma, times sqrt(n): 1.28-1.32 for
 # n = 8..40 normal points (simulated; 20,000 series each). The median of |differences| is a
 # less efficient scale than a standard deviation, and neighbouring differences share a point.
@@ -401,6 +409,19 @@ def segment(
             return bool(visit.min() > np.quantile(around, _CLEAN_QUANTILE))
         return bool(visit.max() < np.quantile(around, 1.0 - _CLEAN_QUANTILE))
 
+    def strict(i: int) -> bool:
+        """Do level i's runs span more than a sitting, every point of it beyond every point of the levels on either side by STRICT_MARGIN sigmas?"""
+        if run_time is None:
+            return False
+        # runs of one stretch (a backfill's twenty minutes, a night) cannot tell a short level from that stretch's machine
+        when = run_time[edges[i] : edges[i + 1]]
+        if not np.isfinite(when).all() or float(when.max() - when.min()) < LOCAL_SPAN:
+            return False
+        visit = logy[edges[i] : edges[i + 1]]
+        around = np.r_[logy[edges[i - 1] : edges[i]], logy[edges[i + 1] : edges[i + 2]]]
+        gap = float(visit.min() - around.max()) if median(visit) > median(around) else float(around.min() - visit.max())
+        return gap > STRICT_MARGIN * sigma
+
     def excursion(i: int) -> bool:
         """Is level i (edges[i]:edges[i + 1]) a short visit between two steps of opposite direction (and not a clean one)?"""
         if i < 1 or i > len(edges) - 3 or not hold_rules:
@@ -408,7 +429,9 @@ def segment(
         visit = commits(edges[i], edges[i + 1])
         if visit >= RETURN_HOLD or up(edges[i - 1], edges[i], edges[i + 1]) * up(edges[i], edges[i + 1], edges[i + 2]) >= 0:
             return False
-        return visit < CLEAN_HOLD or not clean(i)
+        if visit < CLEAN_HOLD:
+            return visit < min_points or not strict(i)
+        return not clean(i)
 
     while len(edges) > 2:
         worst, worst_key = -1, (-1.0, 0.0)
