@@ -29,18 +29,19 @@ def test_with_a_profile_exactly_its_cells_match(monkeypatch: pytest.MonkeyPatch)
     # the grid as asv discovered it (results/benchmarks.json), against the profile's own rule
     monkeypatch.syspath_prepend(str(REPO))
     sys.modules.pop("benchmarks", None)
-    from benchmarks.common import get_profile
+    from benchmarks.common import get_profile, runnable_backends
 
     quick = get_profile("quick")
     spec = json.loads((REPO / "results" / "benchmarks.json").read_text())["bench_unary.Unary.time_op"]
     patterns = [
         re.compile(p) for p in selection_patterns(_args(profile="quick", bench=[r"Unary\.time_op"], config=str(REPO / "asv.conf.json")))
     ]
+    runnable = set(runnable_backends())  # GPU backends' cells are not handed to asv without a driver
     inside = outside = 0
     for combo in itertools.product(*spec["params"]):
         name = f"bench_unary.Unary.time_op({', '.join(combo)})"
         backend, op, size, dtype = (ast.literal_eval(v) for v in combo)
-        wanted = quick.times(backend, op, size, dtype)
+        wanted = quick.times(backend, op, size, dtype) and backend in runnable
         assert any(p.search(name) for p in patterns) == wanted, name
         inside += wanted
         outside += not wanted
