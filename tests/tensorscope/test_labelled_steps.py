@@ -12,7 +12,7 @@
   counted in the series' own commits, in the analysis' commit order; a reported range that spans
   the true one counts too), or as an environment shift of that machine at that commit.
 
-The floors are below the measured figures (see the README's "Analysis and regressions") by the noise
+The floors are below the measured figures (see docs/validation/verdicts.md) by the noise
 of a few labels, so a change that makes the verdicts worse on real data fails here. Each shared set is
 analysed once per module, as ``tensorscope report`` does (results and verdict caches in a temporary
 directory). Run the recall check alone with ``pytest tests/tensorscope/test_labelled_steps.py -k recall``.

@@ -1,4 +1,4 @@
-"""Structure checks: the library is Streamlit-free and its public surface is what the README documents."""
+"""Structure checks: the library is Streamlit-free and its public surface is what docs/reference/api.md documents."""
 
 from __future__ import annotations
 
