@@ -140,7 +140,10 @@ def test_bodies_schemathesis_does_not_make_are_refused_too(pg_server: tuple[Serv
             with urllib.request.urlopen(request, timeout=30) as r:
                 return r.status, r.read()
         except urllib.error.HTTPError as exc:
-            return exc.code, exc.read()
+            try:
+                return exc.code, exc.read()
+            except ConnectionResetError:  # uvicorn may close a request it refused before its line is read
+                return exc.code, b""
 
     auth = {"Authorization": f"Bearer {token}"}
     cases = [
@@ -163,7 +166,7 @@ def test_bodies_schemathesis_does_not_make_are_refused_too(pg_server: tuple[Serv
         assert status == expected, (method, data[:40] if data else data, headers, status, raw[:300])
         if headers.get("Content-Length", "0").startswith("-"):
             # refused by uvicorn's HTTP parser before the app sees it: its own one line of text
-            assert raw.decode() == "Invalid HTTP request received."
+            assert raw.decode() in ("Invalid HTTP request received.", ""), raw  # "" when the connection was reset first
             continue
         answer = json.loads(raw)
         line = answer.get("error") or answer.get("message")
