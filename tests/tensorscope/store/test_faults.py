@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from test_api_schema import REPO, Server, start_server
+from servers import REPO, Server, start_server
 from test_store_server import call, upload_body
 
 from tensorscope.results import load_results

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import socket
-import subprocess
 import sys
 import time
 import urllib.error
@@ -20,54 +17,26 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from asv_builder import commit_hash
+from servers import free_port, start_server
 from test_store_ingest import assert_same_results, small_tree
 
 from tensorscope.cli import main as cli
 from tensorscope.results import load_results
-from tensorscope.store import load_store, open_store
+from tensorscope.store import load_store
 from tensorscope.store import schema as s
 from tensorscope.store.tokens import create, revoke
 
 pytestmark = pytest.mark.xdist_group("store")
-REPO = Path(__file__).resolve().parents[3]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
 def server(store_url: str, tmp_path: Path) -> Iterator[tuple[str, sa.Engine]]:
-    engine = open_store(store_url)  # migrated before the server starts
-    port = free_port()
-    log = (tmp_path / "server.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tensorscope.cli", "server", "--store", store_url, "--port", str(port), "--max-body-mb", "4"],
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(base + "/api/v1/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.close()
-                pytest.fail(f"server did not start: {(tmp_path / 'server.log').read_text()[-2000:]}")
-            time.sleep(0.2)
+    running = start_server(store_url, tmp_path / "server.log")  # the store migrated before the server starts
     try:
-        yield base, engine
+        yield running.base, running.engine
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
-        engine.dispose()
+        running.stop()
+        running.engine.dispose()
 
 
 def call(base: str, method: str, path: str, body: Any = None, token: str | None = None, raw: bytes | None = None) -> tuple[int, dict]:
